@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"connectrpc.com/grpchealth"
+
+	"customerd/internal/rpc"
+	"customerd/internal/store"
+)
+
+// config is what the flags and environment select.
+type config struct {
+	addr          string
+	dbPath        string
+	shutdownGrace time.Duration
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	cfg := config{addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second}
+	if v := getenv("CUSTOMERD_ADDR"); v != "" {
+		cfg.addr = v
+	}
+	if v := getenv("CUSTOMERD_DB"); v != "" {
+		cfg.dbPath = v
+	}
+	fs := flag.NewFlagSet("customerd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
+	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path`, or :memory: (env CUSTOMERD_DB)")
+	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return cfg, nil
+}
+
+// run starts the server and blocks until ctx is done, then shuts it down
+// gracefully. It returns an error when the configuration is bad, the
+// database cannot be opened or migrated, or the address cannot be bound.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	st, err := store.Open(cfg.dbPath, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	health := grpchealth.NewStaticChecker(rpc.ServiceName)
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
+	srv := &http.Server{
+		Handler:           rpc.NewHandler(st, health, log),
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// No ReadTimeout or WriteTimeout: they would cut long-lived streams
+	// such as health watches. Unary calls are bounded by their deadlines.
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening on http://"+ln.Addr().String(), "db", cfg.dbPath)
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down")
+	health.SetStatus("", grpchealth.StatusNotServing)
+	health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("in-flight requests did not finish in time; closing them", "grace", cfg.shutdownGrace)
+		err = srv.Close()
+	}
+	if cerr := st.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}

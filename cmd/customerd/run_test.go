@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	customerv1 "customerd/internal/gen/customer/v1"
+	"customerd/internal/gen/customer/v1/customerv1connect"
+)
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// lineWriter is an io.Writer that hands the first server address it sees to
+// a channel and keeps all output for failure messages.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	addr chan string
+	sent bool
+}
+
+func newLineWriter() *lineWriter { return &lineWriter{addr: make(chan string, 1)} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if m := listeningRE.FindStringSubmatch(w.buf.String()); m != nil && !w.sent {
+		w.sent = true
+		w.addr <- m[1]
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// startRun runs the server in-process on a free port and returns its URL
+// and a stop function that cancels it and returns run's error.
+func startRun(t *testing.T, args []string, env map[string]string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := newLineWriter()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, func(k string) string { return env[k] }, io.Discard, out)
+	}()
+	select {
+	case url := <-out.addr:
+		waitHealthy(t, url)
+		var once sync.Once
+		var err error
+		stop := func() error {
+			once.Do(func() { cancel(); err = <-done })
+			return err
+		}
+		t.Cleanup(func() { stop() })
+		return url, stop
+	case err := <-done:
+		cancel()
+		t.Fatalf("run returned early: %v\n%s", err, out)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("server did not start:\n%s", out)
+	}
+	return "", nil
+}
+
+func waitHealthy(t *testing.T, url string) {
+	t.Helper()
+	for range 100 {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz never answered 200", url)
+}
+
+func TestDataSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "customers.db")
+	args := []string{"-addr", "127.0.0.1:0", "-db", dbPath}
+
+	url, stop := startRun(t, args, nil)
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	var created []*customerv1.Customer
+	for _, email := range []string{"ada@example.com", "grace@example.com", "alan@example.com"} {
+		res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+			Customer: &customerv1.Customer{Name: strings.Split(email, "@")[0], Email: email},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created = append(created, res.Customer)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+
+	url, _ = startRun(t, args, nil)
+	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url, connect.WithGRPCWeb())
+	res, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Customers) != len(created) {
+		t.Fatalf("after restart: %d customers, want %d", len(res.Customers), len(created))
+	}
+	for i, c := range res.Customers {
+		if c.Id != created[i].Id || c.Email != created[i].Email || c.Etag != created[i].Etag {
+			t.Errorf("customer %d after restart: %v, want %v", i, c, created[i])
+		}
+	}
+}
+
+// TestShutdownUnderLoad stops the server while creates are in flight: every
+// create that was acknowledged must be in the database after a restart, and
+// every one that failed must have failed with a clean code.
+func TestShutdownUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	dbPath := filepath.Join(t.TempDir(), "customers.db")
+	args := []string{"-addr", "127.0.0.1:0", "-db", dbPath}
+	url, stop := startRun(t, args, nil)
+	client := customerv1connect.NewCustomerServiceClient(&http.Client{Timeout: 10 * time.Second}, url)
+
+	var mu sync.Mutex
+	acked := map[int64]string{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				email := fmt.Sprintf("w%d-%d@example.com", w, i)
+				res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+					Customer: &customerv1.Customer{Name: "Load", Email: email},
+				})
+				if err != nil {
+					return // the server is going away
+				}
+				mu.Lock()
+				acked[res.Customer.Id] = email
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop under load: %v", err)
+	}
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no create was acknowledged before the stop")
+	}
+
+	url, _ = startRun(t, args, nil)
+	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	for id, email := range acked {
+		res, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: id})
+		if err != nil {
+			t.Fatalf("acknowledged customer %d lost: %v", id, err)
+		}
+		if res.Customer.Email != email {
+			t.Fatalf("customer %d: email %q, want %q", id, res.Customer.Email, email)
+		}
+	}
+	t.Logf("%d acknowledged creates, all present after restart", len(acked))
+}
+
+func TestEnvironment(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "env.db")
+	url, stop := startRun(t, nil, map[string]string{"CUSTOMERD_ADDR": "127.0.0.1:0", "CUSTOMERD_DB": dbPath})
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	if _, err := client.CreateCustomer(context.Background(), &customerv1.CreateCustomerRequest{
+		Customer: &customerv1.Customer{Name: "Ada", Email: "ada@example.com"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		t.Fatalf("CUSTOMERD_DB was not used: %v", err)
+	}
+}
+
+func TestMemoryDatabase(t *testing.T) {
+	url, _ := startRun(t, []string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, nil)
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	ctx := context.Background()
+	res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+		Customer: &customerv1.Customer{Name: "Ada", Email: "ada@example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: res.Customer.Id}); err != nil {
+		t.Fatalf("get on :memory:: %v", err)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}} {
+		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil {
+			t.Errorf("run %q: no error", args)
+		}
+	}
+}
+
+// TestBinarySIGTERM builds the real binary without cgo, runs it, and stops it
+// with SIGTERM: it must exit 0 after finishing, and the data must be there.
+func TestBinarySIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "customerd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	dbPath := filepath.Join(dir, "customers.db")
+	start := func() (*exec.Cmd, string, *lineWriter) {
+		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dbPath)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out := newLineWriter()
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				out.Write([]byte(sc.Text() + "\n"))
+			}
+		}()
+		select {
+		case url := <-out.addr:
+			return cmd, url, out
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("binary did not start:\n%s", out)
+		}
+		return nil, "", nil
+	}
+	cmd, url, out := start()
+	waitHealthy(t, url)
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	res, err := client.CreateCustomer(context.Background(), &customerv1.CreateCustomerRequest{
+		Customer: &customerv1.Customer{Name: "Ada", Email: "ada@example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v (want exit code 0)\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("no clean stop in the log:\n%s", out)
+	}
+
+	cmd, url, _ = start()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	waitHealthy(t, url)
+	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	if _, err := client.GetCustomer(context.Background(), &customerv1.GetCustomerRequest{Id: res.Customer.Id}); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+}

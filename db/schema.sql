@@ -1,0 +1,29 @@
+CREATE TABLE "schema_migrations" (version varchar(128) primary key);
+CREATE TABLE customers (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  email      TEXT NOT NULL COLLATE NOCASE CHECK (length(email) BETWEEN 3 AND 254),
+  phone      TEXT CHECK (phone IS NULL OR length(phone) <= 32),
+  address    TEXT CHECK (address IS NULL OR length(address) <= 500),
+  revision   INTEGER NOT NULL DEFAULT 1,
+  created_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  updated_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE UNIQUE INDEX customers_email_key ON customers (email);
+CREATE TRIGGER customers_touch AFTER UPDATE ON customers
+FOR EACH ROW WHEN NEW.revision = OLD.revision
+BEGIN
+  UPDATE customers
+  SET updated_at = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                       strftime('%Y-%m-%dT%H:%M:%fZ', OLD.updated_at, '+0.001 seconds')),
+      revision = OLD.revision + 1
+  WHERE id = NEW.id;
+END;
+CREATE TRIGGER customers_created_at_immutable BEFORE UPDATE OF created_at ON customers
+FOR EACH ROW WHEN NEW.created_at IS NOT OLD.created_at
+BEGIN
+  SELECT RAISE(ABORT, 'customers.created_at is immutable');
+END;
+-- Dbmate schema migrations
+INSERT INTO "schema_migrations" (version) VALUES
+  ('20261125120000');

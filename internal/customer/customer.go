@@ -1,0 +1,79 @@
+// Package customer holds the domain of the service: what a customer is, the
+// rules its fields follow, the errors operations return, and the Store that
+// keeps customers. Storage engines and the RPC layer depend on this package;
+// it depends on neither.
+package customer
+
+import (
+	"context"
+	"time"
+)
+
+// Customer is a stored customer record.
+type Customer struct {
+	ID         int64
+	Name       string
+	Email      string
+	Phone      *string // nil when unknown
+	Address    *string // nil when unknown
+	CreateTime time.Time
+	UpdateTime time.Time
+	Etag       string // changes on every update
+}
+
+// New holds the fields of a customer to create.
+type New struct {
+	Name    string
+	Email   string
+	Phone   *string
+	Address *string
+}
+
+// Update says which fields of customer ID to change. A nil Name or Email
+// keeps the stored value. SetPhone (SetAddress) replaces the phone (address)
+// with Phone (Address), clearing it when that is nil. A non-empty Etag makes
+// the update conditional on it being the customer's current etag.
+type Update struct {
+	ID         int64
+	Etag       string
+	Name       *string
+	Email      *string
+	SetPhone   bool
+	Phone      *string
+	SetAddress bool
+	Address    *string
+}
+
+// Changes reports whether u changes any field.
+func (u Update) Changes() bool {
+	return u.Name != nil || u.Email != nil || u.SetPhone || u.SetAddress
+}
+
+// ListParams selects one page of customers in ascending id order: at most
+// Limit customers whose id is greater than AfterID.
+type ListParams struct {
+	AfterID int64
+	Limit   int
+}
+
+// Store keeps customers. It is the seam between the API and a storage engine:
+// every engine implements it with the same behaviour, and every error it
+// returns is an *Error (see ErrorCode) or a context error.
+type Store interface {
+	// CreateCustomer stores a new customer. Fails with AlreadyExists when
+	// the email is taken (compared case-insensitively) and Invalid when a
+	// field breaks a rule the database enforces.
+	CreateCustomer(ctx context.Context, c New) (Customer, error)
+	// GetCustomer returns customer id, or fails with NotFound.
+	GetCustomer(ctx context.Context, id int64) (Customer, error)
+	// UpdateCustomer applies u. Fails with NotFound for an unknown id,
+	// Aborted when u.Etag is set and stale, AlreadyExists when the new
+	// email is taken. An update that changes nothing returns the stored
+	// customer untouched.
+	UpdateCustomer(ctx context.Context, u Update) (Customer, error)
+	// DeleteCustomer removes customer id. Fails with NotFound for an unknown
+	// id and Aborted when etag is non-empty and stale.
+	DeleteCustomer(ctx context.Context, id int64, etag string) error
+	// ListCustomers returns one page of customers (see ListParams).
+	ListCustomers(ctx context.Context, p ListParams) ([]Customer, error)
+}

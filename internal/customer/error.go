@@ -1,0 +1,65 @@
+package customer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error by what the caller can do about it.
+type Code int
+
+// The error codes. The RPC layer maps each to one Connect code.
+const (
+	Internal      Code = iota // a fault of the server; details are logged, not returned
+	Invalid                   // the request breaks a rule; Violations say which
+	NotFound                  // no customer has that id
+	AlreadyExists             // another customer has that email
+	Aborted                   // the etag is stale: someone changed the customer first
+	Unavailable               // the server is shutting down or overloaded; retry later
+)
+
+func (c Code) String() string {
+	switch c {
+	case Invalid:
+		return "invalid"
+	case NotFound:
+		return "not found"
+	case AlreadyExists:
+		return "already exists"
+	case Aborted:
+		return "aborted"
+	case Unavailable:
+		return "unavailable"
+	default:
+		return "internal"
+	}
+}
+
+// Error is an error a client may see: its Message is safe to return as is.
+type Error struct {
+	Code       Code
+	Message    string
+	Violations []Violation // for Invalid: the fields at fault
+}
+
+// Violation names one bad field of a request and what is wrong with it.
+type Violation struct {
+	Field       string // the field's path in the request, e.g. "customer.email"
+	Description string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the *Error in err's chain, or Internal when
+// there is none (nil has no code and returns Internal too).
+func ErrorCode(err error) Code {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return Internal
+}

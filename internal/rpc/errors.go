@@ -1,0 +1,63 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	"customerd/internal/customer"
+)
+
+// connectCodes maps each customer error code to the Connect code a client
+// sees. It is the only place where the two meet.
+var connectCodes = map[customer.Code]connect.Code{
+	customer.Invalid:       connect.CodeInvalidArgument,
+	customer.NotFound:      connect.CodeNotFound,
+	customer.AlreadyExists: connect.CodeAlreadyExists,
+	customer.Aborted:       connect.CodeAborted,
+	customer.Unavailable:   connect.CodeUnavailable,
+	customer.Internal:      connect.CodeInternal,
+}
+
+// toConnect turns an error from the domain or the store into a
+// *connect.Error. Only the messages of *customer.Error values reach the
+// client; any other error is logged and replaced by a bare "internal error",
+// because connect-go would otherwise send its text.
+func toConnect(log *slog.Logger, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("request canceled"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("request deadline exceeded"))
+	}
+	e, ok := errors.AsType[*customer.Error](err)
+	if !ok {
+		log.Error("unexpected error", "err", err)
+		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	}
+	cerr := connect.NewError(connectCodes[e.Code], errors.New(e.Message))
+	if len(e.Violations) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, v := range e.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: v.Field, Description: v.Description,
+			})
+		}
+		if d, err := connect.NewErrorDetail(br); err == nil {
+			cerr.AddDetail(d)
+		}
+	}
+	return cerr
+}
+
+// invalid returns an Invalid error for one bad field.
+func invalid(field, description string) error {
+	return &customer.Error{
+		Code:       customer.Invalid,
+		Message:    "invalid request: " + field + ": " + description,
+		Violations: []customer.Violation{{Field: field, Description: description}},
+	}
+}

@@ -1,0 +1,57 @@
+// Package rpc serves the CustomerService over Connect, gRPC and gRPC-Web,
+// with gRPC health checks, server reflection and GET /healthz, on one
+// http.Handler.
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"customerd/internal/customer"
+	"customerd/internal/gen/customer/v1/customerv1connect"
+)
+
+// MaxRequestBytes caps the size of one request message.
+const MaxRequestBytes = 1 << 20
+
+// ServiceName is the fully qualified name of the customer service, as health
+// checks and reflection know it.
+const ServiceName = customerv1connect.CustomerServiceName
+
+// NewHandler returns the handler of every route the server answers: the
+// CustomerService on store, grpc.health.v1 answering from health, gRPC
+// server reflection (v1 and v1alpha) and GET /healthz, which answers 200
+// while health reports the service as serving and 503 otherwise. Internal
+// errors are logged to log.
+func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	svc := &service{store: store, log: log}
+	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
+		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithCompressMinBytes(1024),
+		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
+			log.Error("handler panicked", "panic", p)
+			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+		}),
+	))
+	mux.Handle(grpchealth.NewHandler(health))
+	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		res, err := health.Check(r.Context(), &grpchealth.CheckRequest{})
+		if err != nil || res.Status != grpchealth.StatusServing {
+			http.Error(w, "not serving", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"hash/fnv"
+
+	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
+)
+
+// CreateCustomer stores c, which the caller has validated. It fails with
+// customer.AlreadyExists when the email is taken and customer.Invalid when
+// a database constraint rejects a field.
+func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
+	var row sqlitedb.Customer
+	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+		var err error
+		row, err = q.CreateCustomer(ctx, sqlitedb.CreateCustomerParams{
+			Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
+		})
+		return err
+	})
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(row), nil
+}
+
+// GetCustomer returns customer id from the read pool, or fails with
+// customer.NotFound.
+func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, error) {
+	row, err := s.reads.GetCustomer(ctx, id)
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(row), nil
+}
+
+// UpdateCustomer applies u in one transaction: it reads the stored row,
+// checks the etag, updates, and reads the row again, because RETURNING would
+// show updated_at from before the trigger that maintains it. It fails with
+// customer.NotFound, customer.Aborted (stale etag) or customer.AlreadyExists
+// (email taken).
+func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
+	var row sqlitedb.Customer
+	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+		cur, err := q.GetCustomer(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if u.Etag != "" && u.Etag != etag(cur) {
+			return errStaleEtag
+		}
+		if !u.Changes() {
+			row = cur
+			return nil
+		}
+		p := sqlitedb.UpdateCustomerParams{
+			ID:         u.ID,
+			SetPhone:   u.SetPhone,
+			Phone:      u.Phone,
+			SetAddress: u.SetAddress,
+			Address:    u.Address,
+		}
+		if u.Name != nil {
+			p.SetName, p.Name = true, *u.Name
+		}
+		if u.Email != nil {
+			p.SetEmail, p.Email = true, *u.Email
+		}
+		if _, err := q.UpdateCustomer(ctx, p); err != nil {
+			return err
+		}
+		row, err = q.GetCustomer(ctx, u.ID)
+		return err
+	})
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(row), nil
+}
+
+// DeleteCustomer removes customer id. It fails with customer.NotFound for an
+// unknown id and customer.Aborted when etag is non-empty and stale.
+func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error {
+	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+		if tag != "" {
+			cur, err := q.GetCustomer(ctx, id)
+			if err != nil {
+				return err
+			}
+			if tag != etag(cur) {
+				return errStaleEtag
+			}
+		}
+		n, err := q.DeleteCustomer(ctx, id)
+		if err == nil && n == 0 {
+			return sql.ErrNoRows
+		}
+		return err
+	})
+	return s.mapError(err)
+}
+
+// ListCustomers returns up to p.Limit customers with ids above p.AfterID, in
+// id order, from the read pool.
+func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]customer.Customer, error) {
+	rows, err := s.reads.ListCustomers(ctx, sqlitedb.ListCustomersParams{
+		AfterID: p.AfterID, PageLimit: int64(p.Limit),
+	})
+	if err != nil {
+		return nil, s.mapError(err)
+	}
+	out := make([]customer.Customer, len(rows))
+	for i, r := range rows {
+		out[i] = fromRow(r)
+	}
+	return out, nil
+}
+
+var errStaleEtag = errors.New("stale etag")
+
+func fromRow(r sqlitedb.Customer) customer.Customer {
+	return customer.Customer{
+		ID:         r.ID,
+		Name:       r.Name,
+		Email:      r.Email,
+		Phone:      r.Phone,
+		Address:    r.Address,
+		CreateTime: r.CreatedAt.UTC(),
+		UpdateTime: r.UpdatedAt.UTC(),
+		Etag:       etag(r),
+	}
+}
+
+// etag derives an opaque tag from the row's id and revision; the revision
+// changes on every update (the customers_touch trigger bumps it), and ids are
+// never reused (AUTOINCREMENT), so no two versions share a tag.
+func etag(r sqlitedb.Customer) string {
+	h := fnv.New64a()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(r.ID))
+	binary.BigEndian.PutUint64(b[8:], uint64(r.Revision))
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil))
+}

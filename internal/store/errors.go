@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"customerd/internal/customer"
+	"customerd/internal/writer"
+)
+
+// mapError turns an error from SQLite, database/sql or the writer into a
+// *customer.Error whose message is safe for clients; context errors pass
+// through unchanged. Anything unexpected is logged here, with its SQLite
+// text, and returned as a bare customer.Internal.
+func (s *Store) mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return customer.Errorf(customer.NotFound, "customer not found")
+	}
+	if errors.Is(err, errStaleEtag) {
+		return customer.Errorf(customer.Aborted, "etag does not match: the customer was changed by someone else; read it again and retry")
+	}
+	if errors.Is(err, writer.ErrClosed) {
+		return customer.Errorf(customer.Unavailable, "the server is shutting down")
+	}
+	if e, ok := errors.AsType[*sqlite.Error](err); ok {
+		switch code := e.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return customer.Errorf(customer.AlreadyExists, "a customer with this email already exists")
+		case code == sqlite3.SQLITE_CONSTRAINT_CHECK, code == sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return customer.Errorf(customer.Invalid, "a field is out of range")
+		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+			s.log.Warn("database busy", "err", err)
+			return customer.Errorf(customer.Unavailable, "the database is busy; retry later")
+		}
+	}
+	s.log.Error("store operation failed", "err", err)
+	return customer.Errorf(customer.Internal, "internal error")
+}

@@ -1,0 +1,155 @@
+// Package store keeps customers in SQLite: it opens the database with the
+// right pragmas, applies the embedded migrations, sends every write through
+// the writer actor and serves reads from a read-only connection pool. It
+// implements customer.Store.
+package store
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"customerd/internal/customer"
+	"customerd/internal/migrate"
+	"customerd/internal/sqlitedb"
+	"customerd/internal/writer"
+)
+
+// Memory is the path that selects a private in-memory database.
+const Memory = ":memory:"
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Logger receives the migration progress and internal errors; nil
+	// discards them.
+	Logger *slog.Logger
+	// ReadConns is the size of the read-only pool; 0 means
+	// max(4, 2×GOMAXPROCS).
+	ReadConns int
+	// Queue is how many writes may wait for the writer; 0 means 1024.
+	Queue int
+}
+
+// Store is the SQLite customer store. Its methods are safe for concurrent use.
+type Store struct {
+	write  *sql.DB // one connection, owned by the writer
+	read   *sql.DB // read-only pool
+	reads  *sqlitedb.Queries
+	writer *writer.Writer
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ customer.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path, or a private
+// in-memory database for Memory, applies pending migrations and starts the
+// writer. It returns an error when the file cannot be opened or a
+// migration fails.
+func Open(path string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	readConns := opts.ReadConns
+	if readConns <= 0 {
+		readConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	queue := opts.Queue
+	if queue <= 0 {
+		queue = 1024
+	}
+
+	name, journal := fileURI(path), "WAL"
+	if path == Memory {
+		// Every connection of a plain :memory: database sees its own empty
+		// database. The memdb VFS shares one in-memory database between
+		// all connections of this process that use the same name; it
+		// lives as long as one of them is open (the write connection).
+		name, journal = "file:/customerd-memory-"+rand.Text()+"?vfs=memdb", "MEMORY"
+	}
+	sep := "?"
+	if strings.Contains(name, "?") {
+		sep = "&"
+	}
+	// busy_timeout comes first so that the pragmas after it (journal_mode
+	// needs a lock) wait for a lock instead of failing. WAL lets readers
+	// run beside the writer; synchronous=FULL makes every acknowledged
+	// commit survive power loss; _txlock=immediate takes the write lock at
+	// BEGIN, so a transaction never fails halfway with SQLITE_BUSY;
+	// _time_format=sqlite stores time.Time parameters in SQLite's format.
+	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(" + journal + ")" +
+		"&_pragma=foreign_keys(1)&_time_format=sqlite"
+	writeDSN := name + sep + common + "&_pragma=synchronous(FULL)&_txlock=immediate"
+	readDSN := name + sep + common + "&_pragma=query_only(1)"
+
+	write, err := sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.Ping(); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+
+	if err := migrate.Up(writeDSN, logWriter{log}); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+	}
+
+	read, err := sql.Open("sqlite", readDSN)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(readConns)
+	read.SetMaxIdleConns(readConns)
+
+	return &Store{
+		write:  write,
+		read:   read,
+		reads:  sqlitedb.New(read),
+		writer: writer.New(write, queue, log),
+		log:    log,
+	}, nil
+}
+
+// fileURI turns a file path into a SQLite URI, escaping the characters that
+// would otherwise start the query or fragment.
+func fileURI(path string) string {
+	u := url.URL{Scheme: "file", Opaque: strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)}
+	return u.String()
+}
+
+// Close stops accepting writes, finishes the writes already accepted, and
+// closes the database. Calls after the first return nil.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.writer.Close()
+		s.closeErr = errors.Join(s.read.Close(), s.write.Close())
+	})
+	return s.closeErr
+}
+
+// logWriter turns dbmate's progress lines into log records.
+type logWriter struct{ log *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.log.Info(strings.TrimSpace(string(p)), "component", "migrate")
+	return len(p), nil
+}
