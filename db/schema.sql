@@ -1,7 +1,7 @@
 CREATE TABLE "schema_migrations" (version varchar(128) primary key);
 CREATE TABLE customers (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  name       TEXT NOT NULL COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 200),
   email      TEXT NOT NULL COLLATE NOCASE CHECK (length(email) BETWEEN 3 AND 254),
   phone      TEXT CHECK (phone IS NULL OR length(phone) <= 32),
   address    TEXT CHECK (address IS NULL OR length(address) <= 500),
@@ -24,6 +24,29 @@ FOR EACH ROW WHEN NEW.created_at IS NOT OLD.created_at
 BEGIN
   SELECT RAISE(ABORT, 'customers.created_at is immutable');
 END;
+CREATE INDEX customers_name_idx ON customers (name);
+CREATE INDEX customers_created_at_idx ON customers (created_at);
+CREATE INDEX customers_updated_at_idx ON customers (updated_at);
+CREATE VIRTUAL TABLE customers_fts USING fts5(
+  name, email, phone, address,
+  content = 'customers', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN
+  INSERT INTO customers_fts (rowid, name, email, phone, address)
+  VALUES (NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address);
+END;
+CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN
+  INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
+  VALUES ('delete', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address);
+END;
+CREATE TRIGGER customers_fts_update AFTER UPDATE OF name, email, phone, address ON customers BEGIN
+  INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
+  VALUES ('delete', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address);
+  INSERT INTO customers_fts (rowid, name, email, phone, address)
+  VALUES (NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address);
+END;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
-  ('20261125120000');
+  ('20261125120000'),
+  ('20261125130000');

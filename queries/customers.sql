@@ -21,10 +21,106 @@ WHERE id = sqlc.arg(id);
 -- name: DeleteCustomer :execrows
 DELETE FROM customers WHERE id = sqlc.arg(id);
 
--- name: ListCustomers :many
--- Keyset pagination on the primary key: the page starts after the last id of
--- the previous page, so rows inserted or deleted in between never shift it.
-SELECT * FROM customers
-WHERE id > sqlc.arg(after_id)
-ORDER BY id
+-- ListCustomers has one query per order, because SQL cannot take ORDER BY
+-- as a parameter and each order needs its own index and keyset predicate.
+-- Every variant takes the same parameters, in the same order, so the store
+-- picks one from a table of typed functions: no SQL is assembled at run time.
+--
+--   after_value, after_id  the keyset cursor: the sort value and id of the
+--                          last row of the previous page (the first page
+--                          passes a value before every row: '' ascending,
+--                          '\xff' descending, and id 0 / max int64)
+--   updated_after          only rows updated later ('' for all rows); the
+--                          text form of the timestamps, which sorts in time
+--   match                  an FTS5 query over name, email, phone, address,
+--                          or '' for all rows
+--
+-- The id variants take after_value too, and ignore it.
+
+-- name: ListCustomersByIDAsc :many
+SELECT c.* FROM customers c
+WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
+  AND c.id > CAST(sqlc.arg(after_id) AS INTEGER)
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.id
 LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByIDDesc :many
+SELECT c.* FROM customers c
+WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
+  AND c.id < CAST(sqlc.arg(after_id) AS INTEGER)
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByNameAsc :many
+SELECT c.* FROM customers c
+WHERE (c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.name, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByNameDesc :many
+SELECT c.* FROM customers c
+WHERE (c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.name DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByEmailAsc :many
+SELECT c.* FROM customers c
+WHERE (c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.email, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByEmailDesc :many
+SELECT c.* FROM customers c
+WHERE (c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.email DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByCreateTimeAsc :many
+SELECT c.* FROM customers c
+WHERE (c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.created_at, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByCreateTimeDesc :many
+SELECT c.* FROM customers c
+WHERE (c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByUpdateTimeAsc :many
+SELECT c.* FROM customers c
+WHERE (c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.updated_at, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: ListCustomersByUpdateTimeDesc :many
+SELECT c.* FROM customers c
+WHERE (c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.updated_at DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: CountCustomers :one
+-- The total for ListCustomers' include_total: the same filters, no cursor.
+SELECT count(*) FROM customers c
+WHERE c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)));

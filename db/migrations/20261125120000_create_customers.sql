@@ -5,7 +5,7 @@
 -- revision counts updates; the API derives the etag from it.
 CREATE TABLE customers (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  name       TEXT NOT NULL COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 200),
   email      TEXT NOT NULL COLLATE NOCASE CHECK (length(email) BETWEEN 3 AND 254),
   phone      TEXT CHECK (phone IS NULL OR length(phone) <= 32),
   address    TEXT CHECK (address IS NULL OR length(address) <= 500),

@@ -49,13 +49,6 @@ func (u Update) Changes() bool {
 	return u.Name != nil || u.Email != nil || u.SetPhone || u.SetAddress
 }
 
-// ListParams selects one page of customers in ascending id order: at most
-// Limit customers whose id is greater than AfterID.
-type ListParams struct {
-	AfterID int64
-	Limit   int
-}
-
 // Store keeps customers. It is the seam between the API and a storage engine:
 // every engine implements it with the same behaviour, and every error it
 // returns is an *Error (see ErrorCode) or a context error.
@@ -76,4 +69,7 @@ type Store interface {
 	DeleteCustomer(ctx context.Context, id int64, etag string) error
 	// ListCustomers returns one page of customers (see ListParams).
 	ListCustomers(ctx context.Context, p ListParams) ([]Customer, error)
+	// CountCustomers returns how many customers pass the filters of p
+	// (Query and UpdatedAfter); it ignores the order, cursor and limit.
+	CountCustomers(ctx context.Context, p ListParams) (int, error)
 }

@@ -78,11 +78,16 @@ func migrationsFS() fs.FS { return db.Migrations }
 
 // DumpSchema returns the schema of conn's database in the format of
 // db/schema.sql, as "dbmate dump" writes it: every CREATE statement that
-// SQLite keeps in sqlite_schema (internal tables left out), then the applied
-// versions as an INSERT into schema_migrations.
+// SQLite keeps in sqlite_schema, then the applied versions as an INSERT into
+// schema_migrations. SQLite's internal tables and the shadow tables of
+// virtual tables are left out: they are created with their owners, so the
+// dump can be loaded into an empty database.
 func DumpSchema(ctx context.Context, conn *sql.DB) ([]byte, error) {
 	rows, err := conn.QueryContext(ctx,
-		`SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid`)
+		`SELECT sql FROM sqlite_schema
+		 WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
+		   AND name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow')
+		 ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("read sqlite_schema: %w", err)
 	}

@@ -62,6 +62,21 @@ func TestSchemaFileMatchesMigrations(t *testing.T) {
 	}
 }
 
+// TestSchemaFileLoads loads db/schema.sql into an empty database, as
+// "dbmate load" does, and checks that it yields the same schema.
+func TestSchemaFileLoads(t *testing.T) {
+	dsn := tempDSN(t)
+	if _, err := openDB(t, dsn).Exec(db.Schema); err != nil {
+		t.Fatalf("loading db/schema.sql: %v", err)
+	}
+	if diff := cmp.Diff(db.Schema, dump(t, dsn)); diff != "" {
+		t.Errorf("schema after loading db/schema.sql differs (-file +loaded):\n%s", diff)
+	}
+	if pending, err := migrate.Pending(dsn); err != nil || len(pending) != 0 {
+		t.Errorf("after loading db/schema.sql: pending %v, %v; want none", pending, err)
+	}
+}
+
 func TestUpDownUp(t *testing.T) {
 	dsn := tempDSN(t)
 	if err := migrate.Up(dsn, io.Discard); err != nil {

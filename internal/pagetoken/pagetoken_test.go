@@ -7,28 +7,35 @@ import (
 )
 
 func TestRoundTrip(t *testing.T) {
-	for _, id := range []int64{1, 127, 128, 1 << 40, 1<<63 - 1} {
-		s := Encode(Token{AfterID: id})
-		if strings.Contains(s, strconv.FormatInt(id, 10)) && id > 9 {
-			t.Errorf("token %q shows id %d", s, id)
+	for _, tok := range []Token{
+		{ID: 1},
+		{Fingerprint: 1<<64 - 1, ID: 1<<63 - 1, Value: "2026-11-25T12:00:00.000Z"},
+		{Fingerprint: 42, ID: 300, Value: "Zoë O'Brien"},
+		{ID: 7, Value: strings.Repeat("é", 254)},
+	} {
+		s := Encode(tok)
+		if strings.Contains(s, strconv.FormatInt(tok.ID, 10)) && tok.ID > 9 {
+			t.Errorf("token %q shows id %d", s, tok.ID)
 		}
 		got, err := Decode(s)
-		if err != nil || got.AfterID != id {
-			t.Errorf("Decode(Encode(%d)) = %v, %v", id, got, err)
+		if err != nil || got != tok {
+			t.Errorf("Decode(Encode(%v)) = %v, %v", tok, got, err)
 		}
 	}
 }
 
 func TestDecodeRejects(t *testing.T) {
-	valid := Encode(Token{AfterID: 300})
+	valid := Encode(Token{Fingerprint: 9, ID: 300, Value: "ada"})
 	for _, s := range []string{
-		"", "42", "!!", "AQ", // AQ is version 1 with no id
-		"AgE",                   // version 2
-		"AQA",                   // id 0
-		valid + "AA",            // trailing bytes
-		valid[:len(valid)-1],    // truncated varint
-		"Af__________________8", // overflows int64
-		valid + "=",
+		"", "42", "!!", "AQ",
+		Encode(Token{ID: 0}),  // id 0
+		Encode(Token{ID: -5}), // negative id
+		valid + "AA",          // trailing bytes
+		valid[:len(valid)-2],  // truncated value
+		valid + "=",           // padding
+		"AQI",                 // version 1
+		Encode(Token{ID: 1, Value: "\xff"}),
+		strings.Repeat("A", 5000),
 	} {
 		if _, err := Decode(s); err != ErrMalformed {
 			t.Errorf("Decode(%q): got %v, want ErrMalformed", s, err)
@@ -36,16 +43,26 @@ func TestDecodeRejects(t *testing.T) {
 	}
 }
 
+func TestFingerprint(t *testing.T) {
+	if Fingerprint("ab", "c") == Fingerprint("a", "bc") {
+		t.Error("fingerprint ignores part boundaries")
+	}
+	a, b := Fingerprint("name", "ada"), Fingerprint("name", "ada")
+	if a != b {
+		t.Error("fingerprint is not deterministic")
+	}
+}
+
 func FuzzDecode(f *testing.F) {
-	f.Add(Encode(Token{AfterID: 1}))
+	f.Add(Encode(Token{Fingerprint: 3, ID: 1, Value: "x"}))
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Decode(s)
 		if err != nil {
 			return
 		}
-		if tok.AfterID <= 0 {
-			t.Fatalf("Decode(%q) accepted id %d", s, tok.AfterID)
+		if tok.ID <= 0 {
+			t.Fatalf("Decode(%q) accepted id %d", s, tok.ID)
 		}
 		again, err := Decode(Encode(tok))
 		if err != nil || again != tok {

@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"log/slog"
+	"math"
+	"time"
 
 	"customerd/internal/customer"
 	customerv1 "customerd/internal/gen/customer/v1"
@@ -78,37 +80,83 @@ func (s *service) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCust
 }
 
 func (s *service) ListCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
-	size := int(req.GetPageSize())
-	switch {
-	case size < 0:
-		return nil, toConnect(s.log, invalid("page_size", "must not be negative"))
-	case size == 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
-	}
-	var after int64
-	if t := req.GetPageToken(); t != "" {
-		tok, err := pagetoken.Decode(t)
-		if err != nil {
-			return nil, toConnect(s.log, invalid("page_token", "is not a token from a previous response"))
-		}
-		after = tok.AfterID
+	p, err := toListParams(req)
+	if err != nil {
+		return nil, toConnect(s.log, err)
 	}
 	// One extra row tells whether another page follows, so the last page
 	// comes with an empty token instead of leading to an empty page.
-	rows, err := s.store.ListCustomers(ctx, customer.ListParams{AfterID: after, Limit: size + 1})
+	size := p.Limit
+	p.Limit++
+	rows, err := s.store.ListCustomers(ctx, p)
 	if err != nil {
 		return nil, toConnect(s.log, err)
 	}
 	res := &customerv1.ListCustomersResponse{}
 	if len(rows) > size {
 		rows = rows[:size]
-		res.NextPageToken = pagetoken.Encode(pagetoken.Token{AfterID: rows[size-1].ID})
+		cur := p.Order.CursorOf(rows[size-1])
+		res.NextPageToken = pagetoken.Encode(pagetoken.Token{
+			Fingerprint: listFingerprint(p), Value: cur.Value, ID: cur.ID,
+		})
 	}
 	res.Customers = make([]*customerv1.Customer, len(rows))
 	for i, c := range rows {
 		res.Customers[i] = toProto(c)
 	}
+	if req.GetIncludeTotal() {
+		n, err := s.store.CountCustomers(ctx, p)
+		if err != nil {
+			return nil, toConnect(s.log, err)
+		}
+		res.TotalSize = int32(min(n, math.MaxInt32))
+	}
 	return res, nil
+}
+
+// toListParams checks a ListCustomers request and turns it into
+// customer.ListParams, with Limit the page size to return.
+func toListParams(req *customerv1.ListCustomersRequest) (customer.ListParams, error) {
+	var p customer.ListParams
+	switch size := int(req.GetPageSize()); {
+	case size < 0:
+		return p, invalid("page_size", "must not be negative")
+	case size == 0:
+		p.Limit = DefaultPageSize
+	default:
+		p.Limit = min(size, MaxPageSize)
+	}
+	order, err := customer.ParseOrder(req.GetOrderBy(), "order_by")
+	if err != nil {
+		return p, err
+	}
+	p.Order = order
+	p.Query = customer.NormalizeQuery(req.GetQuery())
+	if ua := req.GetUpdatedAfter(); ua != nil {
+		if err := ua.CheckValid(); err != nil {
+			return p, invalid("updated_after", "must be a valid timestamp")
+		}
+		p.UpdatedAfter = ua.AsTime()
+	}
+	if t := req.GetPageToken(); t != "" {
+		tok, err := pagetoken.Decode(t)
+		if err != nil {
+			return p, invalid("page_token", "is not a token from a previous response")
+		}
+		if tok.Fingerprint != listFingerprint(p) {
+			return p, invalid("page_token", "belongs to a request with another query, order_by or updated_after")
+		}
+		p.After = &customer.Cursor{Value: tok.Value, ID: tok.ID}
+	}
+	return p, nil
+}
+
+// listFingerprint identifies what a page token is bound to: the order and
+// the filters, not the page size (which may change between pages).
+func listFingerprint(p customer.ListParams) uint64 {
+	var ua string
+	if !p.UpdatedAfter.IsZero() {
+		ua = p.UpdatedAfter.UTC().Format(time.RFC3339Nano)
+	}
+	return pagetoken.Fingerprint(p.Order.String(), p.Query, ua)
 }

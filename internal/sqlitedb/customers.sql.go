@@ -9,6 +9,25 @@ import (
 	"context"
 )
 
+const countCustomers = `-- name: CountCustomers :one
+SELECT count(*) FROM customers c
+WHERE c.updated_at > CAST(?1 AS TEXT)
+  AND (CAST(?2 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?2))
+`
+
+type CountCustomersParams struct {
+	UpdatedAfter string
+	Match        string
+}
+
+// The total for ListCustomers' include_total: the same filters, no cursor.
+func (q *Queries) CountCustomers(ctx context.Context, arg CountCustomersParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countCustomers, arg.UpdatedAfter, arg.Match)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createCustomer = `-- name: CreateCustomer :one
 INSERT INTO customers (name, email, phone, address)
 VALUES (?1, ?2, ?3, ?4)
@@ -76,22 +95,544 @@ func (q *Queries) GetCustomer(ctx context.Context, id int64) (Customer, error) {
 	return i, err
 }
 
-const listCustomers = `-- name: ListCustomers :many
-SELECT id, name, email, phone, address, revision, created_at, updated_at FROM customers
-WHERE id > ?1
-ORDER BY id
-LIMIT ?2
+const listCustomersByCreateTimeAsc = `-- name: ListCustomersByCreateTimeAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.created_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.created_at, c.id
+LIMIT ?5
 `
 
-type ListCustomersParams struct {
-	AfterID   int64
-	PageLimit int64
+type ListCustomersByCreateTimeAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
 }
 
-// Keyset pagination on the primary key: the page starts after the last id of
-// the previous page, so rows inserted or deleted in between never shift it.
-func (q *Queries) ListCustomers(ctx context.Context, arg ListCustomersParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomers, arg.AfterID, arg.PageLimit)
+func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCustomersByCreateTimeAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByCreateTimeAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByCreateTimeDesc = `-- name: ListCustomersByCreateTimeDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.created_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT ?5
+`
+
+type ListCustomersByCreateTimeDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCustomersByCreateTimeDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByCreateTimeDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByEmailAsc = `-- name: ListCustomersByEmailAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.email, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.email, c.id
+LIMIT ?5
+`
+
+type ListCustomersByEmailAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomersByEmailAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByEmailAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByEmailDesc = `-- name: ListCustomersByEmailDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.email, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.email DESC, c.id DESC
+LIMIT ?5
+`
+
+type ListCustomersByEmailDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomersByEmailDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByEmailDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByIDAsc = `-- name: ListCustomersByIDAsc :many
+
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE CAST(?1 AS TEXT) IS NOT NULL
+  AND c.id > CAST(?2 AS INTEGER)
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.id
+LIMIT ?5
+`
+
+type ListCustomersByIDAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+// ListCustomers has one query per order, because SQL cannot take ORDER BY
+// as a parameter and each order needs its own index and keyset predicate.
+// Every variant takes the same parameters, in the same order, so the store
+// picks one from a table of typed functions: no SQL is assembled at run time.
+//
+//	after_value, after_id  the keyset cursor: the sort value and id of the
+//	                       last row of the previous page (the first page
+//	                       passes a value before every row: '' ascending,
+//	                       '\xff' descending, and id 0 / max int64)
+//	updated_after          only rows updated later ('' for all rows); the
+//	                       text form of the timestamps, which sorts in time
+//	match                  an FTS5 query over name, email, phone, address,
+//	                       or '' for all rows
+//
+// The id variants take after_value too, and ignore it.
+func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByIDAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByIDDesc = `-- name: ListCustomersByIDDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE CAST(?1 AS TEXT) IS NOT NULL
+  AND c.id < CAST(?2 AS INTEGER)
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.id DESC
+LIMIT ?5
+`
+
+type ListCustomersByIDDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersByIDDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByIDDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByNameAsc = `-- name: ListCustomersByNameAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.name, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.name, c.id
+LIMIT ?5
+`
+
+type ListCustomersByNameAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersByNameAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByNameAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByNameDesc = `-- name: ListCustomersByNameDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.name, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.name DESC, c.id DESC
+LIMIT ?5
+`
+
+type ListCustomersByNameDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomersByNameDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByNameDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByUpdateTimeAsc = `-- name: ListCustomersByUpdateTimeAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.updated_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.updated_at, c.id
+LIMIT ?5
+`
+
+type ListCustomersByUpdateTimeAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCustomersByUpdateTimeAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listCustomersByUpdateTimeDesc = `-- name: ListCustomersByUpdateTimeDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (c.updated_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND c.updated_at > CAST(?3 AS TEXT)
+  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
+ORDER BY c.updated_at DESC, c.id DESC
+LIMIT ?5
+`
+
+type ListCustomersByUpdateTimeDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

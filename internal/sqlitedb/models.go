@@ -18,3 +18,10 @@ type Customer struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+type CustomersFt struct {
+	Name    string
+	Email   string
+	Phone   string
+	Address string
+}

@@ -106,22 +106,6 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error 
 	return s.mapError(err)
 }
 
-// ListCustomers returns up to p.Limit customers with ids above p.AfterID, in
-// id order, from the read pool.
-func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]customer.Customer, error) {
-	rows, err := s.reads.ListCustomers(ctx, sqlitedb.ListCustomersParams{
-		AfterID: p.AfterID, PageLimit: int64(p.Limit),
-	})
-	if err != nil {
-		return nil, s.mapError(err)
-	}
-	out := make([]customer.Customer, len(rows))
-	for i, r := range rows {
-		out[i] = fromRow(r)
-	}
-	return out, nil
-}
-
 var errStaleEtag = errors.New("stale etag")
 
 func fromRow(r sqlitedb.Customer) customer.Customer {

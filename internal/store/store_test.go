@@ -266,7 +266,7 @@ func TestListCustomers(t *testing.T) {
 		t.Fatal(err)
 	}
 	late := mustCreate(t, s, "late", "late@example.com")
-	page, err = s.ListCustomers(ctx, customer.ListParams{AfterID: ids[2], Limit: 10})
+	page, err = s.ListCustomers(ctx, customer.ListParams{After: &customer.Cursor{ID: ids[2]}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -525,12 +525,30 @@ func (*DeleteCustomerResponse) Descriptor() ([]byte, []int) {
 type ListCustomersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The maximum number of customers to return: 0 means 50, values above 1000
-	// are treated as 1000, negative values are INVALID_ARGUMENT.
+	// are treated as 1000, negative values are INVALID_ARGUMENT. It may change
+	// from page to page.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of a previous response, to continue from there; empty
-	// for the first page. A token that the server did not issue is
-	// INVALID_ARGUMENT.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// for the first page. It is only valid with the same query, order_by and
+	// updated_after as the request that returned it; anything else, or a token
+	// the server did not issue, is INVALID_ARGUMENT.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Search words: only customers whose name, email, phone or address contain
+	// every word, case-insensitively, as the start of a word ("ada lond"
+	// finds Ada Lovelace of London; "acme.com" finds everyone at acme.com).
+	// Empty for no search.
+	Query string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
+	// The sort order (AIP-132): "id" (the default), "name", "email",
+	// "create_time" or "update_time", optionally followed by " desc". Ties are
+	// broken by id in the same direction.
+	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// Only customers whose update_time is later than this, for clients that
+	// sync changes: pass the largest update_time seen so far. Deleted customers
+	// do not appear.
+	UpdatedAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	// Also count every customer that matches query and updated_after (which
+	// costs a scan of the matches), returned in total_size.
+	IncludeTotal  bool `protobuf:"varint,6,opt,name=include_total,json=includeTotal,proto3" json:"include_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -579,13 +597,44 @@ func (x *ListCustomersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCustomersRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListCustomersRequest) GetUpdatedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return nil
+}
+
+func (x *ListCustomersRequest) GetIncludeTotal() bool {
+	if x != nil {
+		return x.IncludeTotal
+	}
+	return false
+}
+
 // ListCustomersResponse is the output of ListCustomers.
 type ListCustomersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The customers of this page, in ascending id order.
+	// The customers of this page, in the requested order.
 	Customers []*Customer `protobuf:"bytes,1,rep,name=customers,proto3" json:"customers,omitempty"`
 	// An opaque token for the next page; empty when this is the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The number of customers that match the request's filters, over all
+	// pages; set only when include_total was true.
+	TotalSize     int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -634,6 +683,13 @@ func (x *ListCustomersResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListCustomersResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
 var File_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_customer_v1_customer_proto_rawDesc = "" +
@@ -670,14 +726,20 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x15DeleteCustomerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x18\n" +
-	"\x16DeleteCustomerResponse\"R\n" +
+	"\x16DeleteCustomerResponse\"\xe9\x01\n" +
 	"\x14ListCustomersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"t\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n" +
+	"\x05query\x18\x03 \x01(\tR\x05query\x12\x19\n" +
+	"\border_by\x18\x04 \x01(\tR\aorderBy\x12?\n" +
+	"\rupdated_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12#\n" +
+	"\rinclude_total\x18\x06 \x01(\bR\fincludeTotal\"\x93\x01\n" +
 	"\x15ListCustomersResponse\x123\n" +
 	"\tcustomers\x18\x01 \x03(\v2\x15.customer.v1.CustomerR\tcustomers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xd6\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize2\xd6\x03\n" +
 	"\x0fCustomerService\x12Y\n" +
 	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\x12U\n" +
 	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x03\x90\x02\x01\x12Y\n" +
@@ -722,22 +784,23 @@ var file_customer_v1_customer_proto_depIdxs = []int32{
 	0,  // 5: customer.v1.UpdateCustomerRequest.customer:type_name -> customer.v1.Customer
 	12, // 6: customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	0,  // 7: customer.v1.UpdateCustomerResponse.customer:type_name -> customer.v1.Customer
-	0,  // 8: customer.v1.ListCustomersResponse.customers:type_name -> customer.v1.Customer
-	1,  // 9: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
-	3,  // 10: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
-	5,  // 11: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
-	7,  // 12: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
-	9,  // 13: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
-	2,  // 14: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
-	4,  // 15: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
-	6,  // 16: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
-	8,  // 17: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
-	10, // 18: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	11, // 8: customer.v1.ListCustomersRequest.updated_after:type_name -> google.protobuf.Timestamp
+	0,  // 9: customer.v1.ListCustomersResponse.customers:type_name -> customer.v1.Customer
+	1,  // 10: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
+	3,  // 11: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
+	5,  // 12: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
+	7,  // 13: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
+	9,  // 14: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
+	2,  // 15: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
+	4,  // 16: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
+	6,  // 17: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
+	8,  // 18: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
+	10, // 19: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_customer_v1_customer_proto_init() }

@@ -65,7 +65,8 @@ type CustomerServiceClient interface {
 	// DeleteCustomer removes a customer. Fails with NOT_FOUND for an unknown id
 	// and ABORTED when etag is set and is not the current one.
 	DeleteCustomer(context.Context, *v1.DeleteCustomerRequest) (*v1.DeleteCustomerResponse, error)
-	// ListCustomers pages through customers in id order.
+	// ListCustomers pages through customers, optionally searching, filtering
+	// by update time and sorting.
 	ListCustomers(context.Context, *v1.ListCustomersRequest) (*v1.ListCustomersResponse, error)
 }
 
@@ -184,7 +185,8 @@ type CustomerServiceHandler interface {
 	// DeleteCustomer removes a customer. Fails with NOT_FOUND for an unknown id
 	// and ABORTED when etag is set and is not the current one.
 	DeleteCustomer(context.Context, *v1.DeleteCustomerRequest) (*v1.DeleteCustomerResponse, error)
-	// ListCustomers pages through customers in id order.
+	// ListCustomers pages through customers, optionally searching, filtering
+	// by update time and sorting.
 	ListCustomers(context.Context, *v1.ListCustomersRequest) (*v1.ListCustomersResponse, error)
 }
 

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// namedQueries reads queries/customers.sql, the source sqlc generates from,
+// and returns each query by name with sqlc.arg(x) turned into :x.
+func namedQueries(t *testing.T) map[string]string {
+	t.Helper()
+	src, err := os.ReadFile("../../queries/customers.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := regexp.MustCompile(`sqlc\.n?arg\((\w+)\)`)
+	out := map[string]string{}
+	for _, block := range strings.Split(string(src), "-- name: ")[1:] {
+		name := strings.Fields(block)[0]
+		var lines []string
+		for _, l := range strings.Split(block, "\n")[1:] {
+			if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+				lines = append(lines, l)
+			}
+		}
+		out[name] = arg.ReplaceAllString(strings.Join(lines, "\n"), ":$1")
+	}
+	return out
+}
+
+// queryPlan returns the EXPLAIN QUERY PLAN lines of query.
+func queryPlan(t *testing.T, conn *sql.DB, query string, args ...any) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, query)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
+
+// TestListQueriesUseIndexes checks that no ListCustomers page scans or sorts
+// the customers table: each order is a range search on its index, with or
+// without a search or filter.
+func TestListQueriesUseIndexes(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Plans depend on statistics: give the planner a populated, analyzed
+	// table in which "ada" is rare, the case most tempting to plan badly.
+	tx, err := s.write.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		name := fmt.Sprintf("Customer %d", i%700)
+		if i%500 == 0 {
+			name = "Ada " + name
+		}
+		if _, err := tx.Exec(`INSERT INTO customers (name, email, address) VALUES (?, ?, ?)`,
+			name, fmt.Sprintf("c%d@example.com", i), "Somewhere"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	queries := namedQueries(t)
+	n := 0
+	for name, query := range queries {
+		if !strings.HasPrefix(name, "ListCustomersBy") {
+			continue
+		}
+		n++
+		for _, match := range []string{"", `"ada"*`} {
+			plan := queryPlan(t, s.read, query,
+				sql.Named("after_value", "m"), sql.Named("after_id", 10), sql.Named("updated_after", ""),
+				sql.Named("match", match), sql.Named("page_limit", 50))
+			text := strings.Join(plan, "\n")
+			t.Logf("%s match=%q:\n%s", name, match, text)
+			if strings.Contains(text, "TEMP B-TREE") {
+				t.Errorf("%s sorts rows:\n%s", name, text)
+			}
+			if !regexp.MustCompile(`SEARCH c USING (INTEGER PRIMARY KEY|INDEX \w+) \(`).MatchString(text) {
+				t.Errorf("%s does not search customers by a range of an index:\n%s", name, text)
+			}
+		}
+	}
+	if n != 10 {
+		t.Fatalf("found %d ListCustomersBy queries, want 10 (5 fields × 2 directions)", n)
+	}
+}
