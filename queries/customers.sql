@@ -22,18 +22,25 @@ WHERE id = sqlc.arg(id);
 DELETE FROM customers WHERE id = sqlc.arg(id);
 
 -- ListCustomers has one query per order, because SQL cannot take ORDER BY
--- as a parameter and each order needs its own index and keyset predicate.
--- Every variant takes the same parameters, in the same order, so the store
--- picks one from a table of typed functions: no SQL is assembled at run time.
+-- as a parameter and each order needs its own keyset predicate and index.
+-- There are two families. ListCustomersBy* walk the order's index from the
+-- cursor. SearchCustomersBy* start from the full-text matches instead and
+-- sort only those, so a page costs in proportion to the matches, however
+-- rare the words (walking the order's index would scan the whole table when
+-- nothing matches); the unary + keeps the planner off the order's index
+-- without changing the comparison (a column with + keeps its collation).
+-- Within a family every query takes the same parameters in the same order,
+-- so the store picks one from a table of typed functions: no SQL is
+-- assembled at run time.
 --
 --   after_value, after_id  the keyset cursor: the sort value and id of the
---                          last row of the previous page (the first page
---                          passes a value before every row: '' ascending,
---                          '\xff' descending, and id 0 / max int64)
---   updated_after          only rows updated later ('' for all rows); the
+--                          last row of the previous page. The first page
+--                          passes a value before every row: '' and 0
+--                          ascending, '\xff' and max int64 descending.
+--   updated_after          only rows updated later ('' for all rows), in the
 --                          text form of the timestamps, which sorts in time
---   match                  an FTS5 query over name, email, phone, address,
---                          or '' for all rows
+--   match                  (search only) an FTS5 query over name, email,
+--                          phone and address
 --
 -- The id variants take after_value too, and ignore it.
 
@@ -42,7 +49,6 @@ SELECT c.* FROM customers c
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND c.id > CAST(sqlc.arg(after_id) AS INTEGER)
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.id
 LIMIT sqlc.arg(page_limit);
 
@@ -51,7 +57,6 @@ SELECT c.* FROM customers c
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND c.id < CAST(sqlc.arg(after_id) AS INTEGER)
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.id DESC
 LIMIT sqlc.arg(page_limit);
 
@@ -59,7 +64,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.name, c.id
 LIMIT sqlc.arg(page_limit);
 
@@ -67,7 +71,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.name DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
@@ -75,7 +78,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.email, c.id
 LIMIT sqlc.arg(page_limit);
 
@@ -83,7 +85,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.email DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
@@ -91,7 +92,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.created_at, c.id
 LIMIT sqlc.arg(page_limit);
 
@@ -99,7 +99,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
@@ -107,7 +106,6 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
 ORDER BY c.updated_at, c.id
 LIMIT sqlc.arg(page_limit);
 
@@ -115,12 +113,97 @@ LIMIT sqlc.arg(page_limit);
 SELECT c.* FROM customers c
 WHERE (c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)))
+ORDER BY c.updated_at DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByIDAsc :many
+SELECT c.* FROM customers c
+WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
+  AND c.id > CAST(sqlc.arg(after_id) AS INTEGER)
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByIDDesc :many
+SELECT c.* FROM customers c
+WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
+  AND c.id < CAST(sqlc.arg(after_id) AS INTEGER)
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByNameAsc :many
+SELECT c.* FROM customers c
+WHERE (+c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.name, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByNameDesc :many
+SELECT c.* FROM customers c
+WHERE (+c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.name DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByEmailAsc :many
+SELECT c.* FROM customers c
+WHERE (+c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.email, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByEmailDesc :many
+SELECT c.* FROM customers c
+WHERE (+c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.email DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByCreateTimeAsc :many
+SELECT c.* FROM customers c
+WHERE (+c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.created_at, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByCreateTimeDesc :many
+SELECT c.* FROM customers c
+WHERE (+c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByUpdateTimeAsc :many
+SELECT c.* FROM customers c
+WHERE (+c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+ORDER BY c.updated_at, c.id
+LIMIT sqlc.arg(page_limit);
+
+-- name: SearchCustomersByUpdateTimeDesc :many
+SELECT c.* FROM customers c
+WHERE (+c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: CountCustomers :one
--- The total for ListCustomers' include_total: the same filters, no cursor.
+-- The total of ListCustomers' include_total: the same filter, no cursor.
 SELECT count(*) FROM customers c
-WHERE c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND (CAST(sqlc.arg(match) AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH sqlc.arg(match)));
+WHERE c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT);
+
+-- name: CountSearchCustomers :one
+SELECT count(*) FROM customers c
+WHERE +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)));

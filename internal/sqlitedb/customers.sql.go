@@ -12,17 +12,29 @@ import (
 const countCustomers = `-- name: CountCustomers :one
 SELECT count(*) FROM customers c
 WHERE c.updated_at > CAST(?1 AS TEXT)
-  AND (CAST(?2 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?2))
 `
 
-type CountCustomersParams struct {
+// The total of ListCustomers' include_total: the same filter, no cursor.
+func (q *Queries) CountCustomers(ctx context.Context, updatedAfter string) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countCustomers, updatedAfter)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const countSearchCustomers = `-- name: CountSearchCustomers :one
+SELECT count(*) FROM customers c
+WHERE +c.updated_at > CAST(?1 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?2 AS TEXT)))
+`
+
+type CountSearchCustomersParams struct {
 	UpdatedAfter string
 	Match        string
 }
 
-// The total for ListCustomers' include_total: the same filters, no cursor.
-func (q *Queries) CountCustomers(ctx context.Context, arg CountCustomersParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countCustomers, arg.UpdatedAfter, arg.Match)
+func (q *Queries) CountSearchCustomers(ctx context.Context, arg CountSearchCustomersParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, countSearchCustomers, arg.UpdatedAfter, arg.Match)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -99,16 +111,14 @@ const listCustomersByCreateTimeAsc = `-- name: ListCustomersByCreateTimeAsc :man
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.created_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.created_at, c.id
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByCreateTimeAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -117,7 +127,6 @@ func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCust
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -154,16 +163,14 @@ const listCustomersByCreateTimeDesc = `-- name: ListCustomersByCreateTimeDesc :m
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.created_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByCreateTimeDescParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -172,7 +179,6 @@ func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCus
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -209,16 +215,14 @@ const listCustomersByEmailAsc = `-- name: ListCustomersByEmailAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.email, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.email, c.id
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByEmailAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -227,7 +231,6 @@ func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomers
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -264,16 +267,14 @@ const listCustomersByEmailDesc = `-- name: ListCustomersByEmailDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.email, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.email DESC, c.id DESC
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByEmailDescParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -282,7 +283,6 @@ func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomer
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -321,32 +321,37 @@ SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.up
 WHERE CAST(?1 AS TEXT) IS NOT NULL
   AND c.id > CAST(?2 AS INTEGER)
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.id
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByIDAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 // ListCustomers has one query per order, because SQL cannot take ORDER BY
-// as a parameter and each order needs its own index and keyset predicate.
-// Every variant takes the same parameters, in the same order, so the store
-// picks one from a table of typed functions: no SQL is assembled at run time.
+// as a parameter and each order needs its own keyset predicate and index.
+// There are two families. ListCustomersBy* walk the order's index from the
+// cursor. SearchCustomersBy* start from the full-text matches instead and
+// sort only those, so a page costs in proportion to the matches, however
+// rare the words (walking the order's index would scan the whole table when
+// nothing matches); the unary + keeps the planner off the order's index
+// without changing the comparison (a column with + keeps its collation).
+// Within a family every query takes the same parameters in the same order,
+// so the store picks one from a table of typed functions: no SQL is
+// assembled at run time.
 //
 //	after_value, after_id  the keyset cursor: the sort value and id of the
-//	                       last row of the previous page (the first page
-//	                       passes a value before every row: '' ascending,
-//	                       '\xff' descending, and id 0 / max int64)
-//	updated_after          only rows updated later ('' for all rows); the
+//	                       last row of the previous page. The first page
+//	                       passes a value before every row: '' and 0
+//	                       ascending, '\xff' and max int64 descending.
+//	updated_after          only rows updated later ('' for all rows), in the
 //	                       text form of the timestamps, which sorts in time
-//	match                  an FTS5 query over name, email, phone, address,
-//	                       or '' for all rows
+//	match                  (search only) an FTS5 query over name, email,
+//	                       phone and address
 //
 // The id variants take after_value too, and ignore it.
 func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]Customer, error) {
@@ -354,7 +359,6 @@ func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByI
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -392,16 +396,14 @@ SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.up
 WHERE CAST(?1 AS TEXT) IS NOT NULL
   AND c.id < CAST(?2 AS INTEGER)
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.id DESC
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByIDDescParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -410,7 +412,6 @@ func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersBy
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -447,16 +448,14 @@ const listCustomersByNameAsc = `-- name: ListCustomersByNameAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.name, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.name, c.id
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByNameAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -465,7 +464,6 @@ func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersB
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -502,16 +500,14 @@ const listCustomersByNameDesc = `-- name: ListCustomersByNameDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.name, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.name DESC, c.id DESC
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByNameDescParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -520,7 +516,6 @@ func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomers
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -557,16 +552,14 @@ const listCustomersByUpdateTimeAsc = `-- name: ListCustomersByUpdateTimeAsc :man
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.updated_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.updated_at, c.id
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByUpdateTimeAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
@@ -575,7 +568,6 @@ func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCust
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -612,12 +604,64 @@ const listCustomersByUpdateTimeDesc = `-- name: ListCustomersByUpdateTimeDesc :m
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
 WHERE (c.updated_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
-  AND (CAST(?4 AS TEXT) = '' OR c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?4))
 ORDER BY c.updated_at DESC, c.id DESC
-LIMIT ?5
+LIMIT ?4
 `
 
 type ListCustomersByUpdateTimeDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	PageLimit    int64
+}
+
+func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByCreateTimeAsc = `-- name: SearchCustomersByCreateTimeAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.created_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.created_at, c.id
+LIMIT ?5
+`
+
+type SearchCustomersByCreateTimeAscParams struct {
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
@@ -625,8 +669,505 @@ type ListCustomersByUpdateTimeDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeDesc,
+func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg SearchCustomersByCreateTimeAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByCreateTimeAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByCreateTimeDesc = `-- name: SearchCustomersByCreateTimeDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.created_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT ?5
+`
+
+type SearchCustomersByCreateTimeDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg SearchCustomersByCreateTimeDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByCreateTimeDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByEmailAsc = `-- name: SearchCustomersByEmailAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.email, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.email, c.id
+LIMIT ?5
+`
+
+type SearchCustomersByEmailAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCustomersByEmailAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByEmailAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByEmailDesc = `-- name: SearchCustomersByEmailDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.email, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.email DESC, c.id DESC
+LIMIT ?5
+`
+
+type SearchCustomersByEmailDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCustomersByEmailDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByEmailDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByIDAsc = `-- name: SearchCustomersByIDAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE CAST(?1 AS TEXT) IS NOT NULL
+  AND c.id > CAST(?2 AS INTEGER)
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.id
+LIMIT ?5
+`
+
+type SearchCustomersByIDAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomersByIDAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByIDAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByIDDesc = `-- name: SearchCustomersByIDDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE CAST(?1 AS TEXT) IS NOT NULL
+  AND c.id < CAST(?2 AS INTEGER)
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.id DESC
+LIMIT ?5
+`
+
+type SearchCustomersByIDDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustomersByIDDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByIDDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByNameAsc = `-- name: SearchCustomersByNameAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.name, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.name, c.id
+LIMIT ?5
+`
+
+type SearchCustomersByNameAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustomersByNameAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByNameAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByNameDesc = `-- name: SearchCustomersByNameDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.name, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.name DESC, c.id DESC
+LIMIT ?5
+`
+
+type SearchCustomersByNameDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCustomersByNameDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByNameDesc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByUpdateTimeAsc = `-- name: SearchCustomersByUpdateTimeAsc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.updated_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.updated_at, c.id
+LIMIT ?5
+`
+
+type SearchCustomersByUpdateTimeAscParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg SearchCustomersByUpdateTimeAscParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByUpdateTimeAsc,
+		arg.AfterValue,
+		arg.AfterID,
+		arg.UpdatedAfter,
+		arg.Match,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchCustomersByUpdateTimeDesc = `-- name: SearchCustomersByUpdateTimeDesc :many
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+WHERE (+c.updated_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+  AND +c.updated_at > CAST(?3 AS TEXT)
+  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+ORDER BY c.updated_at DESC, c.id DESC
+LIMIT ?5
+`
+
+type SearchCustomersByUpdateTimeDescParams struct {
+	AfterValue   string
+	AfterID      int64
+	UpdatedAfter string
+	Match        string
+	PageLimit    int64
+}
+
+func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg SearchCustomersByUpdateTimeDescParams) ([]Customer, error) {
+	rows, err := q.db.QueryContext(ctx, searchCustomersByUpdateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,

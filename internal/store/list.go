@@ -11,49 +11,73 @@ import (
 )
 
 // listArgs is the parameter struct that every ListCustomersBy* query shares
-// (sqlc generates one named type per query, all with these fields).
-type listArgs struct {
-	AfterValue   string
-	AfterID      int64
-	UpdatedAfter string
-	Match        string
-	PageLimit    int64
-}
+// (sqlc generates one named type per query, all with these fields), and
+// searchArgs that of every SearchCustomersBy* query.
+type (
+	listArgs = struct {
+		AfterValue   string
+		AfterID      int64
+		UpdatedAfter string
+		PageLimit    int64
+	}
+	searchArgs = struct {
+		AfterValue   string
+		AfterID      int64
+		UpdatedAfter string
+		Match        string
+		PageLimit    int64
+	}
+)
 
-// listQuery is one ListCustomersBy* query, whatever its parameter type.
-type listQuery func(ctx context.Context, q *sqlitedb.Queries, a listArgs) ([]sqlitedb.Customer, error)
+// pageQuery runs one generated query with arguments of type A.
+type pageQuery[A any] func(ctx context.Context, q *sqlitedb.Queries, a A) ([]sqlitedb.Customer, error)
 
-// listBy adapts a generated query whose parameter type has the fields of
-// listArgs; the conversion P(a) does not compile for any other shape, so a
-// query that drifts from the others breaks the build instead of misbehaving.
-func listBy[P ~struct {
-	AfterValue   string
-	AfterID      int64
-	UpdatedAfter string
-	Match        string
-	PageLimit    int64
-}](f func(*sqlitedb.Queries, context.Context, P) ([]sqlitedb.Customer, error)) listQuery {
+// listBy and searchBy adapt a generated query whose parameter type P has
+// the fields of its family's arguments; the conversion P(a) does not compile
+// for any other shape, so a query that drifts from its family breaks the
+// build instead of misbehaving.
+func listBy[P ~listArgs](f func(*sqlitedb.Queries, context.Context, P) ([]sqlitedb.Customer, error)) pageQuery[listArgs] {
 	return func(ctx context.Context, q *sqlitedb.Queries, a listArgs) ([]sqlitedb.Customer, error) {
 		return f(q, ctx, P(a))
 	}
 }
 
-// listQueries holds the query for every order. SQL cannot bind ORDER BY to a
-// parameter, and splicing it in would hide the SQL from sqlc and risk
-// injection, so each order is a complete, reviewed query in
-// queries/customers.sql that uses its own index; this table only chooses.
-var listQueries = map[customer.Order]listQuery{
-	{Field: customer.ByID}:                     listBy((*sqlitedb.Queries).ListCustomersByIDAsc),
-	{Field: customer.ByID, Desc: true}:         listBy((*sqlitedb.Queries).ListCustomersByIDDesc),
-	{Field: customer.ByName}:                   listBy((*sqlitedb.Queries).ListCustomersByNameAsc),
-	{Field: customer.ByName, Desc: true}:       listBy((*sqlitedb.Queries).ListCustomersByNameDesc),
-	{Field: customer.ByEmail}:                  listBy((*sqlitedb.Queries).ListCustomersByEmailAsc),
-	{Field: customer.ByEmail, Desc: true}:      listBy((*sqlitedb.Queries).ListCustomersByEmailDesc),
-	{Field: customer.ByCreateTime}:             listBy((*sqlitedb.Queries).ListCustomersByCreateTimeAsc),
-	{Field: customer.ByCreateTime, Desc: true}: listBy((*sqlitedb.Queries).ListCustomersByCreateTimeDesc),
-	{Field: customer.ByUpdateTime}:             listBy((*sqlitedb.Queries).ListCustomersByUpdateTimeAsc),
-	{Field: customer.ByUpdateTime, Desc: true}: listBy((*sqlitedb.Queries).ListCustomersByUpdateTimeDesc),
+func searchBy[P ~searchArgs](f func(*sqlitedb.Queries, context.Context, P) ([]sqlitedb.Customer, error)) pageQuery[searchArgs] {
+	return func(ctx context.Context, q *sqlitedb.Queries, a searchArgs) ([]sqlitedb.Customer, error) {
+		return f(q, ctx, P(a))
+	}
 }
+
+// The query for every order, without and with a search. SQL cannot bind
+// ORDER BY to a parameter, and splicing it in would hide the SQL from sqlc
+// and invite injection, so each order is a complete, reviewed query in
+// queries/customers.sql that uses its own index; these tables only choose.
+var (
+	listQueries = map[customer.Order]pageQuery[listArgs]{
+		{Field: customer.ByID}:                     listBy((*sqlitedb.Queries).ListCustomersByIDAsc),
+		{Field: customer.ByID, Desc: true}:         listBy((*sqlitedb.Queries).ListCustomersByIDDesc),
+		{Field: customer.ByName}:                   listBy((*sqlitedb.Queries).ListCustomersByNameAsc),
+		{Field: customer.ByName, Desc: true}:       listBy((*sqlitedb.Queries).ListCustomersByNameDesc),
+		{Field: customer.ByEmail}:                  listBy((*sqlitedb.Queries).ListCustomersByEmailAsc),
+		{Field: customer.ByEmail, Desc: true}:      listBy((*sqlitedb.Queries).ListCustomersByEmailDesc),
+		{Field: customer.ByCreateTime}:             listBy((*sqlitedb.Queries).ListCustomersByCreateTimeAsc),
+		{Field: customer.ByCreateTime, Desc: true}: listBy((*sqlitedb.Queries).ListCustomersByCreateTimeDesc),
+		{Field: customer.ByUpdateTime}:             listBy((*sqlitedb.Queries).ListCustomersByUpdateTimeAsc),
+		{Field: customer.ByUpdateTime, Desc: true}: listBy((*sqlitedb.Queries).ListCustomersByUpdateTimeDesc),
+	}
+	searchQueries = map[customer.Order]pageQuery[searchArgs]{
+		{Field: customer.ByID}:                     searchBy((*sqlitedb.Queries).SearchCustomersByIDAsc),
+		{Field: customer.ByID, Desc: true}:         searchBy((*sqlitedb.Queries).SearchCustomersByIDDesc),
+		{Field: customer.ByName}:                   searchBy((*sqlitedb.Queries).SearchCustomersByNameAsc),
+		{Field: customer.ByName, Desc: true}:       searchBy((*sqlitedb.Queries).SearchCustomersByNameDesc),
+		{Field: customer.ByEmail}:                  searchBy((*sqlitedb.Queries).SearchCustomersByEmailAsc),
+		{Field: customer.ByEmail, Desc: true}:      searchBy((*sqlitedb.Queries).SearchCustomersByEmailDesc),
+		{Field: customer.ByCreateTime}:             searchBy((*sqlitedb.Queries).SearchCustomersByCreateTimeAsc),
+		{Field: customer.ByCreateTime, Desc: true}: searchBy((*sqlitedb.Queries).SearchCustomersByCreateTimeDesc),
+		{Field: customer.ByUpdateTime}:             searchBy((*sqlitedb.Queries).SearchCustomersByUpdateTimeAsc),
+		{Field: customer.ByUpdateTime, Desc: true}: searchBy((*sqlitedb.Queries).SearchCustomersByUpdateTimeDesc),
+	}
+)
 
 // Cursors that sort before (ascending) or after (descending) every row:
 // every stored value is non-empty text, and valid UTF-8 never holds 0xff.
@@ -66,27 +90,34 @@ const (
 // p.Order, starting after p.After. It fails with customer.Invalid for an
 // order the store does not know.
 func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]customer.Customer, error) {
-	query, ok := listQueries[p.Order]
-	if !ok {
-		return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
-	}
-	match, ok := ftsQuery(p.Query)
-	if !ok {
-		return nil, nil // the query has no word that can match anything
-	}
-	a := listArgs{
-		AfterValue:   firstValueAsc,
-		UpdatedAfter: updatedAfter(p),
-		Match:        match,
-		PageLimit:    int64(p.Limit),
-	}
+	a := listArgs{AfterValue: firstValueAsc, UpdatedAfter: updatedAfter(p), PageLimit: int64(p.Limit)}
 	if p.Order.Desc {
 		a.AfterValue, a.AfterID = firstValueDesc, math.MaxInt64
 	}
 	if p.After != nil {
 		a.AfterValue, a.AfterID = p.After.Value, p.After.ID
 	}
-	rows, err := query(ctx, s.reads, a)
+	var rows []sqlitedb.Customer
+	var err error
+	if p.Query == "" {
+		query, ok := listQueries[p.Order]
+		if !ok {
+			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
+		}
+		rows, err = query(ctx, s.reads, a)
+	} else {
+		match, ok := ftsQuery(p.Query)
+		if !ok {
+			return nil, nil // no word of the query can match anything
+		}
+		query, ok := searchQueries[p.Order]
+		if !ok {
+			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
+		}
+		rows, err = query(ctx, s.reads, searchArgs{
+			AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, Match: match, PageLimit: a.PageLimit,
+		})
+	}
 	if err != nil {
 		return nil, s.mapError(err)
 	}
@@ -99,11 +130,17 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 
 // CountCustomers counts the customers that pass p's filters.
 func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int, error) {
-	match, ok := ftsQuery(p.Query)
-	if !ok {
-		return 0, nil
+	var n int64
+	var err error
+	if p.Query == "" {
+		n, err = s.reads.CountCustomers(ctx, updatedAfter(p))
+	} else {
+		match, ok := ftsQuery(p.Query)
+		if !ok {
+			return 0, nil
+		}
+		n, err = s.reads.CountSearchCustomers(ctx, sqlitedb.CountSearchCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
 	}
-	n, err := s.reads.CountCustomers(ctx, sqlitedb.CountCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
 	if err != nil {
 		return 0, s.mapError(err)
 	}
@@ -122,9 +159,8 @@ func updatedAfter(p customer.ListParams) string {
 // ftsQuery turns a user's search words into an FTS5 query in which every
 // word must match the start of a word in some column. Each word becomes a
 // quoted string (so no FTS5 syntax from the user is ever interpreted)
-// followed by * for a prefix match. It returns "", true for an empty query
-// and "", false when no word holds a letter or digit (FTS5 would find
-// nothing, or fail, on an empty phrase).
+// followed by * for a prefix match. It returns false when no word holds a
+// letter or digit (FTS5 would find nothing, or fail, on an empty phrase).
 func ftsQuery(q string) (string, bool) {
 	words := strings.Fields(q)
 	if len(words) == 0 {
