@@ -63,7 +63,7 @@ func BenchmarkSearch(b *testing.B) {
 	seed(b, s, 100_000)
 	ctx := context.Background()
 	for _, q := range []struct{ name, query, json string }{
-		{"common", "london", `["london"]`},             // a tenth of the rows
+		{"common", "london", `["london"]`},              // a tenth of the rows
 		{"two-words", "ada london", `["ada","london"]`}, // a hundredth
 		{"rare", "lovelace7", `["lovelace7"]`},          // prefix of a few emails
 		{"none", "zzzz", `["zzzz"]`},                    // no row: the worst case for a scan
