@@ -46,7 +46,15 @@ CREATE TRIGGER customers_fts_update AFTER UPDATE OF name, email, phone, address 
   INSERT INTO customers_fts (rowid, name, email, phone, address)
   VALUES (NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address);
 END;
+CREATE TABLE create_requests (
+  request_id  TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  customer_id INTEGER NOT NULL,
+  created_at  DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) WITHOUT ROWID;
+CREATE INDEX create_requests_created_at_idx ON create_requests (created_at);
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
-  ('20261125130000');
+  ('20261125130000'),
+  ('20261125140000');

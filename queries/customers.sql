@@ -207,3 +207,30 @@ WHERE c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT);
 SELECT count(*) FROM customers c
 WHERE +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
   AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)));
+
+-- name: GetCreateRequest :one
+-- A request_id remembered since created_after (older ones have expired).
+SELECT fingerprint, customer_id FROM create_requests
+WHERE request_id = sqlc.arg(request_id)
+  AND created_at > CAST(sqlc.arg(created_after) AS TEXT);
+
+-- name: PutCreateRequest :exec
+-- Remembers a request_id, replacing an expired row the cleanup has not
+-- deleted yet.
+INSERT INTO create_requests (request_id, fingerprint, customer_id)
+VALUES (sqlc.arg(request_id), sqlc.arg(fingerprint), sqlc.arg(customer_id))
+ON CONFLICT (request_id) DO UPDATE
+SET fingerprint = excluded.fingerprint,
+    customer_id = excluded.customer_id,
+    created_at = excluded.created_at;
+
+-- name: DeleteExpiredCreateRequests :execrows
+-- Deletes at most batch expired rows, so that one cleanup transaction never
+-- holds the write lock for long.
+DELETE FROM create_requests
+WHERE request_id IN (
+  SELECT request_id FROM create_requests
+  WHERE created_at <= CAST(sqlc.arg(created_before) AS TEXT)
+  ORDER BY created_at
+  LIMIT sqlc.arg(batch)
+);

@@ -22,23 +22,35 @@ type config struct {
 	addr          string
 	dbPath        string
 	shutdownGrace time.Duration
+	requestIDTTL  time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	cfg := config{addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second}
+	cfg := config{addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second, requestIDTTL: 24 * time.Hour}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
 	}
 	if v := getenv("CUSTOMERD_DB"); v != "" {
 		cfg.dbPath = v
 	}
+	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return config{}, fmt.Errorf("CUSTOMERD_REQUEST_ID_TTL: %w", err)
+		}
+		cfg.requestIDTTL = d
+	}
 	fs := flag.NewFlagSet("customerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path`, or :memory: (env CUSTOMERD_DB)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
+	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.requestIDTTL <= 0 {
+		return config{}, errors.New("-request-id-ttl must be positive")
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -56,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	st, err := store.Open(cfg.dbPath, store.Options{Logger: log})
+	st, err := store.Open(cfg.dbPath, store.Options{Logger: log, RequestIDTTL: cfg.requestIDTTL})
 	if err != nil {
 		return err
 	}

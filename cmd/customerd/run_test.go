@@ -187,6 +187,38 @@ func TestShutdownUnderLoad(t *testing.T) {
 	t.Logf("%d acknowledged creates, all present after restart", len(acked))
 }
 
+// TestRequestIDSurvivesRestart retries a create with the same request_id
+// after a restart: it must return the customer created before it.
+func TestRequestIDSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	args := []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "customers.db")}
+	req := &customerv1.CreateCustomerRequest{
+		RequestId: "0b5e6f3c-9d2a-4e7b-8c1f-2a3b4c5d6e7f",
+		Customer:  &customerv1.Customer{Name: "Ada", Email: "ada@example.com"},
+	}
+	url, stop := startRun(t, args, nil)
+	first, err := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url).CreateCustomer(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	url, _ = startRun(t, args, nil)
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	again, err := client.CreateCustomer(ctx, req)
+	if err != nil {
+		t.Fatalf("retry after restart: %v", err)
+	}
+	if again.Customer.Id != first.Customer.Id {
+		t.Fatalf("retry after restart created customer %d, want %d", again.Customer.Id, first.Customer.Id)
+	}
+	req.Customer.Name = "Someone else"
+	if _, err := client.CreateCustomer(ctx, req); connect.CodeOf(err) != connect.CodeAlreadyExists {
+		t.Fatalf("same request_id, other customer: %v, want already_exists", err)
+	}
+}
+
 func TestEnvironment(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "env.db")
 	url, stop := startRun(t, nil, map[string]string{"CUSTOMERD_ADDR": "127.0.0.1:0", "CUSTOMERD_DB": dbPath})
@@ -220,7 +252,7 @@ func TestMemoryDatabase(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}} {
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}, {"-request-id-ttl", "0s"}} {
 		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("run %q: no error", args)

@@ -6,6 +6,9 @@ package customer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"time"
 )
 
@@ -27,6 +30,10 @@ type New struct {
 	Email   string
 	Phone   *string
 	Address *string
+	// RequestID, when not empty, makes the create idempotent (AIP-155): a
+	// second create with the same RequestID and the same fields returns
+	// the customer the first one created.
+	RequestID string
 }
 
 // Update says which fields of customer ID to change. A nil Name or Email
@@ -54,8 +61,11 @@ func (u Update) Changes() bool {
 // returns is an *Error (see ErrorCode) or a context error.
 type Store interface {
 	// CreateCustomer stores a new customer. Fails with AlreadyExists when
-	// the email is taken (compared case-insensitively) and Invalid when a
-	// field breaks a rule the database enforces.
+	// the email is taken (compared case-insensitively) or c.RequestID was
+	// used for different fields, NotFound when c.RequestID created a
+	// customer that has since been deleted, and Invalid when a field breaks
+	// a rule the database enforces. A repeated c.RequestID with the same
+	// fields returns the customer it created, as it is now.
 	CreateCustomer(ctx context.Context, c New) (Customer, error)
 	// GetCustomer returns customer id, or fails with NotFound.
 	GetCustomer(ctx context.Context, id int64) (Customer, error)
@@ -72,4 +82,21 @@ type Store interface {
 	// CountCustomers returns how many customers pass the filters of p
 	// (Query and UpdatedAfter); it ignores the order, cursor and limit.
 	CountCustomers(ctx context.Context, p ListParams) (int, error)
+}
+
+// Fingerprint identifies the fields of n (not its RequestID): two creates
+// with the same fingerprint ask for the same customer.
+func (n New) Fingerprint() string {
+	h := sha256.New()
+	for _, f := range []*string{&n.Name, &n.Email, n.Phone, n.Address} {
+		if f == nil {
+			h.Write([]byte{0})
+			continue
+		}
+		var size [binary.MaxVarintLen64]byte
+		h.Write([]byte{1})
+		h.Write(size[:binary.PutUvarint(size[:], uint64(len(*f)))])
+		h.Write([]byte(*f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -44,27 +44,23 @@ func (o Order) String() string {
 	return o.Field.String()
 }
 
-// ParseOrder parses an AIP-132 order_by value: one of "id", "name", "email",
-// "create_time" and "update_time", optionally followed by " desc" (or
-// " asc"). The empty string is "id". Anything else returns an *Error with
-// code Invalid naming field.
+// ParseOrder parses an AIP-132 order_by value, exactly as the proto's rule
+// lists them: one of "id", "name", "email", "create_time" and
+// "update_time", optionally followed by " desc". The empty string is "id".
+// Anything else returns an *Error with code Invalid naming field.
 func ParseOrder(s, field string) (Order, error) {
-	words := strings.Fields(s)
-	if len(words) == 0 {
+	if s == "" {
 		return Order{}, nil
 	}
-	f, ok := orderFieldNames[words[0]]
-	if ok && len(words) <= 2 {
-		switch {
-		case len(words) == 1, words[1] == "asc":
-			return Order{Field: f}, nil
-		case words[1] == "desc":
-			return Order{Field: f, Desc: true}, nil
-		}
+	name, desc := strings.CutSuffix(s, " desc")
+	if f, ok := orderFieldNames[name]; ok {
+		return Order{Field: f, Desc: desc}, nil
 	}
-	var v violations
-	v.add(field, `must be "id", "name", "email", "create_time" or "update_time", optionally followed by " desc"`)
-	return Order{}, v.err()
+	return Order{}, &Error{
+		Code:       Invalid,
+		Message:    "invalid request: " + field + ": unknown order",
+		Violations: []Violation{{Field: field, Description: "unknown order"}},
+	}
 }
 
 // TimeLayout is the text form of timestamps in cursors: UTC with

@@ -1,77 +1,47 @@
 package customer
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 func ptr(s string) *string { return &s }
 
-func fieldsOf(err error) []string {
-	e, ok := err.(*Error)
-	if !ok {
-		return nil
+func TestTrim(t *testing.T) {
+	n := New{Name: " \tAda Lovelace\r\n", Email: "  ada@example.com\f", Phone: ptr(" 1 "), Address: ptr(" London\n")}
+	n.Trim()
+	if n.Name != "Ada Lovelace" || n.Email != "ada@example.com" || *n.Phone != " 1 " || *n.Address != " London\n" {
+		t.Fatalf("trimmed %+v: only name and email are trimmed", n)
 	}
-	var fs []string
-	for _, v := range e.Violations {
-		fs = append(fs, v.Field)
+	// Only the white space of the proto's patterns: a no-break space stays.
+	n = New{Name: "\u00a0Ada\u00a0"}
+	n.Trim()
+	if n.Name != "\u00a0Ada\u00a0" {
+		t.Fatalf("trimmed %q", n.Name)
 	}
-	return fs
-}
-
-func TestNewNormalize(t *testing.T) {
-	cases := []struct {
-		name   string
-		in     New
-		fields string
-	}{
-		{"OK", New{Name: "Ada", Email: "ada@example.com"}, ""},
-		{"OKTrimmed", New{Name: "  Ada\t", Email: " ada@example.com\n"}, ""},
-		{"OKUnicodeName200", New{Name: strings.Repeat("é", 200), Email: "a@b.c"}, ""},
-		{"EmailQuotedWithSpace", New{Name: "A", Email: `"ada lovelace"@example.com`}, "email"},
-		{"OKMultilineAddress", New{Name: "A", Email: "a@b.c", Address: ptr("1 Road\nLondon")}, ""},
-		{"OKEmptyPhone", New{Name: "A", Email: "a@b.c", Phone: ptr("")}, ""},
-		{"Empty", New{}, "name email"},
-		{"Name201", New{Name: strings.Repeat("é", 201), Email: "a@b.c"}, "name"},
-		{"NameControl", New{Name: "A\x00", Email: "a@b.c"}, "name"},
-		{"EmailNoAt", New{Name: "A", Email: "ada.example.com"}, "email"},
-		{"EmailNoDomain", New{Name: "A", Email: "ada@"}, "email"},
-		{"EmailDisplayName", New{Name: "A", Email: "Ada <ada@example.com>"}, "email"},
-		{"EmailTwoAddresses", New{Name: "A", Email: "a@b.c, d@e.f"}, "email"},
-		{"Email255", New{Name: "A", Email: strings.Repeat("a", 243) + "@example.com"}, "email"},
-		{"Phone33", New{Name: "A", Email: "a@b.c", Phone: ptr(strings.Repeat("1", 33))}, "phone"},
-		{"PhoneNewline", New{Name: "A", Email: "a@b.c", Phone: ptr("1\n2")}, "phone"},
-		{"Address501", New{Name: "A", Email: "a@b.c", Address: ptr(strings.Repeat("a", 501))}, "address"},
-		{"AddressNUL", New{Name: "A", Email: "a@b.c", Address: ptr("a\x00b")}, "address"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			n := tc.in
-			err := n.Normalize("")
-			if got := strings.Join(fieldsOf(err), " "); got != tc.fields {
-				t.Fatalf("violations: got %q (%v), want %q", got, err, tc.fields)
-			}
-			if err != nil && ErrorCode(err) != Invalid {
-				t.Fatalf("code %v, want Invalid", ErrorCode(err))
-			}
-			if err == nil && (n.Name != strings.TrimSpace(tc.in.Name) || n.Email != strings.TrimSpace(tc.in.Email)) {
-				t.Fatalf("not trimmed: %+v", n)
-			}
-		})
-	}
-}
-
-func TestUpdateNormalize(t *testing.T) {
-	u := Update{ID: 1, Name: ptr("  Ada "), SetPhone: true}
-	if err := u.Normalize("customer."); err != nil || *u.Name != "Ada" || !u.Changes() {
-		t.Fatalf("got %v, %+v", err, u)
-	}
-	u = Update{Name: ptr(""), Email: ptr("x"), SetAddress: true, Address: ptr(strings.Repeat("a", 501))}
-	got := strings.Join(fieldsOf(u.Normalize("customer.")), " ")
-	if want := "customer.id customer.name customer.email customer.address"; got != want {
-		t.Fatalf("violations: got %q, want %q", got, want)
+	u := Update{ID: 1, Name: ptr(" Ada "), SetPhone: true}
+	u.Trim()
+	if *u.Name != "Ada" || u.Email != nil || !u.Changes() {
+		t.Fatalf("update trimmed to %+v", u)
 	}
 	if (Update{ID: 1}).Changes() {
 		t.Fatal("an empty update reports changes")
+	}
+}
+
+func TestParseOrder(t *testing.T) {
+	for in, want := range map[string]Order{
+		"": {}, "id": {}, "id desc": {Desc: true}, "name": {Field: ByName}, "email desc": {Field: ByEmail, Desc: true},
+		"create_time": {Field: ByCreateTime}, "update_time desc": {Field: ByUpdateTime, Desc: true},
+	} {
+		got, err := ParseOrder(in, "order_by")
+		if err != nil || got != want {
+			t.Errorf("ParseOrder(%q) = %v, %v; want %v", in, got, err, want)
+		}
+		if in != "" && got.String() != in {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), in)
+		}
+	}
+	for _, in := range []string{"phone", "name desc desc", "NAME", "name  desc", " id"} {
+		if _, err := ParseOrder(in, "order_by"); ErrorCode(err) != Invalid {
+			t.Errorf("ParseOrder(%q): got %v, want Invalid", in, err)
+		}
 	}
 }

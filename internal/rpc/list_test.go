@@ -414,7 +414,7 @@ func TestListTokenIsBoundToRequest(t *testing.T) {
 		})
 	}
 	// Equivalent spellings of the same request, and another page size, are fine.
-	_, err = p.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 3, PageToken: res.NextPageToken, Query: "  ada ", OrderBy: "name  desc"})
+	_, err = p.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 3, PageToken: res.NextPageToken, Query: "  ada ", OrderBy: "name desc"})
 	if err != nil {
 		t.Fatalf("same request, other page size: %v", err)
 	}

@@ -34,6 +34,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithInterceptors(validation()...),
 		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
 			log.Error("handler panicked", "panic", p)

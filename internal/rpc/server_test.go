@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
@@ -124,10 +125,14 @@ func wantError(t *testing.T, err error, code connect.Code, fields ...string) {
 		}
 	}
 	var got []string
+	var sawViolations bool
 	for _, d := range cerr.Details() {
 		v, err := d.Value()
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, ok := v.(*validate.Violations); ok {
+			sawViolations = true
 		}
 		if br, ok := v.(*errdetails.BadRequest); ok {
 			for _, fv := range br.GetFieldViolations() {
@@ -140,6 +145,11 @@ func wantError(t *testing.T, err error, code connect.Code, fields ...string) {
 	}
 	if diff := cmp.Diff(fields, got); diff != "" {
 		t.Fatalf("BadRequest fields (-want +got):\n%s", diff)
+	}
+	// Rules of the proto also come back as buf.validate.Violations, which
+	// protovalidate clients read; the page token is checked by the server.
+	if len(fields) > 0 && fields[0] != "page_token" && !sawViolations {
+		t.Fatalf("no buf.validate.Violations detail in %v", cerr)
 	}
 }
 
@@ -199,6 +209,12 @@ func TestCreateCustomer(t *testing.T) {
 				{"LongPhone", &customerv1.Customer{Name: "B", Email: "b@example.com", Phone: ptr(strings.Repeat("1", 33))}, []string{"customer.phone"}},
 				{"LongAddress", &customerv1.Customer{Name: "B", Email: "b@example.com", Address: ptr(strings.Repeat("a", 501))}, []string{"customer.address"}},
 				{"NULInName", &customerv1.Customer{Name: "B\x00b", Email: "b@example.com"}, []string{"customer.name"}},
+				{"NewlineInName", &customerv1.Customer{Name: "B\nb", Email: "b@example.com"}, []string{"customer.name"}},
+				{"PaddedLongName", &customerv1.Customer{Name: " " + strings.Repeat("b", 201) + " ", Email: "b@example.com"}, []string{"customer.name"}},
+				{"ControlInPhone", &customerv1.Customer{Name: "B", Email: "b@example.com", Phone: ptr("1\t2")}, []string{"customer.phone"}},
+				{"NULInAddress", &customerv1.Customer{Name: "B", Email: "b@example.com", Address: ptr("a\x00")}, []string{"customer.address"}},
+				{"EmailNoDomain", &customerv1.Customer{Name: "B", Email: "b@"}, []string{"customer.email"}},
+				{"EmailTwoAts", &customerv1.Customer{Name: "B", Email: "b@c@example.com"}, []string{"customer.email"}},
 			}
 			for _, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -206,8 +222,29 @@ func TestCreateCustomer(t *testing.T) {
 					wantError(t, err, connect.CodeInvalidArgument, tc.fields...)
 				})
 			}
+			for _, id := range []string{"not-a-uuid", "7f1d2c3b4a5e4f608a9b0c1d2e3f4a5b0", "'; DROP TABLE customers; --"} {
+				_, err := c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+					RequestId: id, Customer: &customerv1.Customer{Name: "B", Email: "b@example.com"},
+				})
+				wantError(t, err, connect.CodeInvalidArgument, "request_id")
+			}
 			if n := count(t, c); n != 1 {
 				t.Fatalf("customers after rejected creates: %d, want 1", n)
+			}
+		})
+		t.Run("EdgesThatPass", func(t *testing.T) {
+			for i, cust := range []*customerv1.Customer{
+				{Name: " \t" + strings.Repeat("é", 200) + "\n ", Email: "  edge0@example.com "},
+				{Name: "Zoë O'Brien-Łukasiewicz", Email: "o'brien+tag@sub.example.co.uk", Address: ptr("1 Road\r\nLondon\tUK")},
+				{Name: "x", Email: "x@localhost", Phone: ptr(strings.Repeat("9", 32))},
+			} {
+				res, err := c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: cust})
+				if err != nil {
+					t.Fatalf("edge case %d: %v", i, err)
+				}
+				if res.Customer.Name != strings.Trim(cust.Name, " \t\n") || res.Customer.Email != strings.TrimSpace(cust.Email) {
+					t.Fatalf("edge case %d stored %q %q: name and email must be trimmed", i, res.Customer.Name, res.Customer.Email)
+				}
 			}
 		})
 	})

@@ -29,13 +29,8 @@ var _ customerv1connect.CustomerServiceHandler = (*service)(nil)
 
 func (s *service) CreateCustomer(ctx context.Context, req *customerv1.CreateCustomerRequest) (*customerv1.CreateCustomerResponse, error) {
 	c := req.GetCustomer()
-	if c == nil {
-		return nil, toConnect(s.log, invalid("customer", "is required"))
-	}
-	n := customer.New{Name: c.GetName(), Email: c.GetEmail(), Phone: c.Phone, Address: c.Address}
-	if err := n.Normalize("customer."); err != nil {
-		return nil, toConnect(s.log, err)
-	}
+	n := customer.New{Name: c.GetName(), Email: c.GetEmail(), Phone: c.Phone, Address: c.Address, RequestID: req.GetRequestId()}
+	n.Trim()
 	created, err := s.store.CreateCustomer(ctx, n)
 	if err != nil {
 		return nil, toConnect(s.log, err)
@@ -44,9 +39,6 @@ func (s *service) CreateCustomer(ctx context.Context, req *customerv1.CreateCust
 }
 
 func (s *service) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
-	if req.GetId() <= 0 {
-		return nil, toConnect(s.log, invalid("id", "must be a positive customer id"))
-	}
 	c, err := s.store.GetCustomer(ctx, req.GetId())
 	if err != nil {
 		return nil, toConnect(s.log, err)
@@ -55,13 +47,8 @@ func (s *service) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRe
 }
 
 func (s *service) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCustomerRequest) (*customerv1.UpdateCustomerResponse, error) {
-	u, err := toUpdate(req)
-	if err != nil {
-		return nil, toConnect(s.log, err)
-	}
-	if err := u.Normalize("customer."); err != nil {
-		return nil, toConnect(s.log, err)
-	}
+	u := toUpdate(req)
+	u.Trim()
 	c, err := s.store.UpdateCustomer(ctx, u)
 	if err != nil {
 		return nil, toConnect(s.log, err)
@@ -70,9 +57,6 @@ func (s *service) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCust
 }
 
 func (s *service) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCustomerRequest) (*customerv1.DeleteCustomerResponse, error) {
-	if req.GetId() <= 0 {
-		return nil, toConnect(s.log, invalid("id", "must be a positive customer id"))
-	}
 	if err := s.store.DeleteCustomer(ctx, req.GetId(), req.GetEtag()); err != nil {
 		return nil, toConnect(s.log, err)
 	}
@@ -114,16 +98,14 @@ func (s *service) ListCustomers(ctx context.Context, req *customerv1.ListCustome
 	return res, nil
 }
 
-// toListParams checks a ListCustomers request and turns it into
-// customer.ListParams, with Limit the page size to return.
+// toListParams turns a validated ListCustomers request into
+// customer.ListParams, with Limit the page size to return. It checks what
+// only the server can: the page token.
 func toListParams(req *customerv1.ListCustomersRequest) (customer.ListParams, error) {
 	var p customer.ListParams
-	switch size := int(req.GetPageSize()); {
-	case size < 0:
-		return p, invalid("page_size", "must not be negative")
-	case size == 0:
+	if size := int(req.GetPageSize()); size <= 0 {
 		p.Limit = DefaultPageSize
-	default:
+	} else {
 		p.Limit = min(size, MaxPageSize)
 	}
 	order, err := customer.ParseOrder(req.GetOrderBy(), "order_by")

@@ -87,6 +87,55 @@ func (q *Queries) DeleteCustomer(ctx context.Context, id int64) (int64, error) {
 	return result.RowsAffected()
 }
 
+const deleteExpiredCreateRequests = `-- name: DeleteExpiredCreateRequests :execrows
+DELETE FROM create_requests
+WHERE request_id IN (
+  SELECT request_id FROM create_requests
+  WHERE created_at <= CAST(?1 AS TEXT)
+  ORDER BY created_at
+  LIMIT ?2
+)
+`
+
+type DeleteExpiredCreateRequestsParams struct {
+	CreatedBefore string
+	Batch         int64
+}
+
+// Deletes at most batch expired rows, so that one cleanup transaction never
+// holds the write lock for long.
+func (q *Queries) DeleteExpiredCreateRequests(ctx context.Context, arg DeleteExpiredCreateRequestsParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, deleteExpiredCreateRequests, arg.CreatedBefore, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const getCreateRequest = `-- name: GetCreateRequest :one
+SELECT fingerprint, customer_id FROM create_requests
+WHERE request_id = ?1
+  AND created_at > CAST(?2 AS TEXT)
+`
+
+type GetCreateRequestParams struct {
+	RequestID    string
+	CreatedAfter string
+}
+
+type GetCreateRequestRow struct {
+	Fingerprint string
+	CustomerID  int64
+}
+
+// A request_id remembered since created_after (older ones have expired).
+func (q *Queries) GetCreateRequest(ctx context.Context, arg GetCreateRequestParams) (GetCreateRequestRow, error) {
+	row := q.db.QueryRowContext(ctx, getCreateRequest, arg.RequestID, arg.CreatedAfter)
+	var i GetCreateRequestRow
+	err := row.Scan(&i.Fingerprint, &i.CustomerID)
+	return i, err
+}
+
 const getCustomer = `-- name: GetCustomer :one
 SELECT id, name, email, phone, address, revision, created_at, updated_at FROM customers WHERE id = ?1
 `
@@ -650,6 +699,28 @@ func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCus
 		return nil, err
 	}
 	return items, nil
+}
+
+const putCreateRequest = `-- name: PutCreateRequest :exec
+INSERT INTO create_requests (request_id, fingerprint, customer_id)
+VALUES (?1, ?2, ?3)
+ON CONFLICT (request_id) DO UPDATE
+SET fingerprint = excluded.fingerprint,
+    customer_id = excluded.customer_id,
+    created_at = excluded.created_at
+`
+
+type PutCreateRequestParams struct {
+	RequestID   string
+	Fingerprint string
+	CustomerID  int64
+}
+
+// Remembers a request_id, replacing an expired row the cleanup has not
+// deleted yet.
+func (q *Queries) PutCreateRequest(ctx context.Context, arg PutCreateRequestParams) error {
+	_, err := q.db.ExecContext(ctx, putCreateRequest, arg.RequestID, arg.Fingerprint, arg.CustomerID)
+	return err
 }
 
 const searchCustomersByCreateTimeAsc = `-- name: SearchCustomersByCreateTimeAsc :many

@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+type CreateRequest struct {
+	RequestID   string
+	Fingerprint string
+	CustomerID  int64
+	CreatedAt   time.Time
+}
+
 type Customer struct {
 	ID        int64
 	Name      string

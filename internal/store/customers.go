@@ -7,22 +7,51 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/fnv"
+	"time"
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
 )
 
-// CreateCustomer stores c, which the caller has validated. It fails with
-// customer.AlreadyExists when the email is taken and customer.Invalid when
-// a database constraint rejects a field.
+// CreateCustomer stores c, which the caller has validated. A non-empty
+// c.RequestID makes it idempotent: the key, a fingerprint of c and the new
+// id are stored in the same transaction as the customer, so a retry finds
+// them even after a crash or restart. It fails with customer.AlreadyExists
+// when the email is taken or the key was used for other fields,
+// customer.NotFound when the key's customer has been deleted since, and
+// customer.Invalid when a database constraint rejects a field.
 func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
 	var row sqlitedb.Customer
 	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+		var fingerprint string
+		if c.RequestID != "" {
+			fingerprint = c.Fingerprint()
+			prev, err := q.GetCreateRequest(ctx, sqlitedb.GetCreateRequestParams{
+				RequestID: c.RequestID, CreatedAfter: customer.FormatTime(time.Now().Add(-s.requestTTL)),
+			})
+			switch {
+			case err == nil && prev.Fingerprint != fingerprint:
+				return errRequestIDReused
+			case err == nil:
+				row, err = q.GetCustomer(ctx, prev.CustomerID)
+				if errors.Is(err, sql.ErrNoRows) {
+					return errRequestIDDeleted
+				}
+				return err
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
 		var err error
 		row, err = q.CreateCustomer(ctx, sqlitedb.CreateCustomerParams{
 			Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
 		})
-		return err
+		if err != nil || c.RequestID == "" {
+			return err
+		}
+		return q.PutCreateRequest(ctx, sqlitedb.PutCreateRequestParams{
+			RequestID: c.RequestID, Fingerprint: fingerprint, CustomerID: row.ID,
+		})
 	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
@@ -106,7 +135,12 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error 
 	return s.mapError(err)
 }
 
-var errStaleEtag = errors.New("stale etag")
+// Errors of the write functions that mapError turns into customer errors.
+var (
+	errStaleEtag        = errors.New("stale etag")
+	errRequestIDReused  = errors.New("request_id reused with other fields")
+	errRequestIDDeleted = errors.New("request_id's customer deleted")
+)
 
 func fromRow(r sqlitedb.Customer) customer.Customer {
 	return customer.Customer{

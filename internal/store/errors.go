@@ -29,6 +29,12 @@ func (s *Store) mapError(err error) error {
 	if errors.Is(err, errStaleEtag) {
 		return customer.Errorf(customer.Aborted, "etag does not match: the customer was changed by someone else; read it again and retry")
 	}
+	if errors.Is(err, errRequestIDReused) {
+		return customer.Errorf(customer.AlreadyExists, "request_id was already used to create a different customer")
+	}
+	if errors.Is(err, errRequestIDDeleted) {
+		return customer.Errorf(customer.NotFound, "the customer this request_id created has since been deleted")
+	}
 	if errors.Is(err, writer.ErrClosed) {
 		return customer.Errorf(customer.Unavailable, "the server is shutting down")
 	}

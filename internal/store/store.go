@@ -5,6 +5,8 @@
 package store
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -15,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -37,6 +40,12 @@ type Options struct {
 	ReadConns int
 	// Queue is how many writes may wait for the writer; 0 means 1024.
 	Queue int
+	// RequestIDTTL is how long CreateCustomer remembers a request_id; 0
+	// means 24 hours.
+	RequestIDTTL time.Duration
+	// CleanupInterval is how often expired request_ids are deleted; 0
+	// means a minute.
+	CleanupInterval time.Duration
 }
 
 // Store is the SQLite customer store. Its methods are safe for concurrent use.
@@ -46,6 +55,10 @@ type Store struct {
 	reads  *sqlitedb.Queries
 	writer *writer.Writer
 	log    *slog.Logger
+
+	requestTTL  time.Duration
+	stopCleanup chan struct{}
+	cleanupDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -120,13 +133,18 @@ func Open(path string, opts Options) (*Store, error) {
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
 
-	return &Store{
-		write:  write,
-		read:   read,
-		reads:  sqlitedb.New(read),
-		writer: writer.New(write, queue, log),
-		log:    log,
-	}, nil
+	s := &Store{
+		write:       write,
+		read:        read,
+		reads:       sqlitedb.New(read),
+		writer:      writer.New(write, queue, log),
+		log:         log,
+		requestTTL:  cmp.Or(opts.RequestIDTTL, 24*time.Hour),
+		stopCleanup: make(chan struct{}),
+		cleanupDone: make(chan struct{}),
+	}
+	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
+	return s, nil
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that
@@ -140,6 +158,8 @@ func fileURI(path string) string {
 // closes the database. Calls after the first return nil.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stopCleanup)
+		<-s.cleanupDone
 		s.writer.Close()
 		s.closeErr = errors.Join(s.read.Close(), s.write.Close())
 	})
@@ -152,4 +172,52 @@ type logWriter struct{ log *slog.Logger }
 func (w logWriter) Write(p []byte) (int, error) {
 	w.log.Info(strings.TrimSpace(string(p)), "component", "migrate")
 	return len(p), nil
+}
+
+// cleanupBatch is how many expired request_ids one transaction deletes: small
+// enough that the writes queued behind it wait a few milliseconds at most.
+const cleanupBatch = 500
+
+// cleanup deletes expired request_ids every interval until Close.
+func (s *Store) cleanup(interval time.Duration) {
+	defer close(s.cleanupDone)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.stopCleanup:
+			return
+		case <-ticker.C:
+			if _, err := s.purgeExpiredRequests(context.Background()); err != nil {
+				s.log.Warn("deleting expired request_ids failed", "err", err)
+			}
+		}
+	}
+}
+
+// purgeExpiredRequests deletes every request_id older than the time to
+// live, cleanupBatch rows per write, so that other writes run in between,
+// and returns how many it deleted.
+func (s *Store) purgeExpiredRequests(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+			var err error
+			n, err = q.DeleteExpiredCreateRequests(ctx, sqlitedb.DeleteExpiredCreateRequestsParams{
+				CreatedBefore: customer.FormatTime(time.Now().Add(-s.requestTTL)),
+				Batch:         cleanupBatch,
+			})
+			return err
+		})
+		total += n
+		if err != nil || n < cleanupBatch {
+			return total, err
+		}
+		select {
+		case <-s.stopCleanup:
+			return total, nil
+		default:
+		}
+	}
 }

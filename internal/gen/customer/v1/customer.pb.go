@@ -7,6 +7,7 @@
 package customerv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -28,16 +29,20 @@ type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The server-assigned identifier. Output only; ignored on create.
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The customer's name. Required: 1 to 200 characters after trimming
-	// surrounding white space (which the server removes).
+	// The customer's name. Required on create: 1 to 200 characters after
+	// trimming surrounding white space (which the server removes), with no
+	// control characters.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// The customer's email address. Required: a valid address of at most 254
-	// characters, unique among customers regardless of letter case. Stored as
-	// given (after trimming surrounding white space).
+	// The customer's email address. Required on create: an address such as
+	// ada@example.com (the HTML form definition, so browsers agree), at most
+	// 254 characters, unique among customers regardless of ASCII letter case.
+	// Stored as given, after trimming surrounding white space.
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	// A phone number, free-form, at most 32 characters. Unset means unknown.
+	// A phone number, free-form, at most 32 characters, on one line. Unset
+	// means unknown.
 	Phone *string `protobuf:"bytes,4,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
-	// A postal address, free-form, at most 500 characters. Unset means unknown.
+	// A postal address, free-form, at most 500 characters; it may span lines.
+	// Unset means unknown.
 	Address *string `protobuf:"bytes,5,opt,name=address,proto3,oneof" json:"address,omitempty"`
 	// When the customer was created. Output only; set by the database.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -142,7 +147,13 @@ type CreateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer to create. Its id, create_time, update_time and etag are
 	// ignored.
-	Customer      *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// An idempotency key (AIP-155): a UUID the client makes up for this
+	// create. Retrying with the same request_id and the same customer returns
+	// the customer created the first time instead of creating another; the same
+	// request_id with a different customer is ALREADY_EXISTS. The server
+	// remembers a request_id for 24 hours (configurable). Optional.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -182,6 +193,13 @@ func (x *CreateCustomerRequest) GetCustomer() *Customer {
 		return x.Customer
 	}
 	return nil
+}
+
+func (x *CreateCustomerRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateCustomerResponse is the output of CreateCustomer.
@@ -536,7 +554,7 @@ type ListCustomersRequest struct {
 	// Search words: only customers whose name, email, phone or address contain
 	// every word, case-insensitively, as the start of a word ("ada lond"
 	// finds Ada Lovelace of London; "acme.com" finds everyone at acme.com).
-	// Empty for no search.
+	// Empty for no search. At most 200 characters.
 	Query string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
 	// The sort order (AIP-132): "id" (the default), "name", "email",
 	// "create_time" or "update_time", optionally followed by " desc". Ties are
@@ -694,13 +712,17 @@ var File_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_customer_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"\x1acustomer/v1/customer.proto\x12\vcustomer.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x02\n" +
+	"\x1acustomer/v1/customer.proto\x12\vcustomer.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\b\n" +
 	"\bCustomer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12\x19\n" +
-	"\x05phone\x18\x04 \x01(\tH\x00R\x05phone\x88\x01\x01\x12\x1d\n" +
-	"\aaddress\x18\x05 \x01(\tH\x01R\aaddress\x88\x01\x01\x12;\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\xfd\x01\n" +
+	"\x04name\x18\x02 \x01(\tB\xe8\x01\xbaH\xe4\x01\xba\x01\xdd\x01\n" +
+	"\vname.format\x12Xmust be 1 to 200 characters, not counting surrounding spaces, without control characters\x1atthis.matches(r'^[\\t\\n\\f\\r ]*[^\\x00-\\x20\\x7F-\\x9F]([^\\x00-\\x1F\\x7F-\\x9F]{0,198}[^\\x00-\\x20\\x7F-\\x9F])?[\\t\\n\\f\\r ]*$')\xd8\x01\x01R\x04name\x12\x97\x02\n" +
+	"\x05email\x18\x03 \x01(\tB\x80\x02\xbaH\xfc\x01\xba\x01\xf0\x01\n" +
+	"\femail.format\x120must be an email address such as ada@example.com\x1a\xad\x01this.matches(r\"^[\\t\\n\\f\\r ]*[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*[\\t\\n\\f\\r ]*$\")\xd8\x01\x01r\x03\x18\xfe\x01R\x05email\x12\x83\x01\n" +
+	"\x05phone\x18\x04 \x01(\tBh\xbaHe\xba\x01^\n" +
+	"\fphone.format\x12#must not contain control characters\x1a)this.matches(r'^[^\\x00-\\x1F\\x7F-\\x9F]*$')r\x02\x18 H\x00R\x05phone\x88\x01\x01\x12\xbe\x01\n" +
+	"\aaddress\x18\x05 \x01(\tB\x9e\x01\xbaH\x9a\x01\xba\x01\x91\x01\n" +
+	"\x0eaddress.format\x12Cmust not contain control characters other than line breaks and tabs\x1a:this.matches(r'^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$')r\x03\x18\xf4\x03H\x01R\aaddress\x88\x01\x01\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -708,31 +730,40 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x04etag\x18\b \x01(\tR\x04etagB\b\n" +
 	"\x06_phoneB\n" +
 	"\n" +
-	"\b_address\"J\n" +
-	"\x15CreateCustomerRequest\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"K\n" +
-	"\x16CreateCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"$\n" +
-	"\x12GetCustomerRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"H\n" +
-	"\x13GetCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\x87\x01\n" +
-	"\x15UpdateCustomerRequest\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"K\n" +
-	"\x16UpdateCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\";\n" +
-	"\x15DeleteCustomerRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x18\n" +
-	"\x16DeleteCustomerResponse\"\xe9\x01\n" +
-	"\x14ListCustomersRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\b_address\"\x92\x02\n" +
+	"\x15CreateCustomerRequest\x12\xcc\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerB\x98\x01\xbaH\x94\x01\xba\x01D\n" +
+	"\x16customer.name.required\x12\x19customer.name is required\x1a\x0fthis.name != ''\xba\x01G\n" +
+	"\x17customer.email.required\x12\x1acustomer.email is required\x1a\x10this.email != ''\xc8\x01\x01R\bcustomer\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n" +
-	"\x05query\x18\x03 \x01(\tR\x05query\x12\x19\n" +
-	"\border_by\x18\x04 \x01(\tR\aorderBy\x12?\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"K\n" +
+	"\x16CreateCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"-\n" +
+	"\x12GetCustomerRequest\x12\x17\n" +
+	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\"H\n" +
+	"\x13GetCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\xd7\x05\n" +
+	"\x15UpdateCustomerRequest\x12\x8b\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBX\xbaHU\xba\x01O\n" +
+	"\x14customer.id.required\x12*customer.id must be a positive customer id\x1a\vthis.id > 0\xc8\x01\x01R\bcustomer\x12\xce\x01\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x90\x01\xbaH\x8c\x01\xba\x01\x88\x01\n" +
+	"\x11update_mask.paths\x124may only list \"name\", \"email\", \"phone\" and \"address\"\x1a=this.paths.all(p, p in ['name', 'email', 'phone', 'address'])R\n" +
+	"updateMask:\xde\x02\xbaH\xda\x02\x1a\xa8\x01\n" +
+	"\x16customer.name.required\x123customer.name is required when update_mask lists it\x1aY!has(this.update_mask) || !('name' in this.update_mask.paths) || this.customer.name != ''\x1a\xac\x01\n" +
+	"\x17customer.email.required\x124customer.email is required when update_mask lists it\x1a[!has(this.update_mask) || !('email' in this.update_mask.paths) || this.customer.email != ''\"K\n" +
+	"\x16UpdateCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"M\n" +
+	"\x15DeleteCustomerRequest\x12\x17\n" +
+	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\x18\n" +
+	"\x16DeleteCustomerResponse\"\x80\x03\n" +
+	"\x14ListCustomersRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\tpageToken\x12\x1e\n" +
+	"\x05query\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12\x92\x01\n" +
+	"\border_by\x18\x04 \x01(\tBw\xbaHt\xd8\x01\x01roR\x02idR\aid descR\x04nameR\tname descR\x05emailR\n" +
+	"email descR\vcreate_timeR\x10create_time descR\vupdate_timeR\x10update_time descR\aorderBy\x12?\n" +
 	"\rupdated_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12#\n" +
 	"\rinclude_total\x18\x06 \x01(\bR\fincludeTotal\"\x93\x01\n" +
 	"\x15ListCustomersResponse\x123\n" +
