@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"connectrpc.com/grpchealth"
@@ -23,6 +24,7 @@ type config struct {
 	dbPath        string
 	shutdownGrace time.Duration
 	requestIDTTL  time.Duration
+	corsOrigins   string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -33,6 +35,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if v := getenv("CUSTOMERD_DB"); v != "" {
 		cfg.dbPath = v
 	}
+	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -45,6 +48,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path`, or :memory: (env CUSTOMERD_DB)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
+	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -56,6 +60,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	return cfg, nil
+}
+
+// origins returns the CORS origins as a list.
+func (c config) origins() []string {
+	var out []string
+	for o := range strings.SplitSeq(c.corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // run starts the server and blocks until ctx is done, then shuts it down
@@ -83,7 +98,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
 	srv := &http.Server{
-		Handler:           rpc.NewHandler(st, health, log),
+		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins()}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -221,7 +221,22 @@ func TestRequestIDSurvivesRestart(t *testing.T) {
 
 func TestEnvironment(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "env.db")
-	url, stop := startRun(t, nil, map[string]string{"CUSTOMERD_ADDR": "127.0.0.1:0", "CUSTOMERD_DB": dbPath})
+	url, stop := startRun(t, nil, map[string]string{
+		"CUSTOMERD_ADDR": "127.0.0.1:0", "CUSTOMERD_DB": dbPath, "CUSTOMERD_CORS_ORIGINS": "https://a.example, https://b.example",
+	})
+	for origin, want := range map[string]string{"https://b.example": "https://b.example", "https://c.example": ""} {
+		req, _ := http.NewRequest(http.MethodOptions, url+"/customer.v1.CustomerService/GetCustomer", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("CUSTOMERD_CORS_ORIGINS: preflight from %s got allow-origin %q, want %q", origin, got, want)
+		}
+	}
 	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
 	if _, err := client.CreateCustomer(context.Background(), &customerv1.CreateCustomerRequest{
 		Customer: &customerv1.Customer{Name: "Ada", Email: "ada@example.com"},

@@ -24,12 +24,19 @@ const MaxRequestBytes = 1 << 20
 // checks and reflection know it.
 const ServiceName = customerv1connect.CustomerServiceName
 
+// Options configure NewHandler. The zero value is ready to use.
+type Options struct {
+	// CORSOrigins are the origins whose web pages may call the API from a
+	// browser ("*" for any). None by default.
+	CORSOrigins []string
+}
+
 // NewHandler returns the handler of every route the server answers: the
 // CustomerService on store, grpc.health.v1 answering from health, gRPC
 // server reflection (v1 and v1alpha) and GET /healthz, which answers 200
 // while health reports the service as serving and 503 otherwise. Internal
 // errors are logged to log.
-func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger) http.Handler {
+func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger, opts Options) http.Handler {
 	mux := http.NewServeMux()
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
@@ -54,5 +61,5 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return mux
+	return withCORS(opts.CORSOrigins, mux)
 }

@@ -2,6 +2,9 @@ package rpc
 
 import (
 	"context"
+	"net/http"
+
+	"connectrpc.com/connect"
 	"log/slog"
 	"math"
 	"time"
@@ -42,6 +45,20 @@ func (s *service) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRe
 	c, err := s.store.GetCustomer(ctx, req.GetId())
 	if err != nil {
 		return nil, toConnect(s.log, err)
+	}
+	// A Connect GET is an ordinary HTTP GET that browsers and caches may
+	// revalidate: answer with the etag, and 304 when the client has it.
+	if call, ok := connect.CallInfoForHandlerContext(ctx); ok && call.HTTPMethod() == http.MethodGet {
+		tag := etagHeader(c.Etag)
+		h := http.Header{}
+		h.Set("ETag", tag)
+		h.Set("Cache-Control", "private, no-cache") // personal data; revalidate every time
+		if matchesIfNoneMatch(call.RequestHeader().Values("If-None-Match"), tag) {
+			return nil, connect.NewNotModifiedError(h)
+		}
+		for k, v := range h {
+			call.ResponseHeader()[k] = v
+		}
 	}
 	return &customerv1.GetCustomerResponse{Customer: toProto(c)}, nil
 }
