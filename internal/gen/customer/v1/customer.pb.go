@@ -730,11 +730,11 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x04etag\x18\b \x01(\tR\x04etagB\b\n" +
 	"\x06_phoneB\n" +
 	"\n" +
-	"\b_address\"\x92\x02\n" +
-	"\x15CreateCustomerRequest\x12\xcc\x01\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerB\x98\x01\xbaH\x94\x01\xba\x01D\n" +
-	"\x16customer.name.required\x12\x19customer.name is required\x1a\x0fthis.name != ''\xba\x01G\n" +
-	"\x17customer.email.required\x12\x1acustomer.email is required\x1a\x10this.email != ''\xc8\x01\x01R\bcustomer\x12*\n" +
+	"\b_address\"\xf3\x01\n" +
+	"\x15CreateCustomerRequest\x12\xad\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBz\xbaHw\xba\x016\n" +
+	"\x16customer.name.required\x12\vis required\x1a\x0fthis.name != ''\xba\x018\n" +
+	"\x17customer.email.required\x12\vis required\x1a\x10this.email != ''\xc8\x01\x01R\bcustomer\x12*\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"K\n" +
 	"\x16CreateCustomerResponse\x121\n" +
@@ -742,15 +742,15 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x12GetCustomerRequest\x12\x17\n" +
 	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\"H\n" +
 	"\x13GetCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\xd7\x05\n" +
-	"\x15UpdateCustomerRequest\x12\x8b\x01\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBX\xbaHU\xba\x01O\n" +
-	"\x14customer.id.required\x12*customer.id must be a positive customer id\x1a\vthis.id > 0\xc8\x01\x01R\bcustomer\x12\xce\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\xad\x05\n" +
+	"\x15UpdateCustomerRequest\x12\x7f\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBL\xbaHI\xba\x01C\n" +
+	"\x14customer.id.required\x12\x1emust be a positive customer id\x1a\vthis.id > 0\xc8\x01\x01R\bcustomer\x12\xce\x01\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x90\x01\xbaH\x8c\x01\xba\x01\x88\x01\n" +
 	"\x11update_mask.paths\x124may only list \"name\", \"email\", \"phone\" and \"address\"\x1a=this.paths.all(p, p in ['name', 'email', 'phone', 'address'])R\n" +
-	"updateMask:\xde\x02\xbaH\xda\x02\x1a\xa8\x01\n" +
-	"\x16customer.name.required\x123customer.name is required when update_mask lists it\x1aY!has(this.update_mask) || !('name' in this.update_mask.paths) || this.customer.name != ''\x1a\xac\x01\n" +
-	"\x17customer.email.required\x124customer.email is required when update_mask lists it\x1a[!has(this.update_mask) || !('email' in this.update_mask.paths) || this.customer.email != ''\"K\n" +
+	"updateMask:\xc1\x02\xbaH\xbd\x02\x1a\x9a\x01\n" +
+	"\x16customer.name.required\x12%is required when update_mask lists it\x1aY!has(this.update_mask) || !('name' in this.update_mask.paths) || this.customer.name != ''\x1a\x9d\x01\n" +
+	"\x17customer.email.required\x12%is required when update_mask lists it\x1a[!has(this.update_mask) || !('email' in this.update_mask.paths) || this.customer.email != ''\"K\n" +
 	"\x16UpdateCustomerResponse\x121\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"M\n" +
 	"\x15DeleteCustomerRequest\x12\x17\n" +
