@@ -25,10 +25,16 @@ type config struct {
 	shutdownGrace time.Duration
 	requestIDTTL  time.Duration
 	corsOrigins   string
+	durability    string
+	maxBatch      int
+	logLevel      slog.Level
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	cfg := config{addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second, requestIDTTL: 24 * time.Hour}
+	cfg := config{
+		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
+		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128,
+	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
 	}
@@ -36,6 +42,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.dbPath = v
 	}
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
+	if v := getenv("CUSTOMERD_DURABILITY"); v != "" {
+		cfg.durability = v
+	}
 	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -49,9 +58,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path`, or :memory: (env CUSTOMERD_DB)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
+	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
+	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
+	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.maxBatch < 1 {
+		return config{}, errors.New("-max-batch must be at least 1")
 	}
 	if cfg.requestIDTTL <= 0 {
 		return config{}, errors.New("-request-id-ttl must be positive")
@@ -81,9 +96,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	durability, err := store.ParseDurability(cfg.durability)
+	if err != nil {
+		return err
+	}
 
-	st, err := store.Open(cfg.dbPath, store.Options{Logger: log, RequestIDTTL: cfg.requestIDTTL})
+	st, err := store.Open(cfg.dbPath, store.Options{
+		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: durability, MaxBatch: cfg.maxBatch,
+	})
 	if err != nil {
 		return err
 	}
@@ -110,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening on http://"+ln.Addr().String(), "db", cfg.dbPath)
+	log.Info("listening on http://"+ln.Addr().String(), "db", cfg.dbPath, "durability", cfg.durability, "max_batch", cfg.maxBatch)
 
 	select {
 	case err := <-serveErr:
@@ -128,6 +149,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("in-flight requests did not finish in time; closing them", "grace", cfg.shutdownGrace)
 		err = srv.Close()
 	}
+	ws := st.WriterStats()
+	log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
+		"max_batch", ws.MaxBatch, "mean_wait", ws.MeanWait())
 	if cerr := st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

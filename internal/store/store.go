@@ -40,12 +40,39 @@ type Options struct {
 	ReadConns int
 	// Queue is how many writes may wait for the writer; 0 means 1024.
 	Queue int
+	// MaxBatch is the most writes committed together; 0 means 128, 1
+	// turns group commit off.
+	MaxBatch int
+	// Durability is how safe an acknowledged write is: Full (the default)
+	// survives power loss; Normal survives a crash of the process but may
+	// lose the last commits on power loss or an OS crash, and commits faster.
+	Durability Durability
 	// RequestIDTTL is how long CreateCustomer remembers a request_id; 0
 	// means 24 hours.
 	RequestIDTTL time.Duration
 	// CleanupInterval is how often expired request_ids are deleted; 0
 	// means a minute.
 	CleanupInterval time.Duration
+}
+
+// Durability is the synchronous setting of the write connection.
+type Durability int
+
+// The durability levels; see Options.Durability.
+const (
+	Full Durability = iota
+	Normal
+)
+
+// ParseDurability parses "full" or "normal".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "full":
+		return Full, nil
+	case "normal":
+		return Normal, nil
+	}
+	return Full, fmt.Errorf("durability must be full or normal, not %q", s)
 }
 
 // Store is the SQLite customer store. Its methods are safe for concurrent use.
@@ -99,12 +126,17 @@ func Open(path string, opts Options) (*Store, error) {
 	// busy_timeout comes first so that the pragmas after it (journal_mode
 	// needs a lock) wait for a lock instead of failing. WAL lets readers
 	// run beside the writer; synchronous=FULL makes every acknowledged
-	// commit survive power loss; _txlock=immediate takes the write lock at
-	// BEGIN, so a transaction never fails halfway with SQLITE_BUSY;
-	// _time_format=sqlite stores time.Time parameters in SQLite's format.
+	// commit survive power loss (NORMAL, on request, syncs the WAL only at
+	// checkpoints); _txlock=immediate takes the write lock at BEGIN, so a
+	// transaction never fails halfway with SQLITE_BUSY; _time_format=sqlite
+	// stores time.Time parameters in SQLite's format.
 	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(" + journal + ")" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
-	writeDSN := name + sep + common + "&_pragma=synchronous(FULL)&_txlock=immediate"
+	synchronous := "FULL"
+	if opts.Durability == Normal {
+		synchronous = "NORMAL"
+	}
+	writeDSN := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate"
 	readDSN := name + sep + common + "&_pragma=query_only(1)"
 
 	write, err := sql.Open("sqlite", writeDSN)
@@ -137,7 +169,7 @@ func Open(path string, opts Options) (*Store, error) {
 		write:       write,
 		read:        read,
 		reads:       sqlitedb.New(read),
-		writer:      writer.New(write, queue, log),
+		writer:      writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log}),
 		log:         log,
 		requestTTL:  cmp.Or(opts.RequestIDTTL, 24*time.Hour),
 		stopCleanup: make(chan struct{}),
@@ -153,6 +185,10 @@ func fileURI(path string) string {
 	u := url.URL{Scheme: "file", Opaque: strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)}
 	return u.String()
 }
+
+// WriterStats returns the statistics of the writer: batches, their sizes and
+// the time writes waited.
+func (s *Store) WriterStats() writer.Stats { return s.writer.Stats() }
 
 // Close stops accepting writes, finishes the writes already accepted, and
 // closes the database. Calls after the first return nil.

@@ -1,10 +1,13 @@
 // Package writer is the actor that owns the SQLite write connection. Every
-// write of the service is a message to it; it runs each one with the
-// generated queries inside its own BEGIN IMMEDIATE transaction, one at a
-// time, so writers never contend for SQLite's lock.
+// write of the service is a message to it. It runs the writes waiting in its
+// mailbox together, in one transaction with one SAVEPOINT per write (group
+// commit): one fsync then makes a whole batch durable, while a write that
+// fails is rolled back to its savepoint alone and answered with its own
+// error.
 package writer
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,6 +15,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"customerd/internal/sqlitedb"
 )
@@ -19,8 +23,8 @@ import (
 // ErrClosed is returned by Do after Close has begun.
 var ErrClosed = errors.New("writer: closed")
 
-// PanicError is returned by Do when the write function panicked. The
-// transaction was rolled back and the writer went on serving.
+// PanicError is returned by Do when the write function panicked. Its writes
+// were rolled back and the writer went on serving.
 type PanicError struct {
 	Value any
 	Stack []byte
@@ -28,49 +32,73 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("writer: write panicked: %v", e.Value) }
 
-// Func is one write. It runs inside a transaction, with q bound to it; the
-// transaction commits when Func returns nil and rolls back otherwise.
+// Func is one write. It runs inside a transaction, with q bound to it, and
+// takes effect when the transaction commits if it returns nil; if it returns
+// an error (or panics) its changes are rolled back and nothing else is.
 type Func func(ctx context.Context, q *sqlitedb.Queries) error
 
 type request struct {
-	ctx   context.Context
-	fn    Func
-	reply chan error // capacity 1: the actor never blocks on a reply
+	ctx      context.Context
+	fn       Func
+	enqueued time.Time
+	reply    chan error // capacity 1: the actor never blocks on a reply
+}
+
+// Options tune a Writer. The zero value is ready to use.
+type Options struct {
+	// MaxBatch is the most writes that share one transaction; 0 means 128,
+	// 1 turns group commit off (one transaction per write).
+	MaxBatch int
+	// Queue is how many writes may wait for their turn before Do blocks;
+	// 0 means 1024.
+	Queue int
+	// Logger receives panics (error level) and one line per batch (debug
+	// level); nil discards them.
+	Logger *slog.Logger
 }
 
 // Writer serializes writes onto one connection. Create it with New.
 type Writer struct {
-	db   *sql.DB
-	log  *slog.Logger
-	reqs chan request
-	done chan struct{}
+	db       *sql.DB
+	log      *slog.Logger
+	maxBatch int
+	reqs     chan request
+	done     chan struct{}
+	stats    stats
 
 	mu     sync.RWMutex // guards closed; held for reading while sending to reqs
 	closed bool
 }
 
 // New starts a writer on conn, which should allow a single open connection
-// and begin transactions with BEGIN IMMEDIATE. queue is how many writes may
-// wait for their turn before Do blocks. Call Close to stop it.
-func New(conn *sql.DB, queue int, log *slog.Logger) *Writer {
+// and begin transactions with BEGIN IMMEDIATE. Call Close to stop it.
+func New(conn *sql.DB, opts Options) *Writer {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	w := &Writer{
-		db:   conn,
-		log:  log,
-		reqs: make(chan request, queue),
-		done: make(chan struct{}),
+		db:       conn,
+		log:      log,
+		maxBatch: cmp.Or(max(opts.MaxBatch, 0), 128),
+		reqs:     make(chan request, cmp.Or(max(opts.Queue, 0), 1024)),
+		done:     make(chan struct{}),
 	}
 	go w.run()
 	return w
 }
 
-// Do runs fn in a transaction of its own on the write connection and returns
-// its error, or the error of beginning or committing the transaction. It
-// returns ctx.Err() without running fn when ctx ends before fn's turn comes,
+// Do runs fn in the write transaction and returns its error, or the error
+// of beginning or committing the transaction that holds it. It returns
+// ctx.Err() without running fn when ctx ends before fn's turn comes,
 // ErrClosed after Close has begun, and *PanicError when fn panicked. Once
-// the writer has accepted fn, Do waits for its outcome, so a nil error always
-// means the write is committed and a non-nil one that it is not.
+// the writer has accepted fn, Do waits for the outcome: a nil error means the
+// write is committed (durably, as the connection's synchronous setting
+// defines), a non-nil one that it is not. fn runs with ctx's values but
+// without its cancellation, because interrupting SQLite mid-statement would
+// roll back the other writes of the batch.
 func (w *Writer) Do(ctx context.Context, fn Func) error {
-	req := request{ctx: ctx, fn: fn, reply: make(chan error, 1)}
+	req := request{ctx: ctx, fn: fn, enqueued: time.Now(), reply: make(chan error, 1)}
 	if err := w.send(ctx, req); err != nil {
 		return err
 	}
@@ -103,38 +131,107 @@ func (w *Writer) Close() {
 	<-w.done
 }
 
+// QueueLen returns how many writes are waiting for their turn.
+func (w *Writer) QueueLen() int { return len(w.reqs) }
+
 func (w *Writer) run() {
 	defer close(w.done)
 	q := sqlitedb.New(w.db)
+	batch := make([]request, 0, w.maxBatch)
 	for req := range w.reqs {
-		if err := req.ctx.Err(); err != nil {
-			req.reply <- err // the caller gave up: never run an expired write
-			continue
+		// Take what is already waiting, without waiting for more: under
+		// load the queue fills while the previous commit syncs, so batches
+		// grow with the load and a lone write is never delayed.
+		batch = append(batch[:0], req)
+	fill:
+		for len(batch) < w.maxBatch {
+			select {
+			case r, ok := <-w.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
 		}
-		req.reply <- w.exec(req.ctx, q, req.fn)
+		w.runBatch(q, batch)
 	}
 }
 
-func (w *Writer) exec(ctx context.Context, q *sqlitedb.Queries, fn Func) (err error) {
-	tx, err := w.db.BeginTx(ctx, nil)
+// runBatch runs one batch in one transaction and answers every request.
+func (w *Writer) runBatch(q *sqlitedb.Queries, batch []request) {
+	start := time.Now()
+	results := make([]error, len(batch))
+	live := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err // the caller gave up: never run an expired write
+			continue
+		}
+		live++
+	}
+	if live > 0 {
+		if err := w.execBatch(q, batch, results); err != nil {
+			for i := range results {
+				if results[i] == nil {
+					results[i] = err
+				}
+			}
+		}
+	}
+	for i, r := range batch {
+		r.reply <- results[i]
+	}
+	w.stats.record(batch, start, len(w.reqs))
+	w.log.Debug("write batch", "size", len(batch), "ran", live,
+		"oldest_wait", start.Sub(batch[0].enqueued), "took", time.Since(start), "queue", len(w.reqs))
+}
+
+// execBatch runs the live requests of batch, each within a savepoint, and
+// commits. results holds the expired requests' errors on entry and each
+// request's own error on return; the returned error (begin, savepoint or
+// commit failed) applies to every request whose result is still nil.
+func (w *Writer) execBatch(q *sqlitedb.Queries, batch []request, results []error) error {
+	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("writer: begin: %w", err)
 	}
+	defer tx.Rollback() // a no-op after Commit
+	qtx := q.WithTx(tx)
+	for i, r := range batch {
+		if results[i] != nil {
+			continue
+		}
+		// Savepoints and their rollback are transaction control, like the
+		// BEGIN and COMMIT that database/sql issues, not queries.
+		if _, err := tx.Exec(`SAVEPOINT write`); err != nil {
+			return fmt.Errorf("writer: savepoint: %w", err)
+		}
+		if err := w.call(r, qtx); err != nil {
+			results[i] = err
+			if _, err := tx.Exec(`ROLLBACK TO write`); err != nil {
+				return fmt.Errorf("writer: rollback to savepoint: %w", err)
+			}
+		}
+		if _, err := tx.Exec(`RELEASE write`); err != nil {
+			return fmt.Errorf("writer: release savepoint: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("writer: commit: %w", err)
+	}
+	return nil
+}
+
+// call runs one write, turning a panic into a *PanicError.
+func (w *Writer) call(r request, q *sqlitedb.Queries) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			perr := &PanicError{Value: p, Stack: debug.Stack()}
 			w.log.Error("write panicked", "panic", p, "stack", string(perr.Stack))
 			err = perr
 		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
 	}()
-	if err := fn(ctx, q.WithTx(tx)); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("writer: commit: %w", err)
-	}
-	return nil
+	return r.fn(context.WithoutCancel(r.ctx), q)
 }

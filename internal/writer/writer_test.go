@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -31,7 +33,7 @@ func newWriter(t *testing.T) (*writer.Writer, *sql.DB) {
 	if err := migrate.Up(dsn, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	w := writer.New(conn, 16, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := writer.New(conn, writer.Options{Queue: 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(func() { w.Close(); conn.Close() })
 	return w, conn
 }
@@ -163,5 +165,153 @@ func TestCloseDrainsAcceptedWrites(t *testing.T) {
 	}
 	if err := w.Do(context.Background(), insert(1)); !errors.Is(err, writer.ErrClosed) {
 		t.Fatalf("Do after Close: got %v, want ErrClosed", err)
+	}
+}
+
+// holdWriter makes the writer busy until release is closed, so that the
+// writes sent meanwhile queue up and run as one batch.
+func holdWriter(t *testing.T, w *writer.Writer) (release chan struct{}) {
+	t.Helper()
+	started := make(chan struct{})
+	release = make(chan struct{})
+	go w.Do(context.Background(), func(ctx context.Context, q *sqlitedb.Queries) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	return release
+}
+
+// waitQueued waits until n writes wait in the writer's queue.
+func waitQueued(t *testing.T, w *writer.Writer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.QueueLen() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d writes queued", w.QueueLen(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestBatchIsolatesFailures queues good writes among failing, panicking and
+// expired ones so that they share one transaction: every caller must get its
+// own result, and only the good writes may be committed.
+func TestBatchIsolatesFailures(t *testing.T) {
+	w, conn := newWriter(t)
+	release := holdWriter(t, w)
+	boom := errors.New("boom")
+	expired, cancel := context.WithCancel(context.Background())
+
+	type outcome struct {
+		want string // "ok", "error", "panic", "canceled"
+		err  error
+	}
+	kinds := []string{"ok", "error", "ok", "panic", "ok", "canceled", "ok", "duplicate", "ok"}
+	results := make([]outcome, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		ctx := context.Background()
+		fn := insert(i)
+		switch kind {
+		case "error":
+			fn = func(ctx context.Context, q *sqlitedb.Queries) error {
+				if err := insert(i)(ctx, q); err != nil {
+					return err
+				}
+				return boom // after writing: the row must go
+			}
+		case "panic":
+			fn = func(ctx context.Context, q *sqlitedb.Queries) error {
+				if err := insert(i)(ctx, q); err != nil {
+					return err
+				}
+				panic("exploded")
+			}
+		case "canceled":
+			ctx = expired
+		case "duplicate":
+			fn = insert(0) // same email as write 0: a UNIQUE violation
+		}
+		wg.Go(func() { results[i] = outcome{kind, w.Do(ctx, fn)} })
+		waitQueued(t, w, i+1) // keep the order
+	}
+	cancel()
+	close(release)
+	wg.Wait()
+
+	var perr *writer.PanicError
+	for i, r := range results {
+		switch r.want {
+		case "ok":
+			if r.err != nil {
+				t.Errorf("write %d: %v, want success", i, r.err)
+			}
+		case "error":
+			if !errors.Is(r.err, boom) {
+				t.Errorf("write %d: %v, want its own error", i, r.err)
+			}
+		case "panic":
+			if !errors.As(r.err, &perr) {
+				t.Errorf("write %d: %v, want a PanicError", i, r.err)
+			}
+		case "canceled":
+			if !errors.Is(r.err, context.Canceled) {
+				t.Errorf("write %d: %v, want context.Canceled", i, r.err)
+			}
+		case "duplicate":
+			if r.err == nil || !strings.Contains(r.err.Error(), "UNIQUE") {
+				t.Errorf("write %d: %v, want a UNIQUE violation", i, r.err)
+			}
+		}
+	}
+	rows, err := conn.Query(`SELECT name FROM customers ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name string
+		rows.Scan(&name)
+		got = append(got, name)
+	}
+	if want := []string{"c0", "c2", "c4", "c6", "c8"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("committed %v, want exactly the good writes %v", got, want)
+	}
+	st := w.Stats()
+	if st.MaxBatch < len(kinds) {
+		t.Fatalf("largest batch %d: the %d queued writes did not share a transaction (%+v)", st.MaxBatch, len(kinds), st)
+	}
+}
+
+func TestMaxBatchOneDisablesBatching(t *testing.T) {
+	dsn := "file:" + filepath.Join(t.TempDir(), "w.db") + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate"
+	conn, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if err := migrate.Up(dsn, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	w := writer.New(conn, writer.Options{MaxBatch: 1})
+	defer w.Close()
+	release := holdWriter(t, w)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if err := w.Do(context.Background(), insert(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	waitQueued(t, w, 10)
+	close(release)
+	wg.Wait()
+	if st := w.Stats(); st.MaxBatch != 1 || st.Batches != 11 || st.SizeHistogram[0] != 11 {
+		t.Fatalf("stats %+v: want 11 batches of one", st)
 	}
 }

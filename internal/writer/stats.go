@@ -1,0 +1,61 @@
+package writer
+
+import (
+	"math/bits"
+	"sync"
+	"time"
+)
+
+// Stats describe the work of a Writer since it started.
+type Stats struct {
+	Batches   int64         // transactions run
+	Writes    int64         // writes answered, run or expired
+	MaxBatch  int           // the largest batch
+	MaxQueue  int           // the most writes seen waiting after a batch
+	TotalWait time.Duration // time writes spent in the queue, summed
+	// SizeHistogram counts batches by size: bucket i holds the batches of
+	// 2^i to 2^(i+1)-1 writes (1, 2-3, 4-7, ...).
+	SizeHistogram [9]int64
+}
+
+// MeanBatch is the average number of writes per transaction.
+func (s Stats) MeanBatch() float64 {
+	if s.Batches == 0 {
+		return 0
+	}
+	return float64(s.Writes) / float64(s.Batches)
+}
+
+// MeanWait is the average time a write waited for its turn.
+func (s Stats) MeanWait() time.Duration {
+	if s.Writes == 0 {
+		return 0
+	}
+	return s.TotalWait / time.Duration(s.Writes)
+}
+
+type stats struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func (st *stats) record(batch []request, start time.Time, queue int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.s.Batches++
+	st.s.Writes += int64(len(batch))
+	st.s.MaxBatch = max(st.s.MaxBatch, len(batch))
+	st.s.MaxQueue = max(st.s.MaxQueue, queue)
+	for _, r := range batch {
+		st.s.TotalWait += start.Sub(r.enqueued)
+	}
+	b := bits.Len(uint(len(batch))) - 1
+	st.s.SizeHistogram[min(b, len(st.s.SizeHistogram)-1)]++
+}
+
+// Stats returns a snapshot of the writer's statistics.
+func (w *Writer) Stats() Stats {
+	w.stats.mu.Lock()
+	defer w.stats.mu.Unlock()
+	return w.stats.s
+}
