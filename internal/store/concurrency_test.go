@@ -48,7 +48,7 @@ func testConcurrentWriters(t *testing.T, s *store.Store) {
 	// The latest acknowledged state of every customer: each worker writes
 	// only its own customers, in order, and the contested one has one winner.
 	acked := map[int64]customer.Customer{}
-	sharedWinner := map[string]int64{}     // shared email → the id whose create was acknowledged
+	sharedWinner := map[string]int64{} // shared email → the id whose create was acknowledged
 	contestedWins := 0
 	record := func(c customer.Customer) {
 		mu.Lock()
