@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type config struct {
 	durability    string
 	maxBatch      int
 	logLevel      slog.Level
+	debugAddr     string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -60,6 +62,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
@@ -129,6 +132,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// No ReadTimeout or WriteTimeout: they would cut long-lived streams
 	// such as health watches. Unary calls are bounded by their deadlines.
 
+	if cfg.debugAddr != "" {
+		if err := serveDebug(cfg.debugAddr, log); err != nil {
+			return err
+		}
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening on http://"+ln.Addr().String(), "db", cfg.dbPath, "durability", cfg.durability, "max_batch", cfg.maxBatch)
@@ -159,4 +168,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("stopped")
 	}
 	return err
+}
+
+// serveDebug serves net/http/pprof on addr, which must be a loopback
+// address: profiles reveal internals and cost CPU, so they stay local.
+func serveDebug(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+		ln.Close()
+		return fmt.Errorf("-debug-addr %s is not a loopback address", addr)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	log.Info("profiles on http://" + ln.Addr().String() + "/debug/pprof/")
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	return nil
 }

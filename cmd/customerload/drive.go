@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	customerv1 "customerd/internal/gen/customer/v1"
+	"customerd/internal/gen/customer/v1/customerv1connect"
+)
+
+var (
+	allOps   = []string{"create", "get", "update", "list", "search", "mixed"}
+	allModes = []string{"ceiling", "naive", "batched"}
+)
+
+// result is what one operation did against one server in one run.
+type result struct {
+	mode, op      string
+	run           int
+	requests      int64 // answered, successfully or not
+	elapsed       time.Duration
+	p50, p99, max time.Duration
+	errors        map[string]int64 // by Connect code
+	peakRSS       int64
+	meanBatch     float64 // of the server's writer; 0 when unknown
+}
+
+func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+// measure starts the server of mode and drives each operation against a
+// fresh copy of the seeded database.
+func measure(ctx context.Context, cfg config, mode, bin, template, dir string, run int) ([]result, error) {
+	var out []result
+	for _, op := range cfg.ops {
+		if mode == "ceiling" && (op == "search" || op == "mixed") {
+			continue // the ceiling has no database: search and mixed mean nothing there
+		}
+		logPath := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.log", mode, op, run))
+		var srv *server
+		var err error
+		if mode == "ceiling" {
+			self, err := os.Executable()
+			if err != nil {
+				return nil, err
+			}
+			srv, err = startServer(ctx, logPath, self, ceilingCommand)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			db := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.db", mode, op, run))
+			if err := copyFile(db, template); err != nil {
+				return nil, err
+			}
+			batch := "128"
+			if mode == "naive" {
+				batch = "1"
+			}
+			srv, err = startServer(ctx, logPath, bin, "-addr", "127.0.0.1:0", "-db", db,
+				"-max-batch", batch, "-durability", cfg.durability)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fmt.Printf("run %d  %-8s %-7s ", run+1, mode, op)
+		res := drive(ctx, newClient(cfg, srv.url), op, cfg)
+		res.mode, res.op, res.run = mode, op, run
+		res.peakRSS, _ = srv.peakRSS()
+		if err := srv.stop(); err != nil && mode != "ceiling" {
+			return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
+		}
+		res.meanBatch = meanBatchFromLog(logPath)
+		fmt.Printf("%9.0f req/s  p50 %-9s p99 %-9s errors %v\n", res.rate(), res.p50, res.p99, res.errors)
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+var meanBatchRE = regexp.MustCompile(`writer drained .*mean_batch=([0-9.]+)`)
+
+// meanBatchFromLog reads the writer's mean batch size from customerd's log.
+func meanBatchFromLog(path string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	if m := meanBatchRE.FindSubmatch(b); m != nil {
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	return 0
+}
+
+func newClient(cfg config, url string) customerv1connect.CustomerServiceClient {
+	if cfg.protocol == "grpc" {
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: &http.Transport{Protocols: p}}, url, connect.WithGRPC())
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = cfg.clients
+	return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: tr}, url, connect.WithProtoJSON())
+}
+
+// drive runs op from cfg.clients goroutines for cfg.duration. Requests carry
+// no deadline of their own: when the time is up, each client finishes the
+// request it has in flight and stops, so every request counted was answered.
+func drive(ctx context.Context, client customerv1connect.CustomerServiceClient, op string, cfg config) result {
+	var stop atomic.Bool
+	timer := time.AfterFunc(cfg.duration, func() { stop.Store(true) })
+	defer timer.Stop()
+	nonce := time.Now().UnixNano()
+	var mu sync.Mutex
+	var all []time.Duration
+	errs := map[string]int64{}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range cfg.clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(nonce), uint64(w)))
+			lat := make([]time.Duration, 0, 1<<14)
+			myErrs := map[string]int64{}
+			for i := 0; !stop.Load() && ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				err := call(ctx, client, pick(op, rng), rng, cfg.customers, fmt.Sprintf("load-%d-%d-%d@example.com", nonce, w, i))
+				if ctx.Err() != nil {
+					break // interrupted: not an answer
+				}
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					myErrs[connect.CodeOf(err).String()]++
+				}
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			for k, v := range myErrs {
+				errs[k] += v
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res := result{requests: int64(len(all)), elapsed: time.Since(start), errors: errs}
+	if len(all) > 0 {
+		slices.Sort(all)
+		res.p50, res.p99, res.max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
+	}
+	return res
+}
+
+// pick turns "mixed" into one operation: 80% reads, 20% writes.
+func pick(op string, rng *rand.Rand) string {
+	if op != "mixed" {
+		return op
+	}
+	switch n := rng.IntN(100); {
+	case n < 60:
+		return "get"
+	case n < 70:
+		return "list"
+	case n < 80:
+		return "search"
+	case n < 90:
+		return "create"
+	default:
+		return "update"
+	}
+}
+
+func call(ctx context.Context, c customerv1connect.CustomerServiceClient, op string, rng *rand.Rand, customers int, email string) error {
+	id := int64(rng.IntN(customers) + 1)
+	var err error
+	switch op {
+	case "create":
+		phone := "+44 20 7946 0000"
+		_, err = c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+			Name: "Load Test", Email: email, Phone: &phone,
+		}})
+	case "get":
+		_, err = c.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: id})
+	case "update":
+		_, err = c.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
+			Customer:   &customerv1.Customer{Id: id, Name: "Updated " + strconv.Itoa(rng.IntN(1000))},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+		})
+	case "list":
+		_, err = c.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 50})
+	case "search":
+		_, err = c.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 50, Query: searches[rng.IntN(len(searches))]})
+	default:
+		err = errors.New("unknown operation " + op)
+	}
+	return err
+}

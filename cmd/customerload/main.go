@@ -1,0 +1,148 @@
+// Command customerload measures customerd under load, on this machine only.
+//
+// It seeds a fresh database with -n customers, starts the real customerd
+// binary on 127.0.0.1 (a free port), drives it with -c concurrent clients
+// through the generated Connect client for -d per operation, and prints per
+// operation the requests per second, p50/p99/max latency, errors by code and
+// the server's peak RSS. In the same run it measures two baselines:
+//
+//   - ceiling: a bare net/http server that decodes and encodes the same JSON
+//     (or protobuf), with no database;
+//   - naive: customerd with group commit off (-max-batch 1), one transaction
+//     and one fsync per write.
+//
+// Usage:
+//
+//	go run ./cmd/customerload [-n 100000] [-c 64] [-d 5s] [-runs 1] [-protocol connect|grpc]
+//
+// It only ever talks to servers it started itself on the loopback interface,
+// and it stops by itself: every phase is bounded by -d.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == ceilingCommand {
+		if err := serveCeiling(); err != nil {
+			fmt.Fprintln(os.Stderr, "ceiling:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "customerload:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags select.
+type config struct {
+	customers  int
+	clients    int
+	duration   time.Duration
+	runs       int
+	protocol   string
+	durability string
+	ops        []string
+	modes      []string
+	keep       bool
+}
+
+func parseFlags(args []string) (config, error) {
+	var cfg config
+	var ops, modes string
+	fs := flag.NewFlagSet("customerload", flag.ContinueOnError)
+	fs.IntVar(&cfg.customers, "n", 100_000, "customers to seed the database with")
+	fs.IntVar(&cfg.clients, "c", 64, "concurrent clients")
+	fs.DurationVar(&cfg.duration, "d", 5*time.Second, "how long to drive each operation")
+	fs.IntVar(&cfg.runs, "runs", 1, "runs of everything; the report gives the median of each figure")
+	fs.StringVar(&cfg.protocol, "protocol", "connect", "connect (Connect JSON over HTTP/1.1) or grpc (gRPC over cleartext HTTP/2)")
+	fs.StringVar(&cfg.durability, "durability", "full", "customerd's -durability: full or normal")
+	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to drive")
+	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.ops, cfg.modes = strings.Split(ops, ","), strings.Split(modes, ",")
+	for _, op := range cfg.ops {
+		if !contains(allOps, op) {
+			return cfg, fmt.Errorf("unknown operation %q (want some of %v)", op, allOps)
+		}
+	}
+	for _, m := range cfg.modes {
+		if !contains(allModes, m) {
+			return cfg, fmt.Errorf("unknown mode %q (want some of %v)", m, allModes)
+		}
+	}
+	if cfg.protocol != "connect" && cfg.protocol != "grpc" {
+		return cfg, fmt.Errorf("-protocol must be connect or grpc")
+	}
+	if cfg.customers < 1 || cfg.clients < 1 || cfg.runs < 1 || cfg.duration <= 0 {
+		return cfg, fmt.Errorf("-n, -c, -runs and -d must be positive")
+	}
+	return cfg, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func run(ctx context.Context, args []string) error {
+	cfg, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "customerload-")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Println("keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	bin, err := buildServer(ctx, dir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeding %d customers...\n", cfg.customers)
+	start := time.Now()
+	template, err := seed(ctx, dir, cfg.customers)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("seeded in %s\n", time.Since(start).Round(time.Millisecond))
+
+	var results []result
+	for r := range cfg.runs {
+		for _, mode := range cfg.modes {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			res, err := measure(ctx, cfg, mode, bin, template, dir, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", mode, err)
+			}
+			results = append(results, res...)
+		}
+	}
+	report(os.Stdout, cfg, results)
+	return nil
+}
