@@ -16,7 +16,7 @@ WHERE c.updated_at > CAST(?1 AS TEXT)
 
 // The total of ListCustomers' include_total: the same filter, no cursor.
 func (q *Queries) CountCustomers(ctx context.Context, updatedAfter string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countCustomers, updatedAfter)
+	row := q.queryRow(ctx, q.countCustomersStmt, countCustomers, updatedAfter)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -34,7 +34,7 @@ type CountSearchCustomersParams struct {
 }
 
 func (q *Queries) CountSearchCustomers(ctx context.Context, arg CountSearchCustomersParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countSearchCustomers, arg.UpdatedAfter, arg.Match)
+	row := q.queryRow(ctx, q.countSearchCustomersStmt, countSearchCustomers, arg.UpdatedAfter, arg.Match)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -55,7 +55,7 @@ type CreateCustomerParams struct {
 
 // No trigger fires on insert, so RETURNING shows the stored row.
 func (q *Queries) CreateCustomer(ctx context.Context, arg CreateCustomerParams) (Customer, error) {
-	row := q.db.QueryRowContext(ctx, createCustomer,
+	row := q.queryRow(ctx, q.createCustomerStmt, createCustomer,
 		arg.Name,
 		arg.Email,
 		arg.Phone,
@@ -80,7 +80,7 @@ DELETE FROM customers WHERE id = ?1
 `
 
 func (q *Queries) DeleteCustomer(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteCustomer, id)
+	result, err := q.exec(ctx, q.deleteCustomerStmt, deleteCustomer, id)
 	if err != nil {
 		return 0, err
 	}
@@ -105,7 +105,7 @@ type DeleteExpiredCreateRequestsParams struct {
 // Deletes at most batch expired rows, so that one cleanup transaction never
 // holds the write lock for long.
 func (q *Queries) DeleteExpiredCreateRequests(ctx context.Context, arg DeleteExpiredCreateRequestsParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteExpiredCreateRequests, arg.CreatedBefore, arg.Batch)
+	result, err := q.exec(ctx, q.deleteExpiredCreateRequestsStmt, deleteExpiredCreateRequests, arg.CreatedBefore, arg.Batch)
 	if err != nil {
 		return 0, err
 	}
@@ -130,7 +130,7 @@ type GetCreateRequestRow struct {
 
 // A request_id remembered since created_after (older ones have expired).
 func (q *Queries) GetCreateRequest(ctx context.Context, arg GetCreateRequestParams) (GetCreateRequestRow, error) {
-	row := q.db.QueryRowContext(ctx, getCreateRequest, arg.RequestID, arg.CreatedAfter)
+	row := q.queryRow(ctx, q.getCreateRequestStmt, getCreateRequest, arg.RequestID, arg.CreatedAfter)
 	var i GetCreateRequestRow
 	err := row.Scan(&i.Fingerprint, &i.CustomerID)
 	return i, err
@@ -141,7 +141,7 @@ SELECT id, name, email, phone, address, revision, created_at, updated_at FROM cu
 `
 
 func (q *Queries) GetCustomer(ctx context.Context, id int64) (Customer, error) {
-	row := q.db.QueryRowContext(ctx, getCustomer, id)
+	row := q.queryRow(ctx, q.getCustomerStmt, getCustomer, id)
 	var i Customer
 	err := row.Scan(
 		&i.ID,
@@ -172,7 +172,7 @@ type ListCustomersByCreateTimeAscParams struct {
 }
 
 func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCustomersByCreateTimeAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByCreateTimeAsc,
+	rows, err := q.query(ctx, q.listCustomersByCreateTimeAscStmt, listCustomersByCreateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -224,7 +224,7 @@ type ListCustomersByCreateTimeDescParams struct {
 }
 
 func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCustomersByCreateTimeDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByCreateTimeDesc,
+	rows, err := q.query(ctx, q.listCustomersByCreateTimeDescStmt, listCustomersByCreateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -276,7 +276,7 @@ type ListCustomersByEmailAscParams struct {
 }
 
 func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomersByEmailAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByEmailAsc,
+	rows, err := q.query(ctx, q.listCustomersByEmailAscStmt, listCustomersByEmailAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -328,7 +328,7 @@ type ListCustomersByEmailDescParams struct {
 }
 
 func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomersByEmailDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByEmailDesc,
+	rows, err := q.query(ctx, q.listCustomersByEmailDescStmt, listCustomersByEmailDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -404,7 +404,7 @@ type ListCustomersByIDAscParams struct {
 //
 // The id variants take after_value too, and ignore it.
 func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByIDAsc,
+	rows, err := q.query(ctx, q.listCustomersByIDAscStmt, listCustomersByIDAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -457,7 +457,7 @@ type ListCustomersByIDDescParams struct {
 }
 
 func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersByIDDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByIDDesc,
+	rows, err := q.query(ctx, q.listCustomersByIDDescStmt, listCustomersByIDDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -509,7 +509,7 @@ type ListCustomersByNameAscParams struct {
 }
 
 func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersByNameAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByNameAsc,
+	rows, err := q.query(ctx, q.listCustomersByNameAscStmt, listCustomersByNameAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -561,7 +561,7 @@ type ListCustomersByNameDescParams struct {
 }
 
 func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomersByNameDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByNameDesc,
+	rows, err := q.query(ctx, q.listCustomersByNameDescStmt, listCustomersByNameDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -613,7 +613,7 @@ type ListCustomersByUpdateTimeAscParams struct {
 }
 
 func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCustomersByUpdateTimeAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeAsc,
+	rows, err := q.query(ctx, q.listCustomersByUpdateTimeAscStmt, listCustomersByUpdateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -665,7 +665,7 @@ type ListCustomersByUpdateTimeDescParams struct {
 }
 
 func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, listCustomersByUpdateTimeDesc,
+	rows, err := q.query(ctx, q.listCustomersByUpdateTimeDescStmt, listCustomersByUpdateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -719,7 +719,7 @@ type PutCreateRequestParams struct {
 // Remembers a request_id, replacing an expired row the cleanup has not
 // deleted yet.
 func (q *Queries) PutCreateRequest(ctx context.Context, arg PutCreateRequestParams) error {
-	_, err := q.db.ExecContext(ctx, putCreateRequest, arg.RequestID, arg.Fingerprint, arg.CustomerID)
+	_, err := q.exec(ctx, q.putCreateRequestStmt, putCreateRequest, arg.RequestID, arg.Fingerprint, arg.CustomerID)
 	return err
 }
 
@@ -741,7 +741,7 @@ type SearchCustomersByCreateTimeAscParams struct {
 }
 
 func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg SearchCustomersByCreateTimeAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByCreateTimeAsc,
+	rows, err := q.query(ctx, q.searchCustomersByCreateTimeAscStmt, searchCustomersByCreateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -796,7 +796,7 @@ type SearchCustomersByCreateTimeDescParams struct {
 }
 
 func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg SearchCustomersByCreateTimeDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByCreateTimeDesc,
+	rows, err := q.query(ctx, q.searchCustomersByCreateTimeDescStmt, searchCustomersByCreateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -851,7 +851,7 @@ type SearchCustomersByEmailAscParams struct {
 }
 
 func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCustomersByEmailAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByEmailAsc,
+	rows, err := q.query(ctx, q.searchCustomersByEmailAscStmt, searchCustomersByEmailAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -906,7 +906,7 @@ type SearchCustomersByEmailDescParams struct {
 }
 
 func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCustomersByEmailDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByEmailDesc,
+	rows, err := q.query(ctx, q.searchCustomersByEmailDescStmt, searchCustomersByEmailDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -962,7 +962,7 @@ type SearchCustomersByIDAscParams struct {
 }
 
 func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomersByIDAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByIDAsc,
+	rows, err := q.query(ctx, q.searchCustomersByIDAscStmt, searchCustomersByIDAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1018,7 +1018,7 @@ type SearchCustomersByIDDescParams struct {
 }
 
 func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustomersByIDDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByIDDesc,
+	rows, err := q.query(ctx, q.searchCustomersByIDDescStmt, searchCustomersByIDDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1073,7 +1073,7 @@ type SearchCustomersByNameAscParams struct {
 }
 
 func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustomersByNameAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByNameAsc,
+	rows, err := q.query(ctx, q.searchCustomersByNameAscStmt, searchCustomersByNameAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1128,7 +1128,7 @@ type SearchCustomersByNameDescParams struct {
 }
 
 func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCustomersByNameDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByNameDesc,
+	rows, err := q.query(ctx, q.searchCustomersByNameDescStmt, searchCustomersByNameDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1183,7 +1183,7 @@ type SearchCustomersByUpdateTimeAscParams struct {
 }
 
 func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg SearchCustomersByUpdateTimeAscParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByUpdateTimeAsc,
+	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeAscStmt, searchCustomersByUpdateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1238,7 +1238,7 @@ type SearchCustomersByUpdateTimeDescParams struct {
 }
 
 func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg SearchCustomersByUpdateTimeDescParams) ([]Customer, error) {
-	rows, err := q.db.QueryContext(ctx, searchCustomersByUpdateTimeDesc,
+	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeDescStmt, searchCustomersByUpdateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
@@ -1300,7 +1300,7 @@ type UpdateCustomerParams struct {
 // nullable column (COALESCE could not tell "clear" from "keep"). RETURNING is
 // not used: it would show updated_at from before the customers_touch trigger.
 func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateCustomer,
+	result, err := q.exec(ctx, q.updateCustomerStmt, updateCustomer,
 		arg.SetName,
 		arg.Name,
 		arg.SetEmail,

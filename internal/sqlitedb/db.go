@@ -7,6 +7,7 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,348 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.countCustomersStmt, err = db.PrepareContext(ctx, countCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query CountCustomers: %w", err)
+	}
+	if q.countSearchCustomersStmt, err = db.PrepareContext(ctx, countSearchCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query CountSearchCustomers: %w", err)
+	}
+	if q.createCustomerStmt, err = db.PrepareContext(ctx, createCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateCustomer: %w", err)
+	}
+	if q.deleteCustomerStmt, err = db.PrepareContext(ctx, deleteCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteCustomer: %w", err)
+	}
+	if q.deleteExpiredCreateRequestsStmt, err = db.PrepareContext(ctx, deleteExpiredCreateRequests); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredCreateRequests: %w", err)
+	}
+	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
+	}
+	if q.getCustomerStmt, err = db.PrepareContext(ctx, getCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query GetCustomer: %w", err)
+	}
+	if q.listCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeAsc: %w", err)
+	}
+	if q.listCustomersByCreateTimeDescStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeDesc: %w", err)
+	}
+	if q.listCustomersByEmailAscStmt, err = db.PrepareContext(ctx, listCustomersByEmailAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByEmailAsc: %w", err)
+	}
+	if q.listCustomersByEmailDescStmt, err = db.PrepareContext(ctx, listCustomersByEmailDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByEmailDesc: %w", err)
+	}
+	if q.listCustomersByIDAscStmt, err = db.PrepareContext(ctx, listCustomersByIDAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByIDAsc: %w", err)
+	}
+	if q.listCustomersByIDDescStmt, err = db.PrepareContext(ctx, listCustomersByIDDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByIDDesc: %w", err)
+	}
+	if q.listCustomersByNameAscStmt, err = db.PrepareContext(ctx, listCustomersByNameAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByNameAsc: %w", err)
+	}
+	if q.listCustomersByNameDescStmt, err = db.PrepareContext(ctx, listCustomersByNameDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByNameDesc: %w", err)
+	}
+	if q.listCustomersByUpdateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByUpdateTimeAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByUpdateTimeAsc: %w", err)
+	}
+	if q.listCustomersByUpdateTimeDescStmt, err = db.PrepareContext(ctx, listCustomersByUpdateTimeDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomersByUpdateTimeDesc: %w", err)
+	}
+	if q.putCreateRequestStmt, err = db.PrepareContext(ctx, putCreateRequest); err != nil {
+		return nil, fmt.Errorf("error preparing query PutCreateRequest: %w", err)
+	}
+	if q.searchCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, searchCustomersByCreateTimeAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByCreateTimeAsc: %w", err)
+	}
+	if q.searchCustomersByCreateTimeDescStmt, err = db.PrepareContext(ctx, searchCustomersByCreateTimeDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByCreateTimeDesc: %w", err)
+	}
+	if q.searchCustomersByEmailAscStmt, err = db.PrepareContext(ctx, searchCustomersByEmailAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByEmailAsc: %w", err)
+	}
+	if q.searchCustomersByEmailDescStmt, err = db.PrepareContext(ctx, searchCustomersByEmailDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByEmailDesc: %w", err)
+	}
+	if q.searchCustomersByIDAscStmt, err = db.PrepareContext(ctx, searchCustomersByIDAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByIDAsc: %w", err)
+	}
+	if q.searchCustomersByIDDescStmt, err = db.PrepareContext(ctx, searchCustomersByIDDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByIDDesc: %w", err)
+	}
+	if q.searchCustomersByNameAscStmt, err = db.PrepareContext(ctx, searchCustomersByNameAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByNameAsc: %w", err)
+	}
+	if q.searchCustomersByNameDescStmt, err = db.PrepareContext(ctx, searchCustomersByNameDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByNameDesc: %w", err)
+	}
+	if q.searchCustomersByUpdateTimeAscStmt, err = db.PrepareContext(ctx, searchCustomersByUpdateTimeAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByUpdateTimeAsc: %w", err)
+	}
+	if q.searchCustomersByUpdateTimeDescStmt, err = db.PrepareContext(ctx, searchCustomersByUpdateTimeDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchCustomersByUpdateTimeDesc: %w", err)
+	}
+	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.countCustomersStmt != nil {
+		if cerr := q.countCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countCustomersStmt: %w", cerr)
+		}
+	}
+	if q.countSearchCustomersStmt != nil {
+		if cerr := q.countSearchCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countSearchCustomersStmt: %w", cerr)
+		}
+	}
+	if q.createCustomerStmt != nil {
+		if cerr := q.createCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createCustomerStmt: %w", cerr)
+		}
+	}
+	if q.deleteCustomerStmt != nil {
+		if cerr := q.deleteCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteCustomerStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredCreateRequestsStmt != nil {
+		if cerr := q.deleteExpiredCreateRequestsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredCreateRequestsStmt: %w", cerr)
+		}
+	}
+	if q.getCreateRequestStmt != nil {
+		if cerr := q.getCreateRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getCreateRequestStmt: %w", cerr)
+		}
+	}
+	if q.getCustomerStmt != nil {
+		if cerr := q.getCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getCustomerStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByCreateTimeAscStmt != nil {
+		if cerr := q.listCustomersByCreateTimeAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByCreateTimeAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByCreateTimeDescStmt != nil {
+		if cerr := q.listCustomersByCreateTimeDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByCreateTimeDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByEmailAscStmt != nil {
+		if cerr := q.listCustomersByEmailAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByEmailAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByEmailDescStmt != nil {
+		if cerr := q.listCustomersByEmailDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByEmailDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByIDAscStmt != nil {
+		if cerr := q.listCustomersByIDAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByIDAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByIDDescStmt != nil {
+		if cerr := q.listCustomersByIDDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByIDDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByNameAscStmt != nil {
+		if cerr := q.listCustomersByNameAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByNameAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByNameDescStmt != nil {
+		if cerr := q.listCustomersByNameDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByNameDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByUpdateTimeAscStmt != nil {
+		if cerr := q.listCustomersByUpdateTimeAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByUpdateTimeAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomersByUpdateTimeDescStmt != nil {
+		if cerr := q.listCustomersByUpdateTimeDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomersByUpdateTimeDescStmt: %w", cerr)
+		}
+	}
+	if q.putCreateRequestStmt != nil {
+		if cerr := q.putCreateRequestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putCreateRequestStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByCreateTimeAscStmt != nil {
+		if cerr := q.searchCustomersByCreateTimeAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByCreateTimeAscStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByCreateTimeDescStmt != nil {
+		if cerr := q.searchCustomersByCreateTimeDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByCreateTimeDescStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByEmailAscStmt != nil {
+		if cerr := q.searchCustomersByEmailAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByEmailAscStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByEmailDescStmt != nil {
+		if cerr := q.searchCustomersByEmailDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByEmailDescStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByIDAscStmt != nil {
+		if cerr := q.searchCustomersByIDAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByIDAscStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByIDDescStmt != nil {
+		if cerr := q.searchCustomersByIDDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByIDDescStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByNameAscStmt != nil {
+		if cerr := q.searchCustomersByNameAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByNameAscStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByNameDescStmt != nil {
+		if cerr := q.searchCustomersByNameDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByNameDescStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByUpdateTimeAscStmt != nil {
+		if cerr := q.searchCustomersByUpdateTimeAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByUpdateTimeAscStmt: %w", cerr)
+		}
+	}
+	if q.searchCustomersByUpdateTimeDescStmt != nil {
+		if cerr := q.searchCustomersByUpdateTimeDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchCustomersByUpdateTimeDescStmt: %w", cerr)
+		}
+	}
+	if q.updateCustomerStmt != nil {
+		if cerr := q.updateCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateCustomerStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                                  DBTX
+	tx                                  *sql.Tx
+	countCustomersStmt                  *sql.Stmt
+	countSearchCustomersStmt            *sql.Stmt
+	createCustomerStmt                  *sql.Stmt
+	deleteCustomerStmt                  *sql.Stmt
+	deleteExpiredCreateRequestsStmt     *sql.Stmt
+	getCreateRequestStmt                *sql.Stmt
+	getCustomerStmt                     *sql.Stmt
+	listCustomersByCreateTimeAscStmt    *sql.Stmt
+	listCustomersByCreateTimeDescStmt   *sql.Stmt
+	listCustomersByEmailAscStmt         *sql.Stmt
+	listCustomersByEmailDescStmt        *sql.Stmt
+	listCustomersByIDAscStmt            *sql.Stmt
+	listCustomersByIDDescStmt           *sql.Stmt
+	listCustomersByNameAscStmt          *sql.Stmt
+	listCustomersByNameDescStmt         *sql.Stmt
+	listCustomersByUpdateTimeAscStmt    *sql.Stmt
+	listCustomersByUpdateTimeDescStmt   *sql.Stmt
+	putCreateRequestStmt                *sql.Stmt
+	searchCustomersByCreateTimeAscStmt  *sql.Stmt
+	searchCustomersByCreateTimeDescStmt *sql.Stmt
+	searchCustomersByEmailAscStmt       *sql.Stmt
+	searchCustomersByEmailDescStmt      *sql.Stmt
+	searchCustomersByIDAscStmt          *sql.Stmt
+	searchCustomersByIDDescStmt         *sql.Stmt
+	searchCustomersByNameAscStmt        *sql.Stmt
+	searchCustomersByNameDescStmt       *sql.Stmt
+	searchCustomersByUpdateTimeAscStmt  *sql.Stmt
+	searchCustomersByUpdateTimeDescStmt *sql.Stmt
+	updateCustomerStmt                  *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                                  tx,
+		tx:                                  tx,
+		countCustomersStmt:                  q.countCustomersStmt,
+		countSearchCustomersStmt:            q.countSearchCustomersStmt,
+		createCustomerStmt:                  q.createCustomerStmt,
+		deleteCustomerStmt:                  q.deleteCustomerStmt,
+		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
+		getCreateRequestStmt:                q.getCreateRequestStmt,
+		getCustomerStmt:                     q.getCustomerStmt,
+		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
+		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,
+		listCustomersByEmailAscStmt:         q.listCustomersByEmailAscStmt,
+		listCustomersByEmailDescStmt:        q.listCustomersByEmailDescStmt,
+		listCustomersByIDAscStmt:            q.listCustomersByIDAscStmt,
+		listCustomersByIDDescStmt:           q.listCustomersByIDDescStmt,
+		listCustomersByNameAscStmt:          q.listCustomersByNameAscStmt,
+		listCustomersByNameDescStmt:         q.listCustomersByNameDescStmt,
+		listCustomersByUpdateTimeAscStmt:    q.listCustomersByUpdateTimeAscStmt,
+		listCustomersByUpdateTimeDescStmt:   q.listCustomersByUpdateTimeDescStmt,
+		putCreateRequestStmt:                q.putCreateRequestStmt,
+		searchCustomersByCreateTimeAscStmt:  q.searchCustomersByCreateTimeAscStmt,
+		searchCustomersByCreateTimeDescStmt: q.searchCustomersByCreateTimeDescStmt,
+		searchCustomersByEmailAscStmt:       q.searchCustomersByEmailAscStmt,
+		searchCustomersByEmailDescStmt:      q.searchCustomersByEmailDescStmt,
+		searchCustomersByIDAscStmt:          q.searchCustomersByIDAscStmt,
+		searchCustomersByIDDescStmt:         q.searchCustomersByIDDescStmt,
+		searchCustomersByNameAscStmt:        q.searchCustomersByNameAscStmt,
+		searchCustomersByNameDescStmt:       q.searchCustomersByNameDescStmt,
+		searchCustomersByUpdateTimeAscStmt:  q.searchCustomersByUpdateTimeAscStmt,
+		searchCustomersByUpdateTimeDescStmt: q.searchCustomersByUpdateTimeDescStmt,
+		updateCustomerStmt:                  q.updateCustomerStmt,
 	}
 }

@@ -69,24 +69,23 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 	return fromRow(row), nil
 }
 
-// UpdateCustomer applies u in one transaction: it reads the stored row,
-// checks the etag, updates, and reads the row again, because RETURNING would
-// show updated_at from before the trigger that maintains it. It fails with
-// customer.NotFound, customer.Aborted (stale etag) or customer.AlreadyExists
-// (email taken).
+// UpdateCustomer applies u in two statements: the UPDATE, then a read of
+// the row, because RETURNING would show updated_at from before the trigger
+// that maintains it. The etag is checked after the UPDATE: the trigger bumps
+// the revision by exactly one, so the caller's etag must be that of the
+// revision before; if it is not, the error rolls the update back. It fails
+// with customer.NotFound, customer.Aborted (stale etag) or
+// customer.AlreadyExists (email taken).
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
 	var row sqlitedb.Customer
 	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
-		cur, err := q.GetCustomer(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		if u.Etag != "" && u.Etag != etag(cur) {
-			return errStaleEtag
-		}
 		if !u.Changes() {
-			row = cur
-			return nil
+			var err error
+			row, err = q.GetCustomer(ctx, u.ID)
+			if err == nil && u.Etag != "" && u.Etag != etagOf(row.ID, row.Revision) {
+				return errStaleEtag
+			}
+			return err
 		}
 		p := sqlitedb.UpdateCustomerParams{
 			ID:         u.ID,
@@ -101,10 +100,17 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		if u.Email != nil {
 			p.SetEmail, p.Email = true, *u.Email
 		}
-		if _, err := q.UpdateCustomer(ctx, p); err != nil {
+		n, err := q.UpdateCustomer(ctx, p)
+		if err != nil {
 			return err
 		}
+		if n == 0 {
+			return sql.ErrNoRows
+		}
 		row, err = q.GetCustomer(ctx, u.ID)
+		if err == nil && u.Etag != "" && u.Etag != etagOf(row.ID, row.Revision-1) {
+			return errStaleEtag
+		}
 		return err
 	})
 	if err != nil {
@@ -122,7 +128,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error 
 			if err != nil {
 				return err
 			}
-			if tag != etag(cur) {
+			if tag != etagOf(cur.ID, cur.Revision) {
 				return errStaleEtag
 			}
 		}
@@ -151,18 +157,18 @@ func fromRow(r sqlitedb.Customer) customer.Customer {
 		Address:    r.Address,
 		CreateTime: r.CreatedAt.UTC(),
 		UpdateTime: r.UpdatedAt.UTC(),
-		Etag:       etag(r),
+		Etag:       etagOf(r.ID, r.Revision),
 	}
 }
 
-// etag derives an opaque tag from the row's id and revision; the revision
+// etagOf derives an opaque tag from a row's id and revision; the revision
 // changes on every update (the customers_touch trigger bumps it), and ids are
 // never reused (AUTOINCREMENT), so no two versions share a tag.
-func etag(r sqlitedb.Customer) string {
+func etagOf(id, revision int64) string {
 	h := fnv.New64a()
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(r.ID))
-	binary.BigEndian.PutUint64(b[8:], uint64(r.Revision))
+	binary.BigEndian.PutUint64(b[:8], uint64(id))
+	binary.BigEndian.PutUint64(b[8:], uint64(revision))
 	h.Write(b[:])
 	return hex.EncodeToString(h.Sum(nil))
 }

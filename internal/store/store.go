@@ -164,12 +164,28 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
+	// Prepared once; database/sql prepares each on a pooled connection the
+	// first time it runs there and keeps it, so queries are parsed once
+	// per connection instead of once per call.
+	reads, err := sqlitedb.Prepare(context.Background(), read)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log})
+	if err != nil {
+		reads.Close()
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
 
 	s := &Store{
 		write:       write,
 		read:        read,
-		reads:       sqlitedb.New(read),
-		writer:      writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log}),
+		reads:       reads,
+		writer:      w,
 		log:         log,
 		requestTTL:  cmp.Or(opts.RequestIDTTL, 24*time.Hour),
 		stopCleanup: make(chan struct{}),
@@ -197,7 +213,7 @@ func (s *Store) Close() error {
 		close(s.stopCleanup)
 		<-s.cleanupDone
 		s.writer.Close()
-		s.closeErr = errors.Join(s.read.Close(), s.write.Close())
+		s.closeErr = errors.Join(s.reads.Close(), s.read.Close(), s.write.Close())
 	})
 	return s.closeErr
 }

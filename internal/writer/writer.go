@@ -60,6 +60,8 @@ type Options struct {
 // Writer serializes writes onto one connection. Create it with New.
 type Writer struct {
 	db       *sql.DB
+	queries  *sqlitedb.Queries // prepared once on the connection
+	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
 	log      *slog.Logger
 	maxBatch int
 	reqs     chan request
@@ -70,22 +72,44 @@ type Writer struct {
 	closed bool
 }
 
+// Savepoints and their rollback are transaction control, like the BEGIN
+// and COMMIT that database/sql issues, not queries: they live here.
+const (
+	savepoint  = `SAVEPOINT write`
+	rollbackTo = `ROLLBACK TO write`
+	release    = `RELEASE write`
+)
+
 // New starts a writer on conn, which should allow a single open connection
-// and begin transactions with BEGIN IMMEDIATE. Call Close to stop it.
-func New(conn *sql.DB, opts Options) *Writer {
+// and begin transactions with BEGIN IMMEDIATE. It prepares every query on
+// the connection once, and fails if one does not prepare (the schema is
+// not migrated). Call Close to stop it.
+func New(conn *sql.DB, opts Options) (*Writer, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	ctx := context.Background()
+	q, err := sqlitedb.Prepare(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("writer: %w", err)
+	}
 	w := &Writer{
 		db:       conn,
+		queries:  q,
 		log:      log,
 		maxBatch: cmp.Or(max(opts.MaxBatch, 0), 128),
 		reqs:     make(chan request, cmp.Or(max(opts.Queue, 0), 1024)),
 		done:     make(chan struct{}),
 	}
+	for i, sqlText := range []string{savepoint, rollbackTo, release} {
+		if w.stmts[i], err = conn.PrepareContext(ctx, sqlText); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("writer: prepare %s: %w", sqlText, err)
+		}
+	}
 	go w.run()
-	return w
+	return w, nil
 }
 
 // Do runs fn in the write transaction and returns its error, or the error
@@ -120,15 +144,23 @@ func (w *Writer) send(ctx context.Context, req request) error {
 }
 
 // Close stops accepting writes, finishes every write already accepted, and
-// returns once the actor has exited. It does not close the connection.
+// returns once the actor has exited, with its prepared statements closed. It
+// does not close the connection.
 func (w *Writer) Close() {
 	w.mu.Lock()
-	if !w.closed {
+	first := !w.closed
+	if first {
 		w.closed = true
 		close(w.reqs)
 	}
 	w.mu.Unlock()
 	<-w.done
+	if first {
+		w.queries.Close()
+		for _, st := range w.stmts {
+			st.Close()
+		}
+	}
 }
 
 // QueueLen returns how many writes are waiting for their turn.
@@ -136,7 +168,6 @@ func (w *Writer) QueueLen() int { return len(w.reqs) }
 
 func (w *Writer) run() {
 	defer close(w.done)
-	q := sqlitedb.New(w.db)
 	batch := make([]request, 0, w.maxBatch)
 	for req := range w.reqs {
 		// Take what is already waiting, without waiting for more: under
@@ -155,12 +186,12 @@ func (w *Writer) run() {
 				break fill
 			}
 		}
-		w.runBatch(q, batch)
+		w.runBatch(batch)
 	}
 }
 
 // runBatch runs one batch in one transaction and answers every request.
-func (w *Writer) runBatch(q *sqlitedb.Queries, batch []request) {
+func (w *Writer) runBatch(batch []request) {
 	start := time.Now()
 	results := make([]error, len(batch))
 	live := 0
@@ -172,7 +203,7 @@ func (w *Writer) runBatch(q *sqlitedb.Queries, batch []request) {
 		live++
 	}
 	if live > 0 {
-		if err := w.execBatch(q, batch, results); err != nil {
+		if err := w.execBatch(batch, results, live); err != nil {
 			for i := range results {
 				if results[i] == nil {
 					results[i] = err
@@ -191,30 +222,41 @@ func (w *Writer) runBatch(q *sqlitedb.Queries, batch []request) {
 // execBatch runs the live requests of batch, each within a savepoint, and
 // commits. results holds the expired requests' errors on entry and each
 // request's own error on return; the returned error (begin, savepoint or
-// commit failed) applies to every request whose result is still nil.
-func (w *Writer) execBatch(q *sqlitedb.Queries, batch []request, results []error) error {
-	tx, err := w.db.BeginTx(context.Background(), nil)
+// commit failed) applies to every request whose result is still nil. A
+// batch of one live request needs no savepoint: its failure rolls back the
+// whole transaction, which holds nothing else.
+func (w *Writer) execBatch(batch []request, results []error, live int) error {
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("writer: begin: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
-	qtx := q.WithTx(tx)
+	q := w.queries.WithTx(tx)
+	exec := func(i int) error {
+		if live == 1 {
+			return nil
+		}
+		_, err := tx.StmtContext(ctx, w.stmts[i]).ExecContext(ctx)
+		return err
+	}
 	for i, r := range batch {
 		if results[i] != nil {
 			continue
 		}
-		// Savepoints and their rollback are transaction control, like the
-		// BEGIN and COMMIT that database/sql issues, not queries.
-		if _, err := tx.Exec(`SAVEPOINT write`); err != nil {
+		if err := exec(0); err != nil {
 			return fmt.Errorf("writer: savepoint: %w", err)
 		}
-		if err := w.call(r, qtx); err != nil {
+		if err := w.call(r, q); err != nil {
 			results[i] = err
-			if _, err := tx.Exec(`ROLLBACK TO write`); err != nil {
+			if live == 1 {
+				return nil // the deferred Rollback undoes it
+			}
+			if err := exec(1); err != nil {
 				return fmt.Errorf("writer: rollback to savepoint: %w", err)
 			}
 		}
-		if _, err := tx.Exec(`RELEASE write`); err != nil {
+		if err := exec(2); err != nil {
 			return fmt.Errorf("writer: release savepoint: %w", err)
 		}
 	}

@@ -33,7 +33,10 @@ func newWriter(t *testing.T) (*writer.Writer, *sql.DB) {
 	if err := migrate.Up(dsn, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	w := writer.New(conn, writer.Options{Queue: 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	w, err := writer.New(conn, writer.Options{Queue: 16, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { w.Close(); conn.Close() })
 	return w, conn
 }
@@ -297,7 +300,10 @@ func TestMaxBatchOneDisablesBatching(t *testing.T) {
 	if err := migrate.Up(dsn, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	w := writer.New(conn, writer.Options{MaxBatch: 1})
+	w, err := writer.New(conn, writer.Options{MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer w.Close()
 	release := holdWriter(t, w)
 	var wg sync.WaitGroup
