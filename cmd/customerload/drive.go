@@ -70,8 +70,8 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 			if mode == "naive" {
 				batch = "1"
 			}
-			srv, err = startServer(ctx, logPath, bin, "-addr", "127.0.0.1:0", "-db", db,
-				"-max-batch", batch, "-durability", cfg.durability)
+			args := append([]string{"-addr", "127.0.0.1:0", "-db", db, "-max-batch", batch, "-durability", cfg.durability}, cfg.serverArgs...)
+			srv, err = startServer(ctx, logPath, bin, args...)
 		}
 		if err != nil {
 			return nil, err
@@ -90,7 +90,7 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 	return out, nil
 }
 
-var meanBatchRE = regexp.MustCompile(`writer drained .*mean_batch=([0-9.]+)`)
+var meanBatchRE = regexp.MustCompile(`writer drained.*mean_batch=([0-9.]+)`)
 
 // meanBatchFromLog reads the writer's mean batch size from customerd's log.
 func meanBatchFromLog(path string) float64 {

@@ -56,6 +56,7 @@ type config struct {
 	ops        []string
 	modes      []string
 	keep       bool
+	serverArgs []string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -71,10 +72,13 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to drive")
 	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
+	var serverArgs string
+	fs.StringVar(&serverArgs, "server-args", "", "extra space-separated flags for customerd, e.g. \"-debug-addr 127.0.0.1:6060\" to profile it")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	cfg.ops, cfg.modes = strings.Split(ops, ","), strings.Split(modes, ",")
+	cfg.serverArgs = strings.Fields(serverArgs)
 	for _, op := range cfg.ops {
 		if !contains(allOps, op) {
 			return cfg, fmt.Errorf("unknown operation %q (want some of %v)", op, allOps)
