@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ws := st.WriterStats()
 	log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
-		"max_batch", ws.MaxBatch, "mean_wait", ws.MeanWait())
+		"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "histogram", ws.HistogramString())
 	if cerr := st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

@@ -37,6 +37,7 @@ type result struct {
 	errors        map[string]int64 // by Connect code
 	peakRSS       int64
 	meanBatch     float64 // of the server's writer; 0 when unknown
+	writerStats   string  // the server's own summary of its write batches
 }
 
 func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -83,26 +84,34 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 		if err := srv.stop(); err != nil && mode != "ceiling" {
 			return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
 		}
-		res.meanBatch = meanBatchFromLog(logPath)
+		res.meanBatch, res.writerStats = writerStatsFromLog(logPath)
 		fmt.Printf("%9.0f req/s  p50 %-9s p99 %-9s errors %v\n", res.rate(), res.p50, res.p99, res.errors)
 		out = append(out, res)
 	}
 	return out, nil
 }
 
-var meanBatchRE = regexp.MustCompile(`writer drained.*mean_batch=([0-9.]+)`)
+var (
+	drainedRE   = regexp.MustCompile(`msg="writer drained" (.*)`)
+	meanBatchRE = regexp.MustCompile(`mean_batch=([0-9.]+)`)
+)
 
-// meanBatchFromLog reads the writer's mean batch size from customerd's log.
-func meanBatchFromLog(path string) float64 {
+// writerStatsFromLog reads the writer's summary (batches, sizes, waits,
+// queue depth, size histogram) from the line customerd logs at shutdown.
+func writerStatsFromLog(path string) (float64, string) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
-	if m := meanBatchRE.FindSubmatch(b); m != nil {
-		v, _ := strconv.ParseFloat(string(m[1]), 64)
-		return v
+	m := drainedRE.FindSubmatch(b)
+	if m == nil {
+		return 0, ""
 	}
-	return 0
+	var mean float64
+	if mb := meanBatchRE.FindSubmatch(m[1]); mb != nil {
+		mean, _ = strconv.ParseFloat(string(mb[1]), 64)
+	}
+	return mean, string(m[1])
 }
 
 func newClient(cfg config, url string) customerv1connect.CustomerServiceClient {

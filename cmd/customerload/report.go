@@ -34,6 +34,15 @@ func report(w io.Writer, cfg config, results []result) {
 	}
 	tw.Flush()
 
+	fmt.Fprintln(w, "\nthe servers' write batches (median run):")
+	for _, op := range cfg.ops {
+		for _, mode := range []string{"naive", "batched"} {
+			if m, ok := medians[[2]string{mode, op}]; ok && m.writerStats != "" {
+				fmt.Fprintf(w, "  %-7s %-8s %s\n", op, mode, m.writerStats)
+			}
+		}
+	}
+
 	fmt.Fprintln(w)
 	ratio := func(label, a, b, op string) {
 		x, ok1 := medians[[2]string{a, op}]

@@ -1,6 +1,8 @@
 package writer
 
 import (
+	"fmt"
+	"strings"
 	"math/bits"
 	"sync"
 	"time"
@@ -58,4 +60,28 @@ func (w *Writer) Stats() Stats {
 	w.stats.mu.Lock()
 	defer w.stats.mu.Unlock()
 	return w.stats.s
+}
+
+// HistogramString renders SizeHistogram compactly, e.g. "1:12 2-3:40 4-7:9",
+// leaving out empty buckets.
+func (s Stats) HistogramString() string {
+	var b strings.Builder
+	for i, n := range s.SizeHistogram {
+		if n == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		lo, hi := 1<<i, 1<<(i+1)-1
+		switch {
+		case i == len(s.SizeHistogram)-1:
+			fmt.Fprintf(&b, "%d+:%d", lo, n)
+		case lo == hi:
+			fmt.Fprintf(&b, "%d:%d", lo, n)
+		default:
+			fmt.Fprintf(&b, "%d-%d:%d", lo, hi, n)
+		}
+	}
+	return b.String()
 }
