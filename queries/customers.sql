@@ -24,11 +24,13 @@ DELETE FROM customers WHERE id = sqlc.arg(id);
 -- ListCustomers has one query per order, because SQL cannot take ORDER BY
 -- as a parameter and each order needs its own keyset predicate and index.
 -- There are two families. ListCustomersBy* walk the order's index from the
--- cursor. SearchCustomersBy* start from the full-text matches instead and
--- sort only those, so a page costs in proportion to the matches, however
--- rare the words (walking the order's index would scan the whole table when
--- nothing matches); the unary + keeps the planner off the order's index
--- without changing the comparison (a column with + keeps its collation).
+-- cursor. SearchCustomersBy* start from the full-text matches instead
+-- (walking the order's index would scan the whole table when nothing
+-- matches): in id order they read the matches in rowid order and stop after
+-- a page; in the other orders they sort the matches, so a page costs in
+-- proportion to the matches. The unary + keeps the planner off the order's
+-- index without changing the comparison (a column with + keeps its
+-- collation).
 -- Within a family every query takes the same parameters in the same order,
 -- so the store picks one from a table of typed functions: no SQL is
 -- assembled at run time.
@@ -39,8 +41,8 @@ DELETE FROM customers WHERE id = sqlc.arg(id);
 --                          ascending, '\xff' and max int64 descending.
 --   updated_after          only rows updated later ('' for all rows), in the
 --                          text form of the timestamps, which sorts in time
---   match                  (search only) an FTS5 query over name, email,
---                          phone and address
+--   match                  (search only, the first parameter) an FTS5 query
+--                          over name, email, phone and address
 --
 -- The id variants take after_value too, and ignore it.
 
@@ -117,84 +119,84 @@ ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByIDAsc :many
-SELECT c.* FROM customers c
+SELECT c.* FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
+JOIN customers c ON c.id = f.rowid
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
-  AND c.id > CAST(sqlc.arg(after_id) AS INTEGER)
+  AND f.rowid > CAST(sqlc.arg(after_id) AS INTEGER)
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
-ORDER BY c.id
+ORDER BY f.rowid
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByIDDesc :many
-SELECT c.* FROM customers c
+SELECT c.* FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
+JOIN customers c ON c.id = f.rowid
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
-  AND c.id < CAST(sqlc.arg(after_id) AS INTEGER)
+  AND f.rowid < CAST(sqlc.arg(after_id) AS INTEGER)
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
-ORDER BY c.id DESC
+ORDER BY f.rowid DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByNameAsc :many
 SELECT c.* FROM customers c
-WHERE (+c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.name, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByNameDesc :many
 SELECT c.* FROM customers c
-WHERE (+c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.name DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByEmailAsc :many
 SELECT c.* FROM customers c
-WHERE (+c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.email, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByEmailDesc :many
 SELECT c.* FROM customers c
-WHERE (+c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.email DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByCreateTimeAsc :many
 SELECT c.* FROM customers c
-WHERE (+c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.created_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByCreateTimeDesc :many
 SELECT c.* FROM customers c
-WHERE (+c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByUpdateTimeAsc :many
 SELECT c.* FROM customers c
-WHERE (+c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.updated_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByUpdateTimeDesc :many
 SELECT c.* FROM customers c
-WHERE (+c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND (+c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
@@ -205,8 +207,8 @@ WHERE c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT);
 
 -- name: CountSearchCustomers :one
 SELECT count(*) FROM customers c
-WHERE +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)));
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
+  AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT);
 
 -- name: GetCreateRequest :one
 -- A request_id remembered since created_after (older ones have expired).

@@ -24,17 +24,17 @@ func (q *Queries) CountCustomers(ctx context.Context, updatedAfter string) (int6
 
 const countSearchCustomers = `-- name: CountSearchCustomers :one
 SELECT count(*) FROM customers c
-WHERE +c.updated_at > CAST(?1 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?2 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND +c.updated_at > CAST(?2 AS TEXT)
 `
 
 type CountSearchCustomersParams struct {
-	UpdatedAfter string
 	Match        string
+	UpdatedAfter string
 }
 
 func (q *Queries) CountSearchCustomers(ctx context.Context, arg CountSearchCustomersParams) (int64, error) {
-	row := q.queryRow(ctx, q.countSearchCustomersStmt, countSearchCustomers, arg.UpdatedAfter, arg.Match)
+	row := q.queryRow(ctx, q.countSearchCustomersStmt, countSearchCustomers, arg.Match, arg.UpdatedAfter)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -384,11 +384,13 @@ type ListCustomersByIDAscParams struct {
 // ListCustomers has one query per order, because SQL cannot take ORDER BY
 // as a parameter and each order needs its own keyset predicate and index.
 // There are two families. ListCustomersBy* walk the order's index from the
-// cursor. SearchCustomersBy* start from the full-text matches instead and
-// sort only those, so a page costs in proportion to the matches, however
-// rare the words (walking the order's index would scan the whole table when
-// nothing matches); the unary + keeps the planner off the order's index
-// without changing the comparison (a column with + keeps its collation).
+// cursor. SearchCustomersBy* start from the full-text matches instead
+// (walking the order's index would scan the whole table when nothing
+// matches): in id order they read the matches in rowid order and stop after
+// a page; in the other orders they sort the matches, so a page costs in
+// proportion to the matches. The unary + keeps the planner off the order's
+// index without changing the comparison (a column with + keeps its
+// collation).
 // Within a family every query takes the same parameters in the same order,
 // so the store picks one from a table of typed functions: no SQL is
 // assembled at run time.
@@ -399,8 +401,8 @@ type ListCustomersByIDAscParams struct {
 //	                       ascending, '\xff' and max int64 descending.
 //	updated_after          only rows updated later ('' for all rows), in the
 //	                       text form of the timestamps, which sorts in time
-//	match                  (search only) an FTS5 query over name, email,
-//	                       phone and address
+//	match                  (search only, the first parameter) an FTS5 query
+//	                       over name, email, phone and address
 //
 // The id variants take after_value too, and ignore it.
 func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]Customer, error) {
@@ -725,27 +727,27 @@ func (q *Queries) PutCreateRequest(ctx context.Context, arg PutCreateRequestPara
 
 const searchCustomersByCreateTimeAsc = `-- name: SearchCustomersByCreateTimeAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.created_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.created_at, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.created_at, c.id
 LIMIT ?5
 `
 
 type SearchCustomersByCreateTimeAscParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg SearchCustomersByCreateTimeAscParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByCreateTimeAscStmt, searchCustomersByCreateTimeAsc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -780,27 +782,27 @@ func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg Search
 
 const searchCustomersByCreateTimeDesc = `-- name: SearchCustomersByCreateTimeDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.created_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.created_at, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT ?5
 `
 
 type SearchCustomersByCreateTimeDescParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg SearchCustomersByCreateTimeDescParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByCreateTimeDescStmt, searchCustomersByCreateTimeDesc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -835,27 +837,27 @@ func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg Searc
 
 const searchCustomersByEmailAsc = `-- name: SearchCustomersByEmailAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.email, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.email, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.email, c.id
 LIMIT ?5
 `
 
 type SearchCustomersByEmailAscParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCustomersByEmailAscParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByEmailAscStmt, searchCustomersByEmailAsc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -890,27 +892,27 @@ func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCusto
 
 const searchCustomersByEmailDesc = `-- name: SearchCustomersByEmailDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.email, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.email, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.email DESC, c.id DESC
 LIMIT ?5
 `
 
 type SearchCustomersByEmailDescParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCustomersByEmailDescParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByEmailDescStmt, searchCustomersByEmailDesc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -944,29 +946,29 @@ func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCust
 }
 
 const searchCustomersByIDAsc = `-- name: SearchCustomersByIDAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE CAST(?1 AS TEXT) IS NOT NULL
-  AND c.id > CAST(?2 AS INTEGER)
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
-ORDER BY c.id
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers_fts(CAST(?1 AS TEXT)) f
+JOIN customers c ON c.id = f.rowid
+WHERE CAST(?2 AS TEXT) IS NOT NULL
+  AND f.rowid > CAST(?3 AS INTEGER)
+  AND +c.updated_at > CAST(?4 AS TEXT)
+ORDER BY f.rowid
 LIMIT ?5
 `
 
 type SearchCustomersByIDAscParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomersByIDAscParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByIDAscStmt, searchCustomersByIDAsc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -1000,29 +1002,29 @@ func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomer
 }
 
 const searchCustomersByIDDesc = `-- name: SearchCustomersByIDDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE CAST(?1 AS TEXT) IS NOT NULL
-  AND c.id < CAST(?2 AS INTEGER)
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
-ORDER BY c.id DESC
+SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers_fts(CAST(?1 AS TEXT)) f
+JOIN customers c ON c.id = f.rowid
+WHERE CAST(?2 AS TEXT) IS NOT NULL
+  AND f.rowid < CAST(?3 AS INTEGER)
+  AND +c.updated_at > CAST(?4 AS TEXT)
+ORDER BY f.rowid DESC
 LIMIT ?5
 `
 
 type SearchCustomersByIDDescParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustomersByIDDescParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByIDDescStmt, searchCustomersByIDDesc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -1057,27 +1059,27 @@ func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustome
 
 const searchCustomersByNameAsc = `-- name: SearchCustomersByNameAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.name, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.name, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.name, c.id
 LIMIT ?5
 `
 
 type SearchCustomersByNameAscParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustomersByNameAscParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByNameAscStmt, searchCustomersByNameAsc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -1112,27 +1114,27 @@ func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustom
 
 const searchCustomersByNameDesc = `-- name: SearchCustomersByNameDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.name, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.name, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.name DESC, c.id DESC
 LIMIT ?5
 `
 
 type SearchCustomersByNameDescParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCustomersByNameDescParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByNameDescStmt, searchCustomersByNameDesc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -1167,27 +1169,27 @@ func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCusto
 
 const searchCustomersByUpdateTimeAsc = `-- name: SearchCustomersByUpdateTimeAsc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.updated_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.updated_at, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.updated_at, c.id
 LIMIT ?5
 `
 
 type SearchCustomersByUpdateTimeAscParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg SearchCustomersByUpdateTimeAscParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeAscStmt, searchCustomersByUpdateTimeAsc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -1222,27 +1224,27 @@ func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg Search
 
 const searchCustomersByUpdateTimeDesc = `-- name: SearchCustomersByUpdateTimeDesc :many
 SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
-WHERE (+c.updated_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
-  AND +c.updated_at > CAST(?3 AS TEXT)
-  AND c.id IN (SELECT rowid FROM customers_fts(CAST(?4 AS TEXT)))
+WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
+  AND (+c.updated_at, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
+  AND +c.updated_at > CAST(?4 AS TEXT)
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT ?5
 `
 
 type SearchCustomersByUpdateTimeDescParams struct {
+	Match        string
 	AfterValue   string
 	AfterID      int64
 	UpdatedAfter string
-	Match        string
 	PageLimit    int64
 }
 
 func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg SearchCustomersByUpdateTimeDescParams) ([]Customer, error) {
 	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeDescStmt, searchCustomersByUpdateTimeDesc,
+		arg.Match,
 		arg.AfterValue,
 		arg.AfterID,
 		arg.UpdatedAfter,
-		arg.Match,
 		arg.PageLimit,
 	)
 	if err != nil {

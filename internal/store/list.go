@@ -21,10 +21,10 @@ type (
 		PageLimit    int64
 	}
 	searchArgs = struct {
+		Match        string
 		AfterValue   string
 		AfterID      int64
 		UpdatedAfter string
-		Match        string
 		PageLimit    int64
 	}
 )

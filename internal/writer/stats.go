@@ -2,8 +2,8 @@ package writer
 
 import (
 	"fmt"
-	"strings"
 	"math/bits"
+	"strings"
 	"sync"
 	"time"
 )
