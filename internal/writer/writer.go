@@ -211,10 +211,11 @@ func (w *Writer) runBatch(batch []request) {
 			}
 		}
 	}
+	// Stats first, so that a caller that has its answer sees its batch.
+	w.stats.record(batch, start, len(w.reqs))
 	for i, r := range batch {
 		r.reply <- results[i]
 	}
-	w.stats.record(batch, start, len(w.reqs))
 	w.log.Debug("write batch", "size", len(batch), "ran", live,
 		"oldest_wait", start.Sub(batch[0].enqueued), "took", time.Since(start), "queue", len(w.reqs))
 }
