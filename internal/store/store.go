@@ -53,6 +53,9 @@ type Options struct {
 	// CleanupInterval is how often expired request_ids are deleted; 0
 	// means a minute.
 	CleanupInterval time.Duration
+	// CheckpointInterval is how often the WAL is copied back into the
+	// database in the background; 0 means 20ms.
+	CheckpointInterval time.Duration
 }
 
 // Durability is the synchronous setting of the write connection.
@@ -81,6 +84,7 @@ type Store struct {
 	read   *sql.DB // read-only pool
 	reads  *sqlitedb.Queries
 	writer *writer.Writer
+	ckpt   *checkpointer // nil for :memory:, which has no WAL
 	log    *slog.Logger
 
 	requestTTL  time.Duration
@@ -136,6 +140,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Durability == Normal {
 		synchronous = "NORMAL"
 	}
+	if path != Memory {
+		common += walPragmas
+	}
 	writeDSN := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate"
 	readDSN := name + sep + common + "&_pragma=query_only(1)"
 
@@ -181,7 +188,22 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
+	var ckpt *checkpointer
+	if path != Memory {
+		conn, err := sql.Open("sqlite", name+sep+common)
+		if err != nil {
+			w.Close()
+			reads.Close()
+			read.Close()
+			write.Close()
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		conn.SetMaxOpenConns(1)
+		ckpt = startCheckpointer(conn, cmp.Or(opts.CheckpointInterval, checkpointInterval), log)
+	}
+
 	s := &Store{
+		ckpt:        ckpt,
 		write:       write,
 		read:        read,
 		reads:       reads,
@@ -206,14 +228,25 @@ func fileURI(path string) string {
 // the time writes waited.
 func (s *Store) WriterStats() writer.Stats { return s.writer.Stats() }
 
-// Close stops accepting writes, finishes the writes already accepted, and
-// closes the database. Calls after the first return nil.
+// Close stops accepting writes, finishes the writes already accepted,
+// checkpoints the WAL into the database (leaving it empty), refreshes the
+// query planner's statistics, and closes the database. Calls after the first
+// return the first one's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopCleanup)
 		<-s.cleanupDone
 		s.writer.Close()
-		s.closeErr = errors.Join(s.reads.Close(), s.read.Close(), s.write.Close())
+		var errs []error
+		if s.ckpt != nil {
+			errs = append(errs, s.ckpt.close())
+		}
+		// Statistics for the planner, cheap when little changed.
+		if _, err := s.write.Exec("PRAGMA optimize"); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, s.reads.Close(), s.read.Close(), s.write.Close())
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
