@@ -37,7 +37,7 @@ func report(w io.Writer, cfg config, results []result) {
 	fmt.Fprintln(w, "\nthe servers' write batches (median run):")
 	for _, op := range cfg.ops {
 		for _, mode := range []string{"naive", "batched"} {
-			if m, ok := medians[[2]string{mode, op}]; ok && m.writerStats != "" {
+			if m, ok := medians[[2]string{mode, op}]; ok && m.writerStats != "" && !strings.HasPrefix(m.writerStats, "batches=0 ") {
 				fmt.Fprintf(w, "  %-7s %-8s %s\n", op, mode, m.writerStats)
 			}
 		}
