@@ -30,12 +30,14 @@ type config struct {
 	maxBatch      int
 	logLevel      slog.Level
 	debugAddr     string
+	timeout       time.Duration
+	queue         int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128,
+		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128, timeout: 10 * time.Second, queue: 1024,
 	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
@@ -61,12 +63,17 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
+	fs.DurationVar(&cfg.timeout, "request-timeout", cfg.timeout, "deadline of a call whose client sets none")
+	fs.IntVar(&cfg.queue, "queue", cfg.queue, "how many writes may wait for the writer; more fail at once with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if cfg.timeout <= 0 || cfg.queue < 1 {
+		return config{}, errors.New("-request-timeout and -queue must be positive")
 	}
 	if cfg.maxBatch < 1 {
 		return config{}, errors.New("-max-batch must be at least 1")
@@ -106,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	st, err := store.Open(cfg.dbPath, store.Options{
-		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: durability, MaxBatch: cfg.maxBatch,
+		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
 	})
 	if err != nil {
 		return err
@@ -122,7 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
 	srv := &http.Server{
-		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins()}),
+		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -267,7 +266,7 @@ func TestMemoryDatabase(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}, {"-request-id-ttl", "0s"}, {"-durability", "fast"}, {"-max-batch", "0"}, {"-log-level", "loud"}} {
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}, {"-request-id-ttl", "0s"}, {"-durability", "fast"}, {"-max-batch", "0"}, {"-log-level", "loud"}, {"-queue", "0"}, {"-request-timeout", "-1s"}} {
 		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("run %q: no error", args)
@@ -291,20 +290,12 @@ func TestBinarySIGTERM(t *testing.T) {
 	dbPath := filepath.Join(dir, "customers.db")
 	start := func() (*exec.Cmd, string, *lineWriter) {
 		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dbPath)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		// exec copies all of stderr into out before Wait returns.
+		out := newLineWriter()
+		cmd.Stderr = out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		out := newLineWriter()
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				out.Write([]byte(sc.Text() + "\n"))
-			}
-		}()
 		select {
 		case url := <-out.addr:
 			return cmd, url, out

@@ -15,7 +15,8 @@ const (
 	NotFound                  // no customer has that id
 	AlreadyExists             // another customer has that email
 	Aborted                   // the etag is stale: someone changed the customer first
-	Unavailable               // the server is shutting down or overloaded; retry later
+	Unavailable               // the server is shutting down or the database is busy; retry later
+	ResourceExhausted         // too many writes are waiting; retry later, with backoff
 )
 
 func (c Code) String() string {
@@ -30,6 +31,8 @@ func (c Code) String() string {
 		return "aborted"
 	case Unavailable:
 		return "unavailable"
+	case ResourceExhausted:
+		return "resource exhausted"
 	default:
 		return "internal"
 	}

@@ -14,12 +14,13 @@ import (
 // connectCodes maps each customer error code to the Connect code a client
 // sees. It is the only place where the two meet.
 var connectCodes = map[customer.Code]connect.Code{
-	customer.Invalid:       connect.CodeInvalidArgument,
-	customer.NotFound:      connect.CodeNotFound,
-	customer.AlreadyExists: connect.CodeAlreadyExists,
-	customer.Aborted:       connect.CodeAborted,
-	customer.Unavailable:   connect.CodeUnavailable,
-	customer.Internal:      connect.CodeInternal,
+	customer.Invalid:           connect.CodeInvalidArgument,
+	customer.NotFound:          connect.CodeNotFound,
+	customer.AlreadyExists:     connect.CodeAlreadyExists,
+	customer.Aborted:           connect.CodeAborted,
+	customer.Unavailable:       connect.CodeUnavailable,
+	customer.ResourceExhausted: connect.CodeResourceExhausted,
+	customer.Internal:          connect.CodeInternal,
 }
 
 // toConnect turns an error from the domain or the store into a

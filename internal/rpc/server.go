@@ -4,10 +4,12 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
@@ -29,6 +31,9 @@ type Options struct {
 	// CORSOrigins are the origins whose web pages may call the API from a
 	// browser ("*" for any). None by default.
 	CORSOrigins []string
+	// DefaultTimeout bounds a call whose client set no deadline
+	// (Connect-Timeout-Ms, grpc-timeout); 0 means 10 seconds.
+	DefaultTimeout time.Duration
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -41,7 +46,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(MaxRequestBytes),
-		connect.WithInterceptors(validation()...),
+		connect.WithInterceptors(append([]connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}, validation()...)...),
 		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
 			log.Error("handler panicked", "panic", p)
@@ -62,4 +67,20 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return withCORS(opts.CORSOrigins, mux)
+}
+
+// defaultTimeout gives a unary call without a deadline one of d, so that no
+// call can hold server resources forever. A client's own deadline, which
+// connect-go has already put on the context, is kept as it is.
+func defaultTimeout(d time.Duration) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, d)
+				defer cancel()
+			}
+			return next(ctx, req)
+		}
+	}
 }

@@ -35,6 +35,9 @@ func (s *Store) mapError(err error) error {
 	if errors.Is(err, errRequestIDDeleted) {
 		return customer.Errorf(customer.NotFound, "the customer this request_id created has since been deleted")
 	}
+	if errors.Is(err, writer.ErrOverloaded) {
+		return customer.Errorf(customer.ResourceExhausted, "too many writes are waiting; retry later")
+	}
 	if errors.Is(err, writer.ErrClosed) {
 		return customer.Errorf(customer.Unavailable, "the server is shutting down")
 	}

@@ -23,6 +23,11 @@ import (
 // ErrClosed is returned by Do after Close has begun.
 var ErrClosed = errors.New("writer: closed")
 
+// ErrOverloaded is returned by Do, at once, when the queue of writes
+// waiting for their turn is full: piling up more callers would only make
+// every one of them wait longer.
+var ErrOverloaded = errors.New("writer: queue full")
+
 // PanicError is returned by Do when the write function panicked. Its writes
 // were rolled back and the writer went on serving.
 type PanicError struct {
@@ -49,8 +54,8 @@ type Options struct {
 	// MaxBatch is the most writes that share one transaction; 0 means 128,
 	// 1 turns group commit off (one transaction per write).
 	MaxBatch int
-	// Queue is how many writes may wait for their turn before Do blocks;
-	// 0 means 1024.
+	// Queue is how many writes may wait for their turn; when it is full Do
+	// fails with ErrOverloaded. 0 means 1024.
 	Queue int
 	// Logger receives panics (error level) and one line per batch (debug
 	// level); nil discards them.
@@ -135,11 +140,14 @@ func (w *Writer) send(ctx context.Context, req request) error {
 	if w.closed {
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case w.reqs <- req:
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		return ErrOverloaded
 	}
 }
 

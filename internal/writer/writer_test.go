@@ -156,7 +156,7 @@ func TestCloseDrainsAcceptedWrites(t *testing.T) {
 		wg.Go(func() {
 			if err := w.Do(context.Background(), insert(i)); err == nil {
 				ok.Add(1)
-			} else if !errors.Is(err, writer.ErrClosed) {
+			} else if !errors.Is(err, writer.ErrClosed) && !errors.Is(err, writer.ErrOverloaded) {
 				t.Errorf("write %d: %v", i, err)
 			}
 		})
@@ -319,5 +319,32 @@ func TestMaxBatchOneDisablesBatching(t *testing.T) {
 	wg.Wait()
 	if st := w.Stats(); st.MaxBatch != 1 || st.Batches != 11 || st.SizeHistogram[0] != 11 {
 		t.Fatalf("stats %+v: want 11 batches of one", st)
+	}
+}
+
+func TestFullQueueFailsFast(t *testing.T) {
+	w, conn := newWriter(t) // a queue of 16
+	release := holdWriter(t, w)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if err := w.Do(context.Background(), insert(i)); err != nil {
+				t.Errorf("queued write %d: %v", i, err)
+			}
+		})
+	}
+	waitQueued(t, w, 16)
+	start := time.Now()
+	err := w.Do(context.Background(), insert(99))
+	if !errors.Is(err, writer.ErrOverloaded) {
+		t.Fatalf("write into a full queue: %v, want ErrOverloaded", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a write into a full queue took %v to fail; it must not wait", d)
+	}
+	close(release)
+	wg.Wait()
+	if n := count(t, conn); n != 16 {
+		t.Fatalf("%d rows, want the 16 queued writes and not the refused one", n)
 	}
 }
