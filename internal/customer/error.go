@@ -10,13 +10,13 @@ type Code int
 
 // The error codes. The RPC layer maps each to one Connect code.
 const (
-	Internal      Code = iota // a fault of the server; details are logged, not returned
-	Invalid                   // the request breaks a rule; Violations say which
-	NotFound                  // no customer has that id
-	AlreadyExists             // another customer has that email
-	Aborted                   // the etag is stale: someone changed the customer first
-	Unavailable               // the server is shutting down or the database is busy; retry later
-	ResourceExhausted         // too many writes are waiting; retry later, with backoff
+	Internal          Code = iota // a fault of the server; details are logged, not returned
+	Invalid                       // the request breaks a rule; Violations say which
+	NotFound                      // no customer has that id
+	AlreadyExists                 // another customer has that email
+	Aborted                       // the etag is stale: someone changed the customer first
+	Unavailable                   // the server is shutting down or the database is busy; retry later
+	ResourceExhausted             // too many writes are waiting; retry later, with backoff
 )
 
 func (c Code) String() string {
