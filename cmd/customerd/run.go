@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -102,6 +103,9 @@ func (c config) origins() []string {
 // gracefully. It returns an error when the configuration is bad, the
 // database cannot be opened or migrated, or the address cannot be bound.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "backup" {
+		return runBackup(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -195,5 +199,28 @@ func serveDebug(addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	log.Info("profiles on http://" + ln.Addr().String() + "/debug/pprof/")
 	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	return nil
+}
+
+// runBackup is "customerd backup -db PATH -out FILE": a consistent copy of
+// the database, safe while a server runs on it.
+func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("customerd backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", cmp.Or(getenv("CUSTOMERD_DB"), "customers.db"), "the database `path` (env CUSTOMERD_DB)")
+	out := fs.String("out", "", "the backup `file` to create; it must not exist")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return errors.New("usage: customerd backup [-db PATH] -out FILE")
+	}
+	if *dbPath == store.Memory {
+		return errors.New("backup: an in-memory database lives only inside its server")
+	}
+	if err := store.Backup(ctx, *dbPath, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
 	return nil
 }

@@ -332,3 +332,33 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatalf("after restart: %v", err)
 	}
 }
+
+// TestBackupCommand backs up the database of a running server with the
+// backup subcommand and serves the copy with a second server.
+func TestBackupCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "customers.db")
+	url, _ := startRun(t, []string{"-addr", "127.0.0.1:0", "-db", dbPath}, nil)
+	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{Name: "Ada", Email: "ada@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "backup.db")
+	var stdout strings.Builder
+	if err := run(ctx, []string{"backup", "-db", dbPath, "-out", out}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	if !strings.Contains(stdout.String(), out) {
+		t.Errorf("backup printed %q", stdout.String())
+	}
+	if err := run(ctx, []string{"backup", "-db", dbPath, "-out", out}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+		t.Error("a second backup over the same file succeeded")
+	}
+	url2, _ := startRun(t, []string{"-addr", "127.0.0.1:0", "-db", out}, nil)
+	got, err := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url2).GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: res.Customer.Id})
+	if err != nil || got.Customer.Etag != res.Customer.Etag {
+		t.Fatalf("customer in the restored copy: %v, %v", got, err)
+	}
+}
