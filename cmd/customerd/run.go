@@ -16,6 +16,7 @@ import (
 
 	"connectrpc.com/grpchealth"
 
+	"customerd/internal/auth"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
 )
@@ -33,6 +34,9 @@ type config struct {
 	debugAddr     string
 	timeout       time.Duration
 	queue         int
+	authKeys      string
+	tlsCert       string
+	tlsKey        string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -47,6 +51,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		cfg.dbPath = v
 	}
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
+	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	if v := getenv("CUSTOMERD_DURABILITY"); v != "" {
 		cfg.durability = v
 	}
@@ -64,6 +69,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
+	fs.StringVar(&cfg.authKeys, "auth-keys", cfg.authKeys, "key `file` (made by \"customerd keys add\"): every call needs Authorization: Bearer KEY (env CUSTOMERD_AUTH_KEYS); without it the server listens on loopback only")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM); with -tls-key, serve HTTPS (HTTP/2 and gRPC over TLS)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")
 	fs.DurationVar(&cfg.timeout, "request-timeout", cfg.timeout, "deadline of a call whose client sets none")
 	fs.IntVar(&cfg.queue, "queue", cfg.queue, "how many writes may wait for the writer; more fail at once with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
@@ -72,6 +80,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return config{}, errors.New("-tls-cert and -tls-key go together")
 	}
 	if cfg.timeout <= 0 || cfg.queue < 1 {
 		return config{}, errors.New("-request-timeout and -queue must be positive")
@@ -106,6 +117,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "backup" {
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[0] == "keys" && args[1] == "add" {
+		return runKeysAdd(args[2:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -114,6 +128,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	durability, err := store.ParseDurability(cfg.durability)
 	if err != nil {
 		return err
+	}
+	var keys *auth.Keys
+	if cfg.authKeys != "" {
+		if keys, err = auth.Load(cfg.authKeys); err != nil {
+			return err
+		}
 	}
 
 	st, err := store.Open(cfg.dbPath, store.Options{
@@ -128,12 +148,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
+	if keys == nil {
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			return fmt.Errorf("refusing to serve on %s without -auth-keys: anyone who can reach it could read and change every customer; "+
+				"make keys with \"customerd keys add\" or listen on 127.0.0.1", ln.Addr())
+		}
+		log.Info("no -auth-keys: serving on loopback only, without authentication")
+	} else {
+		log.Info("API keys required", "keys", keys.Len())
+	}
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
+	scheme := "http"
+	if cfg.tlsCert != "" {
+		protocols.SetHTTP2(true) // negotiated with ALPN
+		scheme = "https"
+	} else {
+		protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
+	}
 	srv := &http.Server{
-		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout}),
+		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -150,8 +186,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening on http://"+ln.Addr().String(), "db", cfg.dbPath, "durability", cfg.durability, "max_batch", cfg.maxBatch)
+	go func() {
+		if cfg.tlsCert != "" {
+			serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", cfg.dbPath, "durability", cfg.durability, "max_batch", cfg.maxBatch)
 
 	select {
 	case err := <-serveErr:
@@ -222,5 +264,31 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
+	return nil
+}
+
+// runKeysAdd is "customerd keys add -file FILE -scope read|write": it prints
+// a new key, alone on its line, and appends only its hash to FILE.
+func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("customerd keys add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("file", getenv("CUSTOMERD_AUTH_KEYS"), "the key `file` to append to (env CUSTOMERD_AUTH_KEYS)")
+	scopeName := fs.String("scope", "", "what the key may do: `read` or write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" || fs.NArg() > 0 {
+		return errors.New("usage: customerd keys add -file FILE -scope read|write")
+	}
+	scope, err := auth.ParseScope(*scopeName)
+	if err != nil {
+		return err
+	}
+	key, err := auth.AddKey(*file, scope)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, key)
+	fmt.Fprintf(stderr, "added a %s key to %s; it is shown only this once\n", scope, *file)
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
-var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+var listeningRE = regexp.MustCompile(`listening on (https?://[0-9.:]+)`)
 
 // lineWriter is an io.Writer that hands the first server address it sees to
 // a channel and keeps all output for failure messages.

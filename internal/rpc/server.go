@@ -15,6 +15,7 @@ import (
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 
+	"customerd/internal/auth"
 	"customerd/internal/customer"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	// DefaultTimeout bounds a call whose client set no deadline
 	// (Connect-Timeout-Ms, grpc-timeout); 0 means 10 seconds.
 	DefaultTimeout time.Duration
+	// Keys, when not nil, are the API keys every CustomerService call must
+	// present; health checks, reflection and /healthz stay open.
+	Keys *auth.Keys
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -46,7 +50,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(MaxRequestBytes),
-		connect.WithInterceptors(append([]connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}, validation()...)...),
+		connect.WithInterceptors(interceptors(opts, log)...),
 		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
 			log.Error("handler panicked", "panic", p)
@@ -67,6 +71,17 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return withCORS(opts.CORSOrigins, mux)
+}
+
+// interceptors returns the CustomerService's interceptors, outermost first:
+// the default deadline, authentication (before anything about the request
+// is looked at), then validation.
+func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
+	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
+	if opts.Keys != nil {
+		list = append(list, authenticate(opts.Keys, log))
+	}
+	return append(list, validation()...)
 }
 
 // defaultTimeout gives a unary call without a deadline one of d, so that no

@@ -1,0 +1,75 @@
+package auth
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestAddLoadCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	readKey, err := AddKey(path, Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeKey, err := AddKey(path, Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if readKey == writeKey || !strings.HasPrefix(readKey, "cdk_") || len(readKey) < 40 {
+		t.Fatalf("keys %q %q", readKey, writeKey)
+	}
+	file, _ := os.ReadFile(path)
+	if strings.Contains(string(file), readKey) || strings.Contains(string(file), writeKey[4:]) {
+		t.Fatal("the key file holds a key in plain text")
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", fi.Mode().Perm())
+	}
+	keys, err := Load(path)
+	if err != nil || keys.Len() != 2 {
+		t.Fatalf("Load: %v, %v", keys, err)
+	}
+	for header, want := range map[string]Scope{
+		"Bearer " + readKey:  Read,
+		"bearer " + writeKey: Write,
+		"Bearer  " + readKey: Read,
+	} {
+		if got, err := keys.Check(header); err != nil || got != want {
+			t.Errorf("Check(%.12q…) = %v, %v; want %v", header, got, err, want)
+		}
+	}
+	for header, want := range map[string]error{
+		"":                        ErrNoKey,
+		"Bearer":                  ErrNoKey,
+		"Basic " + readKey:        ErrNoKey,
+		readKey:                   ErrNoKey,
+		"Bearer " + readKey + "x": ErrWrongKey,
+		"Bearer cdk_not-a-key":    ErrWrongKey,
+		"Bearer " + readKey[:20]:  ErrWrongKey,
+	} {
+		if _, err := keys.Check(header); err != want {
+			t.Errorf("Check(%.20q…): %v, want %v", header, err, want)
+		}
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty":     "# no keys\n\n",
+		"scope":     "sha256:" + strings.Repeat("a", 64) + " admin\n",
+		"hash":      "sha256:xyz read\n",
+		"plain key": "cdk_abc read\n",
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		os.WriteFile(path, []byte(content), 0o600)
+		if _, err := Load(path); err == nil {
+			t.Errorf("Load accepted a file with %s", name)
+		}
+	}
+	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Load accepted a missing file")
+	}
+}
