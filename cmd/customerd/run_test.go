@@ -281,30 +281,9 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "customerd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t, dir)
 	dbPath := filepath.Join(dir, "customers.db")
-	start := func() (*exec.Cmd, string, *lineWriter) {
-		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dbPath)
-		// exec copies all of stderr into out before Wait returns.
-		out := newLineWriter()
-		cmd.Stderr = out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case url := <-out.addr:
-			return cmd, url, out
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("binary did not start:\n%s", out)
-		}
-		return nil, "", nil
-	}
+	start := func() (*exec.Cmd, string, *lineWriter) { return startBinary(t, bin, dbPath) }
 	cmd, url, out := start()
 	waitHealthy(t, url)
 	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
@@ -361,4 +340,38 @@ func TestBackupCommand(t *testing.T) {
 	if err != nil || got.Customer.Etag != res.Customer.Etag {
 		t.Fatalf("customer in the restored copy: %v, %v", got, err)
 	}
+}
+
+// buildBinary builds customerd without cgo into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "customerd")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary runs bin on dbPath and a free loopback port and waits until it
+// listens.
+func startBinary(t *testing.T, bin, dbPath string, args ...string) (*exec.Cmd, string, *lineWriter) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-db", dbPath}, args...)...)
+	// exec copies all of stderr into out before Wait returns.
+	out := newLineWriter()
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case url := <-out.addr:
+		return cmd, url, out
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("binary did not start:\n%s", out)
+	}
+	return nil, "", nil
 }
