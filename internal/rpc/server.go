@@ -70,7 +70,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return withCORS(opts.CORSOrigins, mux)
+	return withCORS(opts.CORSOrigins, checkFrames(mux))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
