@@ -23,7 +23,7 @@ import (
 )
 
 var (
-	allOps   = []string{"create", "get", "update", "list", "search", "mixed"}
+	allOps   = []string{"create", "get", "update", "list", "search", "mixed", "overload"}
 	allModes = []string{"ceiling", "naive", "batched"}
 )
 
@@ -38,6 +38,7 @@ type result struct {
 	peakRSS       int64
 	meanBatch     float64 // of the server's writer; 0 when unknown
 	writerStats   string  // the server's own summary of its write batches
+	summary       string  // the overload phase's account
 }
 
 func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -47,7 +48,7 @@ func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds(
 func measure(ctx context.Context, cfg config, mode, bin, template, dir string, run int) ([]result, error) {
 	var out []result
 	for _, op := range cfg.ops {
-		if mode == "ceiling" && (op == "search" || op == "mixed") {
+		if mode == "ceiling" && (op == "search" || op == "mixed" || op == "overload") {
 			continue // the ceiling has no database: search and mixed mean nothing there
 		}
 		logPath := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.log", mode, op, run))
@@ -78,9 +79,18 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 			return nil, err
 		}
 		fmt.Printf("run %d  %-8s %-7s ", run+1, mode, op)
-		res := drive(ctx, newClient(cfg, srv.url), op, cfg)
+		var res result
+		if op == "overload" {
+			var summary string
+			res, summary = driveOverload(ctx, newClient(cfg, srv.url), cfg, srv)
+			res.summary = summary
+		} else {
+			res = drive(ctx, newClient(cfg, srv.url), op, cfg)
+		}
 		res.mode, res.op, res.run = mode, op, run
-		res.peakRSS, _ = srv.peakRSS()
+		if rss, err := srv.peakRSS(); err == nil {
+			res.peakRSS = rss
+		}
 		if err := srv.stop(); err != nil && mode != "ceiling" {
 			return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
 		}

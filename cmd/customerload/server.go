@@ -70,20 +70,23 @@ func (a *addressSniffer) Write(p []byte) (int, error) {
 	return a.w.Write(p)
 }
 
-// peakRSS returns the most resident memory the process has used, from
-// /proc (Linux), in bytes.
-func (s *server) peakRSS() (int64, error) {
+// peakRSS returns the most resident memory the process has used, and
+// currentRSS what it uses now, from /proc (Linux), in bytes.
+func (s *server) peakRSS() (int64, error)    { return s.procStatus("VmHWM:") }
+func (s *server) currentRSS() (int64, error) { return s.procStatus("VmRSS:") }
+
+func (s *server) procStatus(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", s.cmd.Process.Pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
 }
 
 // stop sends SIGTERM and waits for the process to exit.

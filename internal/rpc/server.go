@@ -38,6 +38,9 @@ type Options struct {
 	// Keys, when not nil, are the API keys every CustomerService call must
 	// present; health checks, reflection and /healthz stay open.
 	Keys *auth.Keys
+	// MaxInFlight is how many CustomerService calls may run at once; more
+	// are refused at once with RESOURCE_EXHAUSTED. 0 means 512.
+	MaxInFlight int
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -70,7 +73,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return withCORS(opts.CORSOrigins, checkFrames(mux))
+	return withCORS(opts.CORSOrigins, limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(mux)))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
