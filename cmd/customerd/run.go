@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/grpchealth"
@@ -20,6 +21,10 @@ import (
 	"customerd/internal/rpc"
 	"customerd/internal/store"
 )
+
+// drainPeriod is how long a stopping server answers new calls with
+// UNAVAILABLE before it closes its listener and idle connections.
+const drainPeriod = 500 * time.Millisecond
 
 // config is what the flags and environment select.
 type config struct {
@@ -161,6 +166,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("API keys required", "keys", keys.Len())
 	}
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
+	var draining atomic.Bool
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	scheme := "http"
@@ -171,7 +177,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
 	}
 	srv := &http.Server{
-		Handler:           rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight}),
+		Handler: rpc.NewHandler(st, health, log, rpc.Options{
+			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
+			Draining: draining.Load,
+		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    64 << 10,
@@ -206,6 +215,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("shutting down")
 	health.SetStatus("", grpchealth.StatusNotServing)
 	health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	// First refuse new calls with a clear UNAVAILABLE on the connections
+	// clients already hold, and close those connections after each answer;
+	// only then stop listening and close what is idle. Closing at once would
+	// reset connections that a request is racing onto.
+	draining.Store(true)
+	select {
+	case <-time.After(min(cfg.shutdownGrace/2, drainPeriod)):
+	case err := <-serveErr:
+		return err
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownGrace)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)

@@ -30,16 +30,44 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 	})
 }
 
+// refuseWhileDraining answers every CustomerService call with UNAVAILABLE
+// once draining reports true, and asks HTTP/1.1 clients to close the
+// connection: during shutdown a call that arrives on a kept-alive
+// connection gets a clear, retryable answer instead of a reset connection.
+func refuseWhileDraining(draining func() bool, next http.Handler) http.Handler {
+	if draining == nil {
+		return next
+	}
+	prefix := "/" + customerv1connect.CustomerServiceName + "/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining() {
+			// Every answer now closes its HTTP/1.1 connection, so that no
+			// client is left holding one the server is about to close.
+			w.Header().Set("Connection", "close")
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				writeRefusal(w, r, "14", http.StatusServiceUnavailable, "unavailable", "the server is shutting down; retry")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // writeOverloaded answers RESOURCE_EXHAUSTED in the request's protocol.
 func writeOverloaded(w http.ResponseWriter, r *http.Request) {
-	const msg = "the server is overloaded; retry later, with backoff"
 	w.Header().Set("Retry-After", "1")
+	writeRefusal(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", "the server is overloaded; retry later, with backoff")
+}
+
+// writeRefusal answers an error without reading the request: as a gRPC
+// status for gRPC and gRPC-Web, else in the Connect protocol (an HTTP
+// status and a JSON error body). msg must need no JSON escaping.
+func writeRefusal(w http.ResponseWriter, r *http.Request, grpcCode string, status int, code, msg string) {
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
-		writeGRPCError(w, ct, "8", msg)
+		writeGRPCError(w, ct, grpcCode, msg)
 		return
 	}
-	// The Connect protocol: an HTTP status and a JSON error body.
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write([]byte(`{"code":"resource_exhausted","message":"` + msg + `"}`))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
 }

@@ -41,6 +41,9 @@ type Options struct {
 	// MaxInFlight is how many CustomerService calls may run at once; more
 	// are refused at once with RESOURCE_EXHAUSTED. 0 means 512.
 	MaxInFlight int
+	// Draining, when not nil and true, makes every new CustomerService
+	// call fail at once with UNAVAILABLE: the server is shutting down.
+	Draining func() bool
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -73,7 +76,8 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return withCORS(opts.CORSOrigins, limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(mux)))
+	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining,
+		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(mux))))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
