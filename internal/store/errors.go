@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 
 	"modernc.org/sqlite"
@@ -34,6 +35,11 @@ func (s *Store) mapError(err error) error {
 	}
 	if errors.Is(err, errRequestIDDeleted) {
 		return customer.Errorf(customer.NotFound, "the customer this request_id created has since been deleted")
+	}
+	if errors.Is(err, driver.ErrBadConn) {
+		// database/sql discards the connection; the next write opens another.
+		s.log.Warn("database connection broke", "err", err)
+		return customer.Errorf(customer.Unavailable, "the database connection was lost; retry")
 	}
 	if errors.Is(err, writer.ErrOverloaded) {
 		return customer.Errorf(customer.ResourceExhausted, "too many writes are waiting; retry later")
