@@ -146,20 +146,7 @@ func TestCrashRecovery(t *testing.T) {
 // acknowledged writes are missing (any is a failure).
 func verify(t *testing.T, client customerv1connect.CustomerServiceClient, all map[string]*tracked, round int) int {
 	t.Helper()
-	stored := map[string]*customerv1.Customer{}
-	token := ""
-	for {
-		res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			t.Fatalf("round %d: list: %v (%v)", round, err, connect.CodeOf(err))
-		}
-		for _, c := range res.Customers {
-			stored[c.Email] = c
-		}
-		if token = res.NextPageToken; token == "" {
-			break
-		}
-	}
+	stored := listByEmail(t, client)
 	lost := 0
 	for email, c := range all {
 		got, ok := stored[email]
@@ -259,24 +246,30 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	cmd, url, _ = startBinary(t, bin, dbPath)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
-	stored := map[string]bool{}
-	token := ""
-	for {
-		res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range res.Customers {
-			stored[c.Email] = true
-		}
-		if token = res.NextPageToken; token == "" {
-			break
-		}
-	}
+	stored := listByEmail(t, client)
 	for email := range acked {
-		if !stored[email] {
+		if stored[email] == nil {
 			t.Fatalf("acknowledged create %s lost across SIGTERM", email)
 		}
 	}
 	t.Logf("%d creates acknowledged, all present; refusals during shutdown: %v", len(acked), codes)
+}
+
+// listByEmail pages through every customer and returns them by email.
+func listByEmail(t *testing.T, client customerv1connect.CustomerServiceClient) map[string]*customerv1.Customer {
+	t.Helper()
+	stored := map[string]*customerv1.Customer{}
+	token := ""
+	for {
+		res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 1000, PageToken: token})
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		for _, c := range res.Customers {
+			stored[c.Email] = c
+		}
+		if token = res.NextPageToken; token == "" {
+			return stored
+		}
+	}
 }
