@@ -40,6 +40,7 @@ type config struct {
 	timeout       time.Duration
 	queue         int
 	maxInFlight   int
+	maxRequest    int
 	authKeys      string
 	tlsCert       string
 	tlsKey        string
@@ -48,7 +49,7 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512,
+		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
@@ -81,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.timeout, "request-timeout", cfg.timeout, "deadline of a call whose client sets none")
 	fs.IntVar(&cfg.queue, "queue", cfg.queue, "how many writes may wait for the writer; more fail at once with resource_exhausted")
 	fs.IntVar(&cfg.maxInFlight, "max-inflight", cfg.maxInFlight, "how many calls may run at once; more are refused at once with resource_exhausted")
+	fs.IntVar(&cfg.maxRequest, "max-request-bytes", cfg.maxRequest, "the largest request message; larger ones fail with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
@@ -91,8 +93,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return config{}, errors.New("-tls-cert and -tls-key go together")
 	}
-	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 {
-		return config{}, errors.New("-request-timeout, -queue and -max-inflight must be positive")
+	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 {
+		return config{}, errors.New("-request-timeout, -queue, -max-inflight and -max-request-bytes must be positive")
 	}
 	if cfg.maxBatch < 1 {
 		return config{}, errors.New("-max-batch must be at least 1")
@@ -179,7 +181,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
-			Draining: draining.Load,
+			MaxRequestBytes: cfg.maxRequest,
+			Draining:        draining.Load,
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,

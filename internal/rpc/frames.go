@@ -16,7 +16,7 @@ import (
 // would blame the server for the client's broken request. Only the
 // service's unary procedures are checked (their bodies are small and read
 // whole anyway); streams such as health watches pass untouched.
-func checkFrames(next http.Handler) http.Handler {
+func checkFrames(maxBytes int, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
 		if !strings.HasPrefix(r.URL.Path, "/"+customerv1connect.CustomerServiceName+"/") ||
@@ -25,12 +25,12 @@ func checkFrames(next http.Handler) http.Handler {
 			return
 		}
 		// One byte over the limit is enough for connect-go to refuse it.
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+5+1))
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBytes)+5+1))
 		if err != nil {
 			writeGRPCError(w, ct, "3", "reading the request failed")
 			return
 		}
-		if len(body) <= MaxRequestBytes+5 && !completeFrames(body) {
+		if len(body) <= maxBytes+5 && !completeFrames(body) {
 			writeGRPCError(w, ct, "3", "the request ends inside a message frame")
 			return
 		}

@@ -20,8 +20,9 @@ import (
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
-// MaxRequestBytes caps the size of one request message.
-const MaxRequestBytes = 1 << 20
+// DefaultMaxRequestBytes is the default cap on the size of one request
+// message (Options.MaxRequestBytes).
+const DefaultMaxRequestBytes = 1 << 20
 
 // ServiceName is the fully qualified name of the customer service, as health
 // checks and reflection know it.
@@ -41,6 +42,9 @@ type Options struct {
 	// MaxInFlight is how many CustomerService calls may run at once; more
 	// are refused at once with RESOURCE_EXHAUSTED. 0 means 512.
 	MaxInFlight int
+	// MaxRequestBytes caps one request message; larger ones fail with
+	// RESOURCE_EXHAUSTED. 0 means DefaultMaxRequestBytes.
+	MaxRequestBytes int
 	// Draining, when not nil and true, makes every new CustomerService
 	// call fail at once with UNAVAILABLE: the server is shutting down.
 	Draining func() bool
@@ -52,10 +56,11 @@ type Options struct {
 // while health reports the service as serving and 503 otherwise. Internal
 // errors are logged to log.
 func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger, opts Options) http.Handler {
+	maxBytes := cmp.Or(opts.MaxRequestBytes, DefaultMaxRequestBytes)
 	mux := http.NewServeMux()
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
-		connect.WithReadMaxBytes(MaxRequestBytes),
+		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(interceptors(opts, log)...),
 		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
@@ -77,7 +82,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining,
-		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(mux))))
+		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(maxBytes, mux))))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
