@@ -18,8 +18,10 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/auth"
+	"customerd/internal/metrics"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
+	"customerd/internal/writer"
 )
 
 // drainPeriod is how long a stopping server answers new calls with
@@ -36,6 +38,7 @@ type config struct {
 	durability    string
 	maxBatch      int
 	logLevel      slog.Level
+	logFormat     string
 	debugAddr     string
 	timeout       time.Duration
 	queue         int
@@ -49,7 +52,7 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, durability: "full", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
+		requestIDTTL: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
@@ -85,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.maxRequest, "max-request-bytes", cfg.maxRequest, "the largest request message; larger ones fail with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
+	fs.StringVar(&cfg.logFormat, "log-format", cfg.logFormat, "log `format`: text or json")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +99,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 {
 		return config{}, errors.New("-request-timeout, -queue, -max-inflight and -max-request-bytes must be positive")
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return config{}, errors.New("-log-format must be text or json")
 	}
 	if cfg.maxBatch < 1 {
 		return config{}, errors.New("-max-batch must be at least 1")
@@ -133,7 +140,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel}))
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+	if cfg.logFormat == "json" {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+	}
+	log := slog.New(handler)
 	durability, err := store.ParseDurability(cfg.durability)
 	if err != nil {
 		return err
@@ -181,8 +192,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
-			MaxRequestBytes: cfg.maxRequest,
-			Draining:        draining.Load,
+			MaxRequestBytes: cfg.maxRequest, Gauges: storeGauges(st),
+			Draining: draining.Load,
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -315,4 +326,29 @@ func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Wri
 	fmt.Fprintln(stdout, key)
 	fmt.Fprintf(stderr, "added a %s key to %s; it is shown only this once\n", scope, *file)
 	return nil
+}
+
+// storeGauges are the store's figures for /metrics.
+func storeGauges(st *store.Store) []metrics.Gauge {
+	ws := func(f func(writer.Stats) float64) func() float64 {
+		return func() float64 { return f(st.WriterStats()) }
+	}
+	return []metrics.Gauge{
+		{Name: "customerd_writer_queue_depth", Help: "Writes waiting for the writer.", Type: "gauge",
+			Value: func() float64 { return float64(st.WriterQueue()) }},
+		{Name: "customerd_writer_batches_total", Help: "Write transactions run.", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return float64(s.Batches) })},
+		{Name: "customerd_writer_writes_total", Help: "Writes answered by the writer.", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return float64(s.Writes) })},
+		{Name: "customerd_writer_batch_size_max", Help: "The largest write batch so far.", Type: "gauge",
+			Value: ws(func(s writer.Stats) float64 { return float64(s.MaxBatch) })},
+		{Name: "customerd_writer_commits_total", Help: "COMMITs run by the writer.", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return float64(s.Commits) })},
+		{Name: "customerd_writer_commit_seconds_total", Help: "Time spent in COMMIT (mostly fsync).", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return s.CommitTime.Seconds() })},
+		{Name: "customerd_writer_wait_seconds_total", Help: "Time writes waited in the queue.", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return s.TotalWait.Seconds() })},
+		{Name: "customerd_database_size_bytes", Help: "Bytes of the database file and its WAL.", Type: "gauge",
+			Value: func() float64 { return float64(st.Size()) }},
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"customerd/internal/auth"
 	"customerd/internal/customer"
+	"customerd/internal/metrics"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	// MaxRequestBytes caps one request message; larger ones fail with
 	// RESOURCE_EXHAUSTED. 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// Gauges are served at GET /metrics beside the RPC metrics: the
+	// writer's queue and batches, the database's size.
+	Gauges []metrics.Gauge
 	// Draining, when not nil and true, makes every new CustomerService
 	// call fail at once with UNAVAILABLE: the server is shutting down.
 	Draining func() bool
@@ -52,16 +56,18 @@ type Options struct {
 
 // NewHandler returns the handler of every route the server answers: the
 // CustomerService on store, grpc.health.v1 answering from health, gRPC
-// server reflection (v1 and v1alpha) and GET /healthz, which answers 200
-// while health reports the service as serving and 503 otherwise. Internal
-// errors are logged to log.
+// server reflection (v1 and v1alpha), GET /healthz, which answers 200
+// while health reports the service as serving and 503 otherwise, and GET
+// /metrics (Prometheus text). Every call is logged to log, one line each.
 func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger, opts Options) http.Handler {
 	maxBytes := cmp.Or(opts.MaxRequestBytes, DefaultMaxRequestBytes)
+	rpcMetrics := &metrics.RPC{}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, opts.Gauges))
 	svc := &service{store: store, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(maxBytes),
-		connect.WithInterceptors(interceptors(opts, log)...),
+		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),
 		connect.WithCompressMinBytes(1024),
 		connect.WithRecover(func(_ context.Context, _ connect.Spec, _ http.Header, p any) error {
 			log.Error("handler panicked", "panic", p)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -85,6 +86,7 @@ type Store struct {
 	reads  *sqlitedb.Queries
 	writer *writer.Writer
 	ckpt   *checkpointer // nil for :memory:, which has no WAL
+	path   string
 	log    *slog.Logger
 
 	requestTTL  time.Duration
@@ -203,6 +205,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{
+		path:        path,
 		ckpt:        ckpt,
 		write:       write,
 		read:        read,
@@ -227,6 +230,21 @@ func fileURI(path string) string {
 // WriterStats returns the statistics of the writer: batches, their sizes and
 // the time writes waited.
 func (s *Store) WriterStats() writer.Stats { return s.writer.Stats() }
+
+// WriterQueue returns how many writes wait for the writer now.
+func (s *Store) WriterQueue() int { return s.writer.QueueLen() }
+
+// Size returns the bytes the database takes on disk, its WAL included; 0
+// for an in-memory database.
+func (s *Store) Size() int64 {
+	var n int64
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(s.path + suffix); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
 
 // Close stops accepting writes, finishes the writes already accepted,
 // checkpoints the WAL into the database (leaving it empty), refreshes the

@@ -15,6 +15,10 @@ type Stats struct {
 	MaxBatch  int           // the largest batch
 	MaxQueue  int           // the most writes seen waiting after a batch
 	TotalWait time.Duration // time writes spent in the queue, summed
+	Commits   int64         // COMMITs that returned (successfully or not)
+	// CommitTime is the time COMMITs took, summed: with synchronous=FULL,
+	// mostly the fsync of the WAL.
+	CommitTime time.Duration
 	// SizeHistogram counts batches by size: bucket i holds the batches of
 	// 2^i to 2^(i+1)-1 writes (1, 2-3, 4-7, ...).
 	SizeHistogram [9]int64
@@ -41,9 +45,13 @@ type stats struct {
 	s  Stats
 }
 
-func (st *stats) record(batch []request, start time.Time, queue int) {
+func (st *stats) record(batch []request, start time.Time, queue int, commit time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if commit > 0 {
+		st.s.Commits++
+		st.s.CommitTime += commit
+	}
 	st.s.Batches++
 	st.s.Writes += int64(len(batch))
 	st.s.MaxBatch = max(st.s.MaxBatch, len(batch))

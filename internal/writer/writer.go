@@ -72,6 +72,7 @@ type Writer struct {
 	reqs     chan request
 	done     chan struct{}
 	stats    stats
+	commit   time.Duration // how long the last batch's COMMIT took; the actor's own
 
 	mu     sync.RWMutex // guards closed; held for reading while sending to reqs
 	closed bool
@@ -220,7 +221,8 @@ func (w *Writer) runBatch(batch []request) {
 		}
 	}
 	// Stats first, so that a caller that has its answer sees its batch.
-	w.stats.record(batch, start, len(w.reqs))
+	w.stats.record(batch, start, len(w.reqs), w.commit)
+	w.commit = 0
 	for i, r := range batch {
 		r.reply <- results[i]
 	}
@@ -269,7 +271,10 @@ func (w *Writer) execBatch(batch []request, results []error, live int) error {
 			return fmt.Errorf("writer: release savepoint: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	commitStart := time.Now()
+	err = tx.Commit()
+	w.commit = time.Since(commitStart)
+	if err != nil {
 		return fmt.Errorf("writer: commit: %w", err)
 	}
 	return nil

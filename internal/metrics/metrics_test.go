@@ -1,0 +1,33 @@
+package metrics
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWrite(t *testing.T) {
+	var m RPC
+	m.Observe("/s/Get", "ok", 3*time.Millisecond)
+	m.Observe("/s/Get", "ok", 30*time.Millisecond)
+	m.Observe("/s/Get", "not_found", time.Millisecond)
+	m.Observe("/s/Create", "ok", 20*time.Second)
+	var b strings.Builder
+	if err := m.Write(&b, []Gauge{{Name: "x_queue", Help: "Queue.", Type: "gauge", Value: func() float64 { return 7 }}}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		`customerd_rpc_calls_total{procedure="/s/Get",code="ok"} 2`,
+		`customerd_rpc_calls_total{procedure="/s/Get",code="not_found"} 1`,
+		`customerd_rpc_duration_seconds_bucket{procedure="/s/Get",le="0.005"} 2`,
+		`customerd_rpc_duration_seconds_bucket{procedure="/s/Get",le="+Inf"} 3`,
+		`customerd_rpc_duration_seconds_bucket{procedure="/s/Create",le="10"} 0`,
+		`customerd_rpc_duration_seconds_count{procedure="/s/Create"} 1`,
+		"# TYPE x_queue gauge\nx_queue 7",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package rpc
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"customerd/internal/metrics"
+)
+
+// observe records every call in m and logs one line for it: procedure,
+// code, duration, protocol and peer. Nothing from the messages is logged, so
+// no customer data reaches the log.
+func observe(m *metrics.RPC, log *slog.Logger) connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			start := time.Now()
+			res, err := next(ctx, req)
+			d := time.Since(start)
+			code := "ok"
+			if err != nil {
+				code = connect.CodeOf(err).String()
+			}
+			procedure := req.Spec().Procedure
+			m.Observe(procedure, code, d)
+			log.LogAttrs(ctx, slog.LevelInfo, "rpc",
+				slog.String("procedure", procedure), slog.String("code", code),
+				slog.Duration("duration", d), slog.String("protocol", req.Peer().Protocol),
+				slog.String("peer", req.Peer().Addr))
+			return res, err
+		}
+	}
+}
+
+// metricsHandler serves m and gauges at GET /metrics.
+func metricsHandler(m *metrics.RPC, gauges []metrics.Gauge) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_ = m.Write(w, gauges)
+	}
+}
