@@ -17,8 +17,8 @@ import (
 
 	"customerd/internal/auth"
 	"customerd/internal/customer"
-	"customerd/internal/metrics"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/metrics"
 )
 
 // DefaultMaxRequestBytes is the default cap on the size of one request
