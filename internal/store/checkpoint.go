@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"log/slog"
 	"time"
@@ -19,13 +20,20 @@ import (
 // to 100 MB in a test), but always for the writer right after its own.
 // journal_size_limit truncates a log file that did grow.
 //
-// If the log passes walTruncateFrames anyway (long readers), the
-// checkpointer runs a TRUNCATE checkpoint, which waits for them, holding new
-// writes back for that moment, and empties the file.
+// If the log passes walTruncateFrames anyway, and every frame is already
+// copied (so no reader still needs an old snapshot: a long read such as a
+// backup would make the wait long), the checkpointer runs a TRUNCATE
+// checkpoint, which waits for the readers still using the log, holding new
+// writes back meanwhile, and empties the file. Its connection's busy timeout
+// is short (truncateBusyMillis), so that wait, and the stall of writes it
+// causes, stays short; after a TRUNCATE that could not finish, the next try
+// waits truncateBackoff.
 const (
 	walPragmas         = "&_pragma=journal_size_limit(67108864)" // 64 MiB
 	checkpointInterval = 20 * time.Millisecond
 	walTruncateFrames  = 4096 // 16 MiB of 4 KiB pages
+	truncateBusyMillis = 50
+	truncateBackoff    = time.Second
 )
 
 // checkpointer runs passive checkpoints every interval on conn until stop
@@ -49,20 +57,44 @@ func (c *checkpointer) run() {
 	defer close(c.done)
 	ticker := time.NewTicker(c.interval)
 	defer ticker.Stop()
+	var nextTruncate time.Time
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-ticker.C:
-			frames, _, err := c.checkpoint(context.Background(), "PASSIVE")
-			if err == nil && frames > walTruncateFrames {
-				_, _, err = c.checkpoint(context.Background(), "TRUNCATE")
+		case now := <-ticker.C:
+			frames, done, err := c.checkpoint(context.Background(), "PASSIVE")
+			if err == nil && frames > walTruncateFrames && done == frames && now.After(nextTruncate) {
+				var busy bool
+				busy, err = c.truncate(context.Background())
+				if busy {
+					nextTruncate = now.Add(truncateBackoff)
+				}
 			}
 			if err != nil {
 				c.log.Warn("WAL checkpoint failed", "err", err)
 			}
 		}
 	}
+}
+
+// truncate runs a TRUNCATE checkpoint that gives up after a short wait for
+// readers, and reports whether it had to give up.
+func (c *checkpointer) truncate(ctx context.Context) (busy bool, err error) {
+	conn, err := c.conn.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout(%d)", truncateBusyMillis)); err != nil {
+		return false, err
+	}
+	defer conn.ExecContext(ctx, "PRAGMA busy_timeout(10000)")
+	var b, frames, done int
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&b, &frames, &done); err != nil {
+		return false, err
+	}
+	return b != 0, nil
 }
 
 // checkpoint runs one checkpoint of the given mode and returns the WAL's size
