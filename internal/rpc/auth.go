@@ -1,11 +1,10 @@
 package rpc
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-
-	"connectrpc.com/connect"
+	"net"
+	"net/http"
+	"strings"
 
 	"customerd/internal/auth"
 	"customerd/internal/gen/customer/v1/customerv1connect"
@@ -18,24 +17,60 @@ var writeProcedures = map[string]bool{
 	customerv1connect.CustomerServiceDeleteCustomerProcedure: true,
 }
 
-// authenticate requires a bearer API key from keys on every call:
-// UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a read key on a
-// write RPC. Failures are logged with the procedure and the peer, never with
-// the key.
-func authenticate(keys *auth.Keys, log *slog.Logger) connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			procedure := req.Spec().Procedure
-			scope, err := keys.Check(req.Header().Get("Authorization"))
-			if err != nil {
-				log.Warn("authentication failed", "procedure", procedure, "peer", req.Peer().Addr, "reason", err)
-				return nil, connect.NewError(connect.CodeUnauthenticated, err)
+// guard decides who may call, before any other work is done for a request
+// (so that strangers cannot use up the in-flight slots either).
+//
+// With keys, every CustomerService call and GET /metrics needs a bearer API
+// key: UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a read key
+// on a write RPC. Failures are logged with the path and the peer, never with
+// the key. Health checks, reflection and /healthz stay open.
+//
+// Without keys the server listens on loopback only; guard then also refuses
+// requests whose Host is not a loopback name, so that a web page cannot
+// reach the API by pointing its own domain name at 127.0.0.1 (DNS
+// rebinding).
+func guard(keys *auth.Keys, log *slog.Logger, next http.Handler) http.Handler {
+	prefix := "/" + customerv1connect.CustomerServiceName + "/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if keys == nil {
+			if !isLoopbackHost(r.Host) {
+				log.Warn("refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
+				writeRefusal(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
+				return
 			}
-			if writeProcedures[procedure] && scope != auth.Write {
-				log.Warn("permission denied", "procedure", procedure, "peer", req.Peer().Addr, "scope", scope)
-				return nil, connect.NewError(connect.CodePermissionDenied, errors.New("this API key may only read"))
-			}
-			return next(ctx, req)
+			next.ServeHTTP(w, r)
+			return
 		}
+		service := strings.HasPrefix(r.URL.Path, prefix)
+		if !service && r.URL.Path != "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scope, err := keys.Check(r.Header.Get("Authorization"))
+		if err != nil {
+			log.Warn("authentication failed", "path", r.URL.Path, "peer", r.RemoteAddr, "reason", err)
+			writeRefusal(w, r, "16", http.StatusUnauthorized, "unauthenticated", err.Error())
+			return
+		}
+		if service && writeProcedures[r.URL.Path] && scope != auth.Write {
+			log.Warn("permission denied", "path", r.URL.Path, "peer", r.RemoteAddr, "scope", scope)
+			writeRefusal(w, r, "7", http.StatusForbidden, "permission_denied", "this API key may only read")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isLoopbackHost reports whether a Host header names this machine:
+// localhost or a loopback address, with or without a port.
+func isLoopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
 	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

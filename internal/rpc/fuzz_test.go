@@ -35,7 +35,7 @@ func fuzzHandler(f *testing.F) http.Handler {
 // call sends body to method with contentType and returns the HTTP status
 // and the Connect error code in the body, if any.
 func call(h http.Handler, method, contentType string, body []byte) (int, string) {
-	req := httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/"+method, bytes.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/customer.v1.CustomerService/"+method, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -98,7 +98,7 @@ func FuzzUpdateMask(f *testing.F) {
 		f.Fatalf("seeding the customer: HTTP %d", status)
 	}
 	get := func() string {
-		req := httptest.NewRequest(http.MethodGet, `/customer.v1.CustomerService/GetCustomer?encoding=json&message={"id":1}`, nil)
+		req := httptest.NewRequest(http.MethodGet, `http://127.0.0.1/customer.v1.CustomerService/GetCustomer?encoding=json&message={"id":1}`, nil)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		return rec.Body.String()

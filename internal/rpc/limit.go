@@ -3,9 +3,13 @@ package rpc
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
+
+// bodyReadTimeout bounds how long a call may take to send its request body.
+const bodyReadTimeout = 30 * time.Second
 
 // limitInFlight lets at most n CustomerService calls run at once and
 // answers the others at once with RESOURCE_EXHAUSTED, before reading their
@@ -23,6 +27,9 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 		select {
 		case slots <- struct{}{}:
 			defer func() { <-slots }()
+			// A client that sends its headers and then stalls must not
+			// hold a slot for long: bound the time to read its body.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			next.ServeHTTP(w, r)
 		default:
 			writeOverloaded(w, r)

@@ -21,7 +21,10 @@ func observe(m *metrics.RPC, log *slog.Logger) connect.UnaryInterceptorFunc {
 			res, err := next(ctx, req)
 			d := time.Since(start)
 			code := "ok"
-			if err != nil {
+			switch {
+			case connect.IsNotModifiedError(err):
+				code = "not_modified" // a 304 to a conditional GET: a success
+			case err != nil:
 				code = connect.CodeOf(err).String()
 			}
 			procedure := req.Spec().Procedure

@@ -87,18 +87,15 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining,
-		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(maxBytes, mux))))
+	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, guard(opts.Keys, log,
+		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(maxBytes, mux)))))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
-// the default deadline, authentication (before anything about the request
-// is looked at), then validation.
+// the default deadline, then validation. Authentication happens before, in
+// guard.
 func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
 	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
-	if opts.Keys != nil {
-		list = append(list, authenticate(opts.Keys, log))
-	}
 	return append(list, validation()...)
 }
 

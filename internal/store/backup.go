@@ -21,18 +21,24 @@ func Backup(ctx context.Context, path, out string) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if _, err := os.Stat(out); err == nil {
+	// Claim the name first (VACUUM INTO accepts an empty file), so that a
+	// failure below only ever removes a file this call made.
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("backup: %s already exists", out)
-	} else if !errors.Is(err, os.ErrNotExist) {
+	} else if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	f.Close()
 	db, err := sql.Open("sqlite", fileURI(path)+"?_pragma=busy_timeout(10000)")
 	if err != nil {
+		os.Remove(out)
 		return fmt.Errorf("backup: %w", err)
 	}
 	defer db.Close()
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'customers'`).Scan(&n); err != nil || n != 1 {
+		os.Remove(out)
 		return fmt.Errorf("backup: %s is not a customerd database (%v)", path, err)
 	}
 	// VACUUM INTO reads this database in one read transaction and changes

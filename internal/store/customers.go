@@ -69,13 +69,11 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 	return fromRow(row), nil
 }
 
-// UpdateCustomer applies u in two statements: the UPDATE, then a read of
-// the row, because RETURNING would show updated_at from before the trigger
-// that maintains it. The etag is checked after the UPDATE: the trigger bumps
-// the revision by exactly one, so the caller's etag must be that of the
-// revision before; if it is not, the error rolls the update back. It fails
-// with customer.NotFound, customer.Aborted (stale etag) or
-// customer.AlreadyExists (email taken).
+// UpdateCustomer applies u: when u.Etag is set, a read to check it; the
+// UPDATE; then a read of the row, because RETURNING would show updated_at
+// from before the trigger that maintains it. It fails with
+// customer.NotFound, customer.Aborted (stale etag, checked before anything
+// else) or customer.AlreadyExists (email taken).
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
 	var row sqlitedb.Customer
 	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
@@ -100,6 +98,17 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		if u.Email != nil {
 			p.SetEmail, p.Email = true, *u.Email
 		}
+		if u.Etag != "" {
+			// Checked first, so that a stale etag is reported as such even
+			// when the new values would also collide with another customer.
+			cur, err := q.GetCustomer(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if u.Etag != etagOf(cur.ID, cur.Revision) {
+				return errStaleEtag
+			}
+		}
 		n, err := q.UpdateCustomer(ctx, p)
 		if err != nil {
 			return err
@@ -108,9 +117,6 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 			return sql.ErrNoRows
 		}
 		row, err = q.GetCustomer(ctx, u.ID)
-		if err == nil && u.Etag != "" && u.Etag != etagOf(row.ID, row.Revision-1) {
-			return errStaleEtag
-		}
 		return err
 	})
 	if err != nil {

@@ -203,6 +203,17 @@ func TestUpdateCustomer(t *testing.T) {
 			t.Fatalf("name after a stale update: %q, want B", got.Name)
 		}
 	})
+	t.Run("ErrAbortedBeforeAlreadyExists", func(t *testing.T) {
+		s := MustOpenStore(t)
+		mustCreate(t, s, "Ada", "ada@example.com")
+		b := mustCreate(t, s, "Bob", "bob@example.com")
+		if _, err := s.UpdateCustomer(ctx, customer.Update{ID: b.ID, Name: ptr("Bobby")}); err != nil {
+			t.Fatal(err)
+		}
+		// Stale etag and a colliding email: the stale etag is the news.
+		_, err := s.UpdateCustomer(ctx, customer.Update{ID: b.ID, Etag: b.Etag, Email: ptr("ada@example.com")})
+		wantCode(t, err, customer.Aborted)
+	})
 	t.Run("ErrAlreadyExists", func(t *testing.T) {
 		s := MustOpenStore(t)
 		mustCreate(t, s, "Ada", "ada@example.com")

@@ -10,7 +10,7 @@ import (
 
 // Stats describe the work of a Writer since it started.
 type Stats struct {
-	Batches   int64         // transactions run
+	Batches   int64         // transactions run (batches with a write still live)
 	Writes    int64         // writes answered, run or expired
 	MaxBatch  int           // the largest batch
 	MaxQueue  int           // the most writes seen waiting after a batch
@@ -45,14 +45,16 @@ type stats struct {
 	s  Stats
 }
 
-func (st *stats) record(batch []request, start time.Time, queue int, commit time.Duration) {
+func (st *stats) record(batch []request, live int, start time.Time, queue int, commit time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if commit > 0 {
 		st.s.Commits++
 		st.s.CommitTime += commit
 	}
-	st.s.Batches++
+	if live > 0 {
+		st.s.Batches++ // a batch whose writes had all expired ran no transaction
+	}
 	st.s.Writes += int64(len(batch))
 	st.s.MaxBatch = max(st.s.MaxBatch, len(batch))
 	st.s.MaxQueue = max(st.s.MaxQueue, queue)

@@ -221,7 +221,7 @@ func (w *Writer) runBatch(batch []request) {
 		}
 	}
 	// Stats first, so that a caller that has its answer sees its batch.
-	w.stats.record(batch, start, len(w.reqs), w.commit)
+	w.stats.record(batch, live, start, len(w.reqs), w.commit)
 	w.commit = 0
 	for i, r := range batch {
 		r.reply <- results[i]
@@ -253,6 +253,12 @@ func (w *Writer) execBatch(batch []request, results []error, live int) error {
 	}
 	for i, r := range batch {
 		if results[i] != nil {
+			continue
+		}
+		// A deadline may pass while earlier writes of the batch run: an
+		// expired write is still never run.
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
 			continue
 		}
 		if err := exec(0); err != nil {

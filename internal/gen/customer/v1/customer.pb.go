@@ -561,8 +561,10 @@ type ListCustomersRequest struct {
 	// broken by id in the same direction.
 	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	// Only customers whose update_time is later than this, for clients that
-	// sync changes: pass the largest update_time seen so far. Deleted customers
-	// do not appear.
+	// sync changes. update_time has millisecond precision and two customers can
+	// share one, so pass the largest update_time seen so far minus one
+	// millisecond and skip customers you already have with the same etag.
+	// Deleted customers do not appear.
 	UpdatedAfter *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
 	// Also count every customer that matches query and updated_after (which
 	// costs a scan of the matches), returned in total_size.
