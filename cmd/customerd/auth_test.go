@@ -116,6 +116,21 @@ func TestAPIKeys(t *testing.T) {
 	if hc, err := grpchealth.NewClient(h2, url, connect.WithGRPC()).Check(ctx, &grpchealth.CheckRequest{}); err != nil || hc.Status != grpchealth.StatusServing {
 		t.Fatalf("health check without a key: %v, %v", hc, err)
 	}
+	// /metrics needs a key, and counts the refusals made before any handler.
+	if resp, err := http.Get(url + "/metrics"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a key: %v %v", resp.Status, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+readKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsText, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metricsText), `procedure="/customer.v1.CustomerService/CreateCustomer",code="unauthenticated"} 2`) {
+		t.Errorf("/metrics does not count the refused creates:\n%s", metricsText)
+	}
 	logs := out.String()
 	if !strings.Contains(logs, "authentication failed") {
 		t.Error("failed authentication was not logged")

@@ -27,11 +27,11 @@ func checkFrames(maxBytes int, next http.Handler) http.Handler {
 		// One byte over the limit is enough for connect-go to refuse it.
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBytes)+5+1))
 		if err != nil {
-			writeGRPCError(w, ct, "3", "reading the request failed")
+			writeRefusal(w, r, "3", http.StatusBadRequest, "invalid_argument", "reading the request failed")
 			return
 		}
 		if len(body) <= maxBytes+5 && !completeFrames(body) {
-			writeGRPCError(w, ct, "3", "the request ends inside a message frame")
+			writeRefusal(w, r, "3", http.StatusBadRequest, "invalid_argument", "the request ends inside a message frame")
 			return
 		}
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))

@@ -1,11 +1,13 @@
 package rpc
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
 
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/metrics"
 )
 
 // bodyReadTimeout bounds how long a call may take to send its request body.
@@ -70,6 +72,9 @@ func writeOverloaded(w http.ResponseWriter, r *http.Request) {
 // status for gRPC and gRPC-Web, else in the Connect protocol (an HTTP
 // status and a JSON error body). msg must need no JSON escaping.
 func writeRefusal(w http.ResponseWriter, r *http.Request, grpcCode string, status int, code, msg string) {
+	if slot, ok := r.Context().Value(refusalKey{}).(*string); ok {
+		*slot = code
+	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
 		writeGRPCError(w, ct, grpcCode, msg)
 		return
@@ -77,4 +82,22 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, grpcCode string, statu
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
+}
+
+// refusalKey marks, in a request's context, where writeRefusal notes the
+// code it answered with, for countRefusals.
+type refusalKey struct{}
+
+// countRefusals records in m the calls the middleware answers by itself
+// (unauthenticated, overloaded, draining, broken frames): they never reach
+// the Connect interceptors that count the others.
+func countRefusals(m *metrics.RPC, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var code string
+		start := time.Now()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), refusalKey{}, &code)))
+		if code != "" {
+			m.Observe(r.URL.Path, code, time.Since(start))
+		}
+	})
 }
