@@ -58,6 +58,11 @@ func (s *Store) mapError(err error) error {
 			return customer.Errorf(customer.Unavailable, "the database is busy; retry later")
 		}
 	}
+	if s.closing.Load() {
+		// A read still running while the store closes (after a forced
+		// shutdown) fails on a closed pool: the server is going away.
+		return customer.Errorf(customer.Unavailable, "the server is shutting down")
+	}
 	s.log.Error("store operation failed", "err", err)
 	return customer.Errorf(customer.Internal, "internal error")
 }

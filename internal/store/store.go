@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -95,6 +96,7 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closing   atomic.Bool // set when Close begins: errors from then on are "unavailable"
 }
 
 var _ customer.Store = (*Store)(nil)
@@ -252,6 +254,7 @@ func (s *Store) Size() int64 {
 // return the first one's result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		close(s.stopCleanup)
 		<-s.cleanupDone
 		s.writer.Close()

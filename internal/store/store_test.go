@@ -342,3 +342,15 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	_, err := s.CreateCustomer(context.Background(), customer.New{Name: "Ada", Email: "ada@example.com"})
 	wantCode(t, err, customer.Unavailable)
 }
+
+func TestReadAfterCloseIsUnavailable(t *testing.T) {
+	s := MustOpenStore(t)
+	c := mustCreate(t, s, "Ada", "ada@example.com")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.GetCustomer(context.Background(), c.ID)
+	wantCode(t, err, customer.Unavailable)
+	_, err = s.ListCustomers(context.Background(), customer.ListParams{Limit: 10})
+	wantCode(t, err, customer.Unavailable)
+}
