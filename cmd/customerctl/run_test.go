@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"connectrpc.com/grpchealth"
+
+	"customerd/internal/rpc"
+	"customerd/internal/store"
+)
+
+// startServer runs the real handler and store on 127.0.0.1.
+func startServer(t *testing.T) string {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "ctl.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{}))
+	t.Cleanup(func() { srv.Close(); st.Close() })
+	return srv.URL
+}
+
+// ctl runs customerctl with args against url and returns its output.
+func ctl(t *testing.T, url string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	env := map[string]string{"CUSTOMERCTL_SERVER": url}
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	return stdout.String() + stderr.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	url := startServer(t)
+	out, err := ctl(t, url, "create", "-name", "Ada Lovelace", "-email", "ada@example.com", "-phone", "+44 1", "-o", "json")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	var created struct {
+		Customer struct{ ID, Name, Phone, Etag string }
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Customer.ID != "1" || created.Customer.Phone != "+44 1" {
+		t.Fatalf("create -o json printed %q (%v)", out, err)
+	}
+
+	out, err = ctl(t, url, "get", "-id", "1")
+	if err != nil || !strings.Contains(out, "Ada Lovelace") || !strings.Contains(out, "ada@example.com") || !strings.HasPrefix(out, "ID") {
+		t.Fatalf("get: %v\n%s", err, out)
+	}
+
+	out, err = ctl(t, url, "update", "-id", "1", "-name", "Ada King", "-clear", "phone", "-etag", created.Customer.Etag)
+	if err != nil || !strings.Contains(out, "Ada King") || strings.Contains(out, "+44 1") {
+		t.Fatalf("update: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "update", "-id", "1", "-name", "Stale", "-etag", created.Customer.Etag)
+	if err == nil || !strings.Contains(err.Error(), "aborted") {
+		t.Fatalf("update with a stale etag: %v\n%s", err, out)
+	}
+
+	for i := range 5 {
+		if out, err := ctl(t, url, "create", "-name", "Grace", "-email", "grace"+string(rune('0'+i))+"@example.com"); err != nil {
+			t.Fatalf("create: %v\n%s", err, out)
+		}
+	}
+	out, err = ctl(t, url, "list", "-page-size", "2")
+	if err != nil || strings.Count(out, "@example.com") != 2 || !strings.Contains(out, "more: -page-token") {
+		t.Fatalf("list one page: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "list", "-page-size", "2", "-all", "-o", "json")
+	if err != nil || strings.Count(out, `"email"`) != 6 {
+		t.Fatalf("list -all: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "list", "-query", "grace", "-order-by", "email desc")
+	if err != nil || strings.Count(out, "grace") != 5 || strings.Index(out, "grace4") > strings.Index(out, "grace0") {
+		t.Fatalf("list -query -order-by: %v\n%s", err, out)
+	}
+
+	out, err = ctl(t, url, "delete", "-id", "1")
+	if err != nil || !strings.Contains(out, "deleted customer 1") {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, url, "get", "-id", "1"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+func TestErrorsAreReadable(t *testing.T) {
+	url := startServer(t)
+	_, err := ctl(t, url, "create", "-name", " ", "-email", "nope")
+	if err == nil || !strings.Contains(err.Error(), "invalid_argument") || !strings.Contains(err.Error(), "customer.email: must be an email address") {
+		t.Fatalf("bad create: %v", err)
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}, {"get", "extra"}, {"list", "-o", "xml"}, {"update", "-id", "1"}} {
+		if _, err := ctl(t, url, args...); err == nil {
+			t.Errorf("customerctl %q: no error", args)
+		}
+	}
+}
+
+func TestKeyIsSent(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/proto")
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	env := map[string]string{"CUSTOMERCTL_SERVER": srv.URL, "CUSTOMERCTL_KEY": "cdk_test"}
+	run(context.Background(), []string{"get", "-id", "1"}, func(k string) string { return env[k] }, &out, &out)
+	if got != "Bearer cdk_test" {
+		t.Fatalf("Authorization %q, want the key from CUSTOMERCTL_KEY", got)
+	}
+}
