@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +119,63 @@ func TestKeyIsSent(t *testing.T) {
 	run(context.Background(), []string{"get", "-id", "1"}, func(k string) string { return env[k] }, &out, &out)
 	if got != "Bearer cdk_test" {
 		t.Fatalf("Authorization %q, want the key from CUSTOMERCTL_KEY", got)
+	}
+}
+
+func TestImportExport(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := startServer(t), startServer(t)
+	var in strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&in, `{"name":"Customer %d","email":"c%d@example.com","phone":"+44 %d","address":"%d Road,\nTown"}`+"\n", i, i, i, i)
+	}
+	jsonl := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(jsonl, []byte(in.String()), 0o600)
+	if out, err := ctl(t, src, "import", "-file", jsonl); err != nil || !strings.Contains(out, "imported 1000 customers, 0 lines failed") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	csvFile := filepath.Join(dir, "out.csv")
+	if out, err := ctl(t, src, "export", "-file", csvFile); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil || !strings.Contains(out, "imported 1000 customers") {
+		t.Fatalf("import of the CSV: %v\n%s", err, out)
+	}
+	// Concurrent creates give ids in arrival order: compare the sets.
+	sorted := func(s string) string {
+		lines := strings.Split(s, "\n")
+		slices.Sort(lines)
+		return strings.Join(lines, "\n")
+	}
+	a, _ := ctl(t, src, "export", "-format", "jsonl")
+	b, _ := ctl(t, dst, "export", "-format", "jsonl")
+	if sorted(a) != sorted(b) || strings.Count(a, "\n") != 1000 {
+		t.Fatalf("the copy differs from the original (%d and %d lines)", strings.Count(a, "\n"), strings.Count(b, "\n"))
+	}
+	// Running the same import again creates nothing twice.
+	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil {
+		t.Fatalf("second import: %v\n%s", err, out)
+	}
+	if c, _ := ctl(t, dst, "export", "-format", "jsonl"); strings.Count(c, "\n") != 1000 {
+		t.Fatalf("a repeated import made %d customers, want 1000", strings.Count(c, "\n"))
+	}
+}
+
+func TestImportReportsBadLines(t *testing.T) {
+	url := startServer(t)
+	file := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(file, []byte(`{"name":"Good","email":"good@example.com"}
+{"name":"Bad email","email":"nope"}
+{"name": oops}
+{"name":"Unknown field","email":"u@example.com","age":3}
+`), 0o600)
+	out, err := ctl(t, url, "import", "-file", file)
+	if err == nil {
+		t.Fatalf("an import with bad lines succeeded:\n%s", out)
+	}
+	for _, want := range []string{"imported 1 customers, 3 lines failed", "line 2: invalid_argument", "customer.email", "line 3: not a customer", "line 4: not a customer"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
