@@ -106,16 +106,16 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 	for range workers {
 		wg.Go(func() {
 			for j := range jobs {
-				_, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+				req := &customerv1.CreateCustomerRequest{
 					RequestId: importRequestID(j.line, j.rec),
 					Customer:  &customerv1.Customer{Name: j.rec.Name, Email: j.rec.Email, Phone: j.rec.Phone, Address: j.rec.Address},
-				})
+				}
+				_, err := client.CreateCustomer(ctx, req)
+				// An overloaded or restarting server: back off and retry;
+				// the request id makes the retry safe.
 				for attempt := 0; err != nil && retryable(err) && attempt < 5; attempt++ {
 					time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
-					_, err = client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
-						RequestId: importRequestID(j.line, j.rec),
-						Customer:  &customerv1.Customer{Name: j.rec.Name, Email: j.rec.Email, Phone: j.rec.Phone, Address: j.rec.Address},
-					})
+					_, err = client.CreateCustomer(ctx, req)
 				}
 				if err != nil {
 					fail(j.line, strings.ReplaceAll(describe(err).Error(), "\n", ";"))
