@@ -53,8 +53,37 @@ CREATE TABLE create_requests (
   created_at  DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) WITHOUT ROWID;
 CREATE INDEX create_requests_created_at_idx ON create_requests (created_at);
+CREATE TABLE customer_changes (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  change      TEXT NOT NULL CHECK (change IN ('created', 'updated', 'deleted')),
+  customer_id INTEGER NOT NULL,
+  name        TEXT NOT NULL,
+  email       TEXT NOT NULL,
+  phone       TEXT,
+  address     TEXT,
+  revision    INTEGER NOT NULL,
+  created_at  DATETIME NOT NULL,
+  updated_at  DATETIME NOT NULL,
+  recorded_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX customer_changes_recorded_at_idx ON customer_changes (recorded_at);
+CREATE TRIGGER customer_changes_insert AFTER INSERT ON customers BEGIN
+  INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
+  VALUES ('created', NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address, NEW.revision, NEW.created_at, NEW.updated_at);
+END;
+CREATE TRIGGER customer_changes_update AFTER UPDATE ON customers
+FOR EACH ROW WHEN NEW.revision <> OLD.revision
+BEGIN
+  INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
+  VALUES ('updated', NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address, NEW.revision, NEW.created_at, NEW.updated_at);
+END;
+CREATE TRIGGER customer_changes_delete AFTER DELETE ON customers BEGIN
+  INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
+  VALUES ('deleted', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address, OLD.revision, OLD.created_at, OLD.updated_at);
+END;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
   ('20261125130000'),
-  ('20261125140000');
+  ('20261125140000'),
+  ('20261125150000');

@@ -236,3 +236,25 @@ WHERE request_id IN (
   ORDER BY created_at
   LIMIT sqlc.arg(batch)
 );
+
+-- name: ListChanges :many
+-- Changes after a sequence number, in commit order.
+SELECT * FROM customer_changes
+WHERE seq > sqlc.arg(after_seq)
+ORDER BY seq
+LIMIT sqlc.arg(max_changes);
+
+-- name: ChangeBounds :one
+-- The oldest kept and the newest change (0, 0 when there is none).
+SELECT CAST(coalesce(min(seq), 0) AS INTEGER) AS oldest, CAST(coalesce(max(seq), 0) AS INTEGER) AS newest
+FROM customer_changes;
+
+-- name: DeleteOldChanges :execrows
+-- Deletes at most batch changes recorded before a time.
+DELETE FROM customer_changes
+WHERE seq IN (
+  SELECT seq FROM customer_changes
+  WHERE recorded_at <= CAST(sqlc.arg(recorded_before) AS TEXT)
+  ORDER BY seq
+  LIMIT sqlc.arg(batch)
+);

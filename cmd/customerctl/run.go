@@ -33,6 +33,7 @@ commands:
   update   -id ID [-name N] [-email E] [-phone P] [-address A] [-clear phone,address] [-etag ETAG]
   delete   -id ID [-etag ETAG]
   list     [-query Q] [-order-by ORDER] [-updated-after RFC3339] [-page-size N] [-page-token T] [-all]
+  watch    [-resume TOKEN]                      every change from now (or after TOKEN), until interrupted
   export   [-file F] [-format csv|jsonl]        every customer, to F or stdout
   import   [-file F] [-format csv|jsonl] [-workers N]   from F or stdin; safe to run again
 
@@ -117,6 +118,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.IntVar(&pageSize, "page-size", 0, "customers per page (0: the server's default)")
 		fs.StringVar(&pageToken, "page-token", "", "continue from this token")
 		fs.BoolVar(&all, "all", false, "fetch every page")
+	case "watch":
+		fs.StringVar(&pageToken, "resume", "", "resume after this event's resume token")
 	case "import", "export":
 		fs.StringVar(&file, "file", "", "the file (default: stdin for import, stdout for export)")
 		fs.StringVar(&format, "format", "", "csv or jsonl (default: from the file name, else jsonl)")
@@ -141,6 +144,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	client := c.client()
 	if cmd == "import" || cmd == "export" {
 		return transfer(ctx, client, cmd, file, format, workers, stdout, stderr)
+	}
+	if cmd == "watch" {
+		return watch(ctx, client, pageToken, c.output, stdout)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -332,6 +338,35 @@ func transfer(ctx context.Context, client customerv1connect.CustomerServiceClien
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d lines were not imported (listed above); fix them and run the same import again", len(failed))
+	}
+	return nil
+}
+
+// watch prints every change until ctx ends: a line per event, or one JSON
+// document per line with -o json.
+func watch(ctx context.Context, client customerv1connect.CustomerServiceClient, resume, output string, stdout io.Writer) error {
+	stream, err := client.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: resume})
+	if err != nil {
+		return describe(err)
+	}
+	defer stream.Close()
+	for stream.Receive() {
+		e := stream.Msg()
+		if output == "json" {
+			b, err := protojson.Marshal(e)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, string(b))
+			continue
+		}
+		kind := strings.ToLower(strings.TrimPrefix(e.GetType().String(), "CHANGE_TYPE_"))
+		c := e.GetCustomer()
+		fmt.Fprintf(stdout, "%s\t%d\t%s\t%s\t%s\tresume=%s\n", kind, c.GetId(), c.GetName(), c.GetEmail(),
+			c.GetUpdateTime().AsTime().Format(time.RFC3339Nano), e.GetResumeToken())
+	}
+	if err := stream.Err(); err != nil && ctx.Err() == nil {
+		return describe(err)
 	}
 	return nil
 }

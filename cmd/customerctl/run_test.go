@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/grpchealth"
 
@@ -26,7 +27,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{}))
+	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st}))
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	return srv.URL
 }
@@ -177,5 +178,23 @@ func TestImportReportsBadLines(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestWatch(t *testing.T) {
+	url := startServer(t)
+	if _, err := ctl(t, url, "create", "-name", "Ada", "-email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	var out strings.Builder
+	env := map[string]string{"CUSTOMERCTL_SERVER": url}
+	// AQA resumes from before the first change (the server's token format).
+	if err := run(ctx, []string{"watch", "-resume", "AQA"}, func(k string) string { return env[k] }, &out, &out); err != nil {
+		t.Fatalf("watch: %v\n%s", err, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "created\t1\tAda\tada@example.com") || !strings.Contains(out.String(), "resume=") {
+		t.Fatalf("watch printed %q", out.String())
 	}
 }

@@ -34,6 +34,7 @@ type config struct {
 	dbPath        string
 	shutdownGrace time.Duration
 	requestIDTTL  time.Duration
+	retention     time.Duration
 	corsOrigins   string
 	durability    string
 	maxBatch      int
@@ -52,7 +53,7 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
+		requestIDTTL: 24 * time.Hour, retention: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
@@ -90,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
 	fs.StringVar(&cfg.logFormat, "log-format", cfg.logFormat, "log `format`: text or json")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
+	fs.DurationVar(&cfg.retention, "change-retention", cfg.retention, "how long WatchCustomers can resume from a change")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -105,6 +107,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if cfg.maxBatch < 1 {
 		return config{}, errors.New("-max-batch must be at least 1")
+	}
+	if cfg.retention <= 0 {
+		return config{}, errors.New("-change-retention must be positive")
 	}
 	if cfg.requestIDTTL <= 0 {
 		return config{}, errors.New("-request-id-ttl must be positive")
@@ -158,6 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	st, err := store.Open(cfg.dbPath, store.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
+		ChangeRetention: cfg.retention,
 	})
 	if err != nil {
 		return err
@@ -192,7 +198,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
-			MaxRequestBytes: cfg.maxRequest, Gauges: storeGauges(st),
+			MaxRequestBytes: cfg.maxRequest, Gauges: storeGauges(st), Feed: st,
 			Draining: draining.Load,
 		}),
 		Protocols:         &protocols,

@@ -22,7 +22,8 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 	slots := make(chan struct{}, n)
 	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, prefix) {
+		// Watches last as long as their clients: they hold no slot.
+		if !strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == customerv1connect.CustomerServiceWatchCustomersProcedure {
 			next.ServeHTTP(w, r)
 			return
 		}

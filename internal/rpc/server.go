@@ -46,6 +46,8 @@ type Options struct {
 	// MaxRequestBytes caps one request message; larger ones fail with
 	// RESOURCE_EXHAUSTED. 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// Feed, when not nil, serves WatchCustomers.
+	Feed customer.ChangeFeed
 	// Gauges are served at GET /metrics beside the RPC metrics: the
 	// writer's queue and batches, the database's size.
 	Gauges []metrics.Gauge
@@ -64,7 +66,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	rpcMetrics := &metrics.RPC{}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, opts.Gauges))
-	svc := &service{store: store, log: log}
+	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),

@@ -48,7 +48,7 @@ func startServer(t *testing.T) *testServer {
 	}
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: []string{"https://app.example"}}))
+	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: []string{"https://app.example"}, Feed: st}))
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetHTTP1(true)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)

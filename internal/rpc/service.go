@@ -24,8 +24,10 @@ const (
 // service implements customerv1connect.CustomerServiceHandler on a
 // customer.Store. Every error it returns is a *connect.Error.
 type service struct {
-	store customer.Store
-	log   *slog.Logger
+	store    customer.Store
+	feed     customer.ChangeFeed // nil: WatchCustomers is unimplemented
+	draining func() bool
+	log      *slog.Logger
 }
 
 var _ customerv1connect.CustomerServiceHandler = (*service)(nil)

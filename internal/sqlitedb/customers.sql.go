@@ -9,6 +9,24 @@ import (
 	"context"
 )
 
+const changeBounds = `-- name: ChangeBounds :one
+SELECT CAST(coalesce(min(seq), 0) AS INTEGER) AS oldest, CAST(coalesce(max(seq), 0) AS INTEGER) AS newest
+FROM customer_changes
+`
+
+type ChangeBoundsRow struct {
+	Oldest int64
+	Newest int64
+}
+
+// The oldest kept and the newest change (0, 0 when there is none).
+func (q *Queries) ChangeBounds(ctx context.Context) (ChangeBoundsRow, error) {
+	row := q.queryRow(ctx, q.changeBoundsStmt, changeBounds)
+	var i ChangeBoundsRow
+	err := row.Scan(&i.Oldest, &i.Newest)
+	return i, err
+}
+
 const countCustomers = `-- name: CountCustomers :one
 SELECT count(*) FROM customers c
 WHERE c.updated_at > CAST(?1 AS TEXT)
@@ -112,6 +130,30 @@ func (q *Queries) DeleteExpiredCreateRequests(ctx context.Context, arg DeleteExp
 	return result.RowsAffected()
 }
 
+const deleteOldChanges = `-- name: DeleteOldChanges :execrows
+DELETE FROM customer_changes
+WHERE seq IN (
+  SELECT seq FROM customer_changes
+  WHERE recorded_at <= CAST(?1 AS TEXT)
+  ORDER BY seq
+  LIMIT ?2
+)
+`
+
+type DeleteOldChangesParams struct {
+	RecordedBefore string
+	Batch          int64
+}
+
+// Deletes at most batch changes recorded before a time.
+func (q *Queries) DeleteOldChanges(ctx context.Context, arg DeleteOldChangesParams) (int64, error) {
+	result, err := q.exec(ctx, q.deleteOldChangesStmt, deleteOldChanges, arg.RecordedBefore, arg.Batch)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
 const getCreateRequest = `-- name: GetCreateRequest :one
 SELECT fingerprint, customer_id FROM create_requests
 WHERE request_id = ?1
@@ -154,6 +196,54 @@ func (q *Queries) GetCustomer(ctx context.Context, id int64) (Customer, error) {
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const listChanges = `-- name: ListChanges :many
+SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at, recorded_at FROM customer_changes
+WHERE seq > ?1
+ORDER BY seq
+LIMIT ?2
+`
+
+type ListChangesParams struct {
+	AfterSeq   int64
+	MaxChanges int64
+}
+
+// Changes after a sequence number, in commit order.
+func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]CustomerChange, error) {
+	rows, err := q.query(ctx, q.listChangesStmt, listChanges, arg.AfterSeq, arg.MaxChanges)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomerChange
+	for rows.Next() {
+		var i CustomerChange
+		if err := rows.Scan(
+			&i.Seq,
+			&i.Change,
+			&i.CustomerID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.RecordedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listCustomersByCreateTimeAsc = `-- name: ListCustomersByCreateTimeAsc :many

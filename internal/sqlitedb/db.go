@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.changeBoundsStmt, err = db.PrepareContext(ctx, changeBounds); err != nil {
+		return nil, fmt.Errorf("error preparing query ChangeBounds: %w", err)
+	}
 	if q.countCustomersStmt, err = db.PrepareContext(ctx, countCustomers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountCustomers: %w", err)
 	}
@@ -39,11 +42,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteExpiredCreateRequestsStmt, err = db.PrepareContext(ctx, deleteExpiredCreateRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredCreateRequests: %w", err)
 	}
+	if q.deleteOldChangesStmt, err = db.PrepareContext(ctx, deleteOldChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOldChanges: %w", err)
+	}
 	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
 	}
 	if q.getCustomerStmt, err = db.PrepareContext(ctx, getCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCustomer: %w", err)
+	}
+	if q.listChangesStmt, err = db.PrepareContext(ctx, listChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query ListChanges: %w", err)
 	}
 	if q.listCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeAsc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeAsc: %w", err)
@@ -116,6 +125,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.changeBoundsStmt != nil {
+		if cerr := q.changeBoundsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing changeBoundsStmt: %w", cerr)
+		}
+	}
 	if q.countCustomersStmt != nil {
 		if cerr := q.countCustomersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countCustomersStmt: %w", cerr)
@@ -141,6 +155,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteExpiredCreateRequestsStmt: %w", cerr)
 		}
 	}
+	if q.deleteOldChangesStmt != nil {
+		if cerr := q.deleteOldChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOldChangesStmt: %w", cerr)
+		}
+	}
 	if q.getCreateRequestStmt != nil {
 		if cerr := q.getCreateRequestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getCreateRequestStmt: %w", cerr)
@@ -149,6 +168,11 @@ func (q *Queries) Close() error {
 	if q.getCustomerStmt != nil {
 		if cerr := q.getCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getCustomerStmt: %w", cerr)
+		}
+	}
+	if q.listChangesStmt != nil {
+		if cerr := q.listChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listChangesStmt: %w", cerr)
 		}
 	}
 	if q.listCustomersByCreateTimeAscStmt != nil {
@@ -300,13 +324,16 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                                  DBTX
 	tx                                  *sql.Tx
+	changeBoundsStmt                    *sql.Stmt
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
 	deleteCustomerStmt                  *sql.Stmt
 	deleteExpiredCreateRequestsStmt     *sql.Stmt
+	deleteOldChangesStmt                *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
+	listChangesStmt                     *sql.Stmt
 	listCustomersByCreateTimeAscStmt    *sql.Stmt
 	listCustomersByCreateTimeDescStmt   *sql.Stmt
 	listCustomersByEmailAscStmt         *sql.Stmt
@@ -335,13 +362,16 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                                  tx,
 		tx:                                  tx,
+		changeBoundsStmt:                    q.changeBoundsStmt,
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
 		deleteCustomerStmt:                  q.deleteCustomerStmt,
 		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
+		deleteOldChangesStmt:                q.deleteOldChangesStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
+		listChangesStmt:                     q.listChangesStmt,
 		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
 		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,
 		listCustomersByEmailAscStmt:         q.listCustomersByEmailAscStmt,

@@ -26,6 +26,20 @@ type Customer struct {
 	UpdatedAt time.Time
 }
 
+type CustomerChange struct {
+	Seq        int64
+	Change     string
+	CustomerID int64
+	Name       string
+	Email      string
+	Phone      *string
+	Address    *string
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	RecordedAt time.Time
+}
+
 type CustomersFt struct {
 	Name    string
 	Email   string

@@ -55,6 +55,9 @@ type Options struct {
 	// CleanupInterval is how often expired request_ids are deleted; 0
 	// means a minute.
 	CleanupInterval time.Duration
+	// ChangeRetention is how long the change feed keeps a change; 0 means
+	// 24 hours.
+	ChangeRetention time.Duration
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database in the background; 0 means 20ms.
 	CheckpointInterval time.Duration
@@ -90,9 +93,11 @@ type Store struct {
 	path   string
 	log    *slog.Logger
 
-	requestTTL  time.Duration
-	stopCleanup chan struct{}
-	cleanupDone chan struct{}
+	requestTTL      time.Duration
+	changeRetention time.Duration
+	commits         commitSignal // closed after every commit, for watchers
+	stopCleanup     chan struct{}
+	cleanupDone     chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -184,7 +189,9 @@ func Open(path string, opts Options) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log})
+	var commits *commitSignal // set below, once the Store exists
+	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
+		AfterCommit: func() { commits.notify() }})
 	if err != nil {
 		reads.Close()
 		read.Close()
@@ -207,17 +214,19 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{
-		path:        path,
-		ckpt:        ckpt,
-		write:       write,
-		read:        read,
-		reads:       reads,
-		writer:      w,
-		log:         log,
-		requestTTL:  cmp.Or(opts.RequestIDTTL, 24*time.Hour),
-		stopCleanup: make(chan struct{}),
-		cleanupDone: make(chan struct{}),
+		path:            path,
+		ckpt:            ckpt,
+		write:           write,
+		read:            read,
+		reads:           reads,
+		writer:          w,
+		log:             log,
+		requestTTL:      cmp.Or(opts.RequestIDTTL, 24*time.Hour),
+		changeRetention: cmp.Or(opts.ChangeRetention, 24*time.Hour),
+		stopCleanup:     make(chan struct{}),
+		cleanupDone:     make(chan struct{}),
 	}
+	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
 	return s, nil
 }
@@ -296,6 +305,9 @@ func (s *Store) cleanup(interval time.Duration) {
 		case <-ticker.C:
 			if _, err := s.purgeExpiredRequests(context.Background()); err != nil {
 				s.log.Warn("deleting expired request_ids failed", "err", err)
+			}
+			if _, err := s.purgeOldChanges(context.Background()); err != nil {
+				s.log.Warn("deleting old changes failed", "err", err)
 			}
 		}
 	}

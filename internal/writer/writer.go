@@ -60,6 +60,9 @@ type Options struct {
 	// Logger receives panics (error level) and one line per batch (debug
 	// level); nil discards them.
 	Logger *slog.Logger
+	// AfterCommit, if set, is called on the writer's goroutine after every
+	// successful COMMIT, before the callers are answered. It must not block.
+	AfterCommit func()
 }
 
 // Writer serializes writes onto one connection. Create it with New.
@@ -69,6 +72,7 @@ type Writer struct {
 	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
 	log      *slog.Logger
 	maxBatch int
+	after    func()
 	reqs     chan request
 	done     chan struct{}
 	stats    stats
@@ -105,6 +109,7 @@ func New(conn *sql.DB, opts Options) (*Writer, error) {
 		queries:  q,
 		log:      log,
 		maxBatch: cmp.Or(max(opts.MaxBatch, 0), 128),
+		after:    opts.AfterCommit,
 		reqs:     make(chan request, cmp.Or(max(opts.Queue, 0), 1024)),
 		done:     make(chan struct{}),
 	}
@@ -282,6 +287,9 @@ func (w *Writer) execBatch(batch []request, results []error, live int) error {
 	w.commit = time.Since(commitStart)
 	if err != nil {
 		return fmt.Errorf("writer: commit: %w", err)
+	}
+	if w.after != nil {
+		w.after()
 	}
 	return nil
 }

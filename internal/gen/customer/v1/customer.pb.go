@@ -24,6 +24,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ChangeType says what happened to a customer.
+type ChangeType int32
+
+const (
+	// Never sent.
+	ChangeType_CHANGE_TYPE_UNSPECIFIED ChangeType = 0
+	// The customer was created.
+	ChangeType_CHANGE_TYPE_CREATED ChangeType = 1
+	// The customer was updated.
+	ChangeType_CHANGE_TYPE_UPDATED ChangeType = 2
+	// The customer was deleted.
+	ChangeType_CHANGE_TYPE_DELETED ChangeType = 3
+)
+
+// Enum value maps for ChangeType.
+var (
+	ChangeType_name = map[int32]string{
+		0: "CHANGE_TYPE_UNSPECIFIED",
+		1: "CHANGE_TYPE_CREATED",
+		2: "CHANGE_TYPE_UPDATED",
+		3: "CHANGE_TYPE_DELETED",
+	}
+	ChangeType_value = map[string]int32{
+		"CHANGE_TYPE_UNSPECIFIED": 0,
+		"CHANGE_TYPE_CREATED":     1,
+		"CHANGE_TYPE_UPDATED":     2,
+		"CHANGE_TYPE_DELETED":     3,
+	}
+)
+
+func (x ChangeType) Enum() *ChangeType {
+	p := new(ChangeType)
+	*p = x
+	return p
+}
+
+func (x ChangeType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChangeType) Descriptor() protoreflect.EnumDescriptor {
+	return file_customer_v1_customer_proto_enumTypes[0].Descriptor()
+}
+
+func (ChangeType) Type() protoreflect.EnumType {
+	return &file_customer_v1_customer_proto_enumTypes[0]
+}
+
+func (x ChangeType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChangeType.Descriptor instead.
+func (ChangeType) EnumDescriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{0}
+}
+
 // Customer is a person or company the business keeps records of.
 type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -710,6 +767,117 @@ func (x *ListCustomersResponse) GetTotalSize() int32 {
 	return 0
 }
 
+// WatchCustomersRequest is the input of WatchCustomers.
+type WatchCustomersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resume_token of the last event received, to get exactly the
+	// changes after it; empty to get only changes from now on.
+	ResumeToken   string `protobuf:"bytes,1,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCustomersRequest) Reset() {
+	*x = WatchCustomersRequest{}
+	mi := &file_customer_v1_customer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCustomersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCustomersRequest) ProtoMessage() {}
+
+func (x *WatchCustomersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCustomersRequest.ProtoReflect.Descriptor instead.
+func (*WatchCustomersRequest) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchCustomersRequest) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
+// ChangeEvent is one change of one customer.
+type ChangeEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type ChangeType `protobuf:"varint,1,opt,name=type,proto3,enum=customer.v1.ChangeType" json:"type,omitempty"`
+	// The customer after the change; for a delete, as it was when deleted.
+	Customer *Customer `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Pass this to WatchCustomers to resume right after this event.
+	ResumeToken   string `protobuf:"bytes,3,opt,name=resume_token,json=resumeToken,proto3" json:"resume_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeEvent) Reset() {
+	*x = ChangeEvent{}
+	mi := &file_customer_v1_customer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeEvent) ProtoMessage() {}
+
+func (x *ChangeEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeEvent.ProtoReflect.Descriptor instead.
+func (*ChangeEvent) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ChangeEvent) GetType() ChangeType {
+	if x != nil {
+		return x.Type
+	}
+	return ChangeType_CHANGE_TYPE_UNSPECIFIED
+}
+
+func (x *ChangeEvent) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *ChangeEvent) GetResumeToken() string {
+	if x != nil {
+		return x.ResumeToken
+	}
+	return ""
+}
+
 var File_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_customer_v1_customer_proto_rawDesc = "" +
@@ -772,13 +940,26 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\tcustomers\x18\x01 \x03(\v2\x15.customer.v1.CustomerR\tcustomers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\x05R\ttotalSize2\xd6\x03\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"C\n" +
+	"\x15WatchCustomersRequest\x12*\n" +
+	"\fresume_token\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\vresumeToken\"\x90\x01\n" +
+	"\vChangeEvent\x12+\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x17.customer.v1.ChangeTypeR\x04type\x121\n" +
+	"\bcustomer\x18\x02 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\x12!\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken*t\n" +
+	"\n" +
+	"ChangeType\x12\x1b\n" +
+	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
+	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x17\n" +
+	"\x13CHANGE_TYPE_DELETED\x10\x032\xad\x04\n" +
 	"\x0fCustomerService\x12Y\n" +
 	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\x12U\n" +
 	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\x0eUpdateCustomer\x12\".customer.v1.UpdateCustomerRequest\x1a#.customer.v1.UpdateCustomerResponse\x12Y\n" +
 	"\x0eDeleteCustomer\x12\".customer.v1.DeleteCustomerRequest\x1a#.customer.v1.DeleteCustomerResponse\x12[\n" +
-	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x03\x90\x02\x01B/Z-customerd/internal/gen/customer/v1;customerv1b\x06proto3"
+	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x03\x90\x02\x01\x12U\n" +
+	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01B/Z-customerd/internal/gen/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_customer_v1_customer_proto_rawDescOnce sync.Once
@@ -792,48 +973,56 @@ func file_customer_v1_customer_proto_rawDescGZIP() []byte {
 	return file_customer_v1_customer_proto_rawDescData
 }
 
-var file_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_customer_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_customer_v1_customer_proto_goTypes = []any{
-	(*Customer)(nil),               // 0: customer.v1.Customer
-	(*CreateCustomerRequest)(nil),  // 1: customer.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil), // 2: customer.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),     // 3: customer.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),    // 4: customer.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),  // 5: customer.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil), // 6: customer.v1.UpdateCustomerResponse
-	(*DeleteCustomerRequest)(nil),  // 7: customer.v1.DeleteCustomerRequest
-	(*DeleteCustomerResponse)(nil), // 8: customer.v1.DeleteCustomerResponse
-	(*ListCustomersRequest)(nil),   // 9: customer.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),  // 10: customer.v1.ListCustomersResponse
-	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 12: google.protobuf.FieldMask
+	(ChangeType)(0),                // 0: customer.v1.ChangeType
+	(*Customer)(nil),               // 1: customer.v1.Customer
+	(*CreateCustomerRequest)(nil),  // 2: customer.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil), // 3: customer.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),     // 4: customer.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),    // 5: customer.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),  // 6: customer.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil), // 7: customer.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),  // 8: customer.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil), // 9: customer.v1.DeleteCustomerResponse
+	(*ListCustomersRequest)(nil),   // 10: customer.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),  // 11: customer.v1.ListCustomersResponse
+	(*WatchCustomersRequest)(nil),  // 12: customer.v1.WatchCustomersRequest
+	(*ChangeEvent)(nil),            // 13: customer.v1.ChangeEvent
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),  // 15: google.protobuf.FieldMask
 }
 var file_customer_v1_customer_proto_depIdxs = []int32{
-	11, // 0: customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	11, // 1: customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 2: customer.v1.CreateCustomerRequest.customer:type_name -> customer.v1.Customer
-	0,  // 3: customer.v1.CreateCustomerResponse.customer:type_name -> customer.v1.Customer
-	0,  // 4: customer.v1.GetCustomerResponse.customer:type_name -> customer.v1.Customer
-	0,  // 5: customer.v1.UpdateCustomerRequest.customer:type_name -> customer.v1.Customer
-	12, // 6: customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 7: customer.v1.UpdateCustomerResponse.customer:type_name -> customer.v1.Customer
-	11, // 8: customer.v1.ListCustomersRequest.updated_after:type_name -> google.protobuf.Timestamp
-	0,  // 9: customer.v1.ListCustomersResponse.customers:type_name -> customer.v1.Customer
-	1,  // 10: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
-	3,  // 11: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
-	5,  // 12: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
-	7,  // 13: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
-	9,  // 14: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
-	2,  // 15: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
-	4,  // 16: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
-	6,  // 17: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
-	8,  // 18: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
-	10, // 19: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	14, // 0: customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	14, // 1: customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	1,  // 2: customer.v1.CreateCustomerRequest.customer:type_name -> customer.v1.Customer
+	1,  // 3: customer.v1.CreateCustomerResponse.customer:type_name -> customer.v1.Customer
+	1,  // 4: customer.v1.GetCustomerResponse.customer:type_name -> customer.v1.Customer
+	1,  // 5: customer.v1.UpdateCustomerRequest.customer:type_name -> customer.v1.Customer
+	15, // 6: customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,  // 7: customer.v1.UpdateCustomerResponse.customer:type_name -> customer.v1.Customer
+	14, // 8: customer.v1.ListCustomersRequest.updated_after:type_name -> google.protobuf.Timestamp
+	1,  // 9: customer.v1.ListCustomersResponse.customers:type_name -> customer.v1.Customer
+	0,  // 10: customer.v1.ChangeEvent.type:type_name -> customer.v1.ChangeType
+	1,  // 11: customer.v1.ChangeEvent.customer:type_name -> customer.v1.Customer
+	2,  // 12: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
+	4,  // 13: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
+	6,  // 14: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
+	8,  // 15: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
+	10, // 16: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
+	12, // 17: customer.v1.CustomerService.WatchCustomers:input_type -> customer.v1.WatchCustomersRequest
+	3,  // 18: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
+	5,  // 19: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
+	7,  // 20: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
+	9,  // 21: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
+	11, // 22: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
+	13, // 23: customer.v1.CustomerService.WatchCustomers:output_type -> customer.v1.ChangeEvent
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_customer_v1_customer_proto_init() }
@@ -847,13 +1036,14 @@ func file_customer_v1_customer_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_customer_v1_customer_proto_rawDesc), len(file_customer_v1_customer_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      1,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_customer_v1_customer_proto_goTypes,
 		DependencyIndexes: file_customer_v1_customer_proto_depIdxs,
+		EnumInfos:         file_customer_v1_customer_proto_enumTypes,
 		MessageInfos:      file_customer_v1_customer_proto_msgTypes,
 	}.Build()
 	File_customer_v1_customer_proto = out.File

@@ -1,0 +1,96 @@
+package rpc
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+
+	"connectrpc.com/connect"
+
+	"customerd/internal/customer"
+	customerv1 "customerd/internal/gen/customer/v1"
+)
+
+// watchBatch is how many changes one read of the feed takes.
+const watchBatch = 500
+
+var changeTypes = map[customer.ChangeType]customerv1.ChangeType{
+	customer.Created: customerv1.ChangeType_CHANGE_TYPE_CREATED,
+	customer.Updated: customerv1.ChangeType_CHANGE_TYPE_UPDATED,
+	customer.Deleted: customerv1.ChangeType_CHANGE_TYPE_DELETED,
+}
+
+// resumeVersion is the first byte of every resume token.
+const resumeVersion = 1
+
+func encodeResume(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString(binary.AppendUvarint([]byte{resumeVersion}, uint64(seq)))
+}
+
+func decodeResume(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != resumeVersion {
+		return 0, false
+	}
+	seq, n := binary.Uvarint(b[1:])
+	if n <= 0 || 1+n != len(b) || seq > 1<<62 {
+		return 0, false
+	}
+	return int64(seq), true
+}
+
+func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCustomersRequest, stream *connect.ServerStream[customerv1.ChangeEvent]) error {
+	if s.feed == nil {
+		return connect.NewError(connect.CodeUnimplemented, errors.New("this server has no change feed"))
+	}
+	oldest, newest, err := s.feed.ChangeBounds(ctx)
+	if err != nil {
+		return toConnect(s.log, err)
+	}
+	after := newest // no token: only what happens from now on
+	if tok := req.GetResumeToken(); tok != "" {
+		seq, ok := decodeResume(tok)
+		switch {
+		case !ok:
+			return toConnect(s.log, invalid("resume_token", "is not a token from this server"))
+		case newest == 0 && seq > 0, oldest > 0 && seq < oldest-1:
+			return connect.NewError(connect.CodeOutOfRange,
+				errors.New("the changes after this resume_token were pruned; list the customers again and watch from now"))
+		case seq > newest:
+			return toConnect(s.log, invalid("resume_token", "is ahead of this server's changes"))
+		}
+		after = seq
+	}
+	// Send the response headers now, without an event, so that the client's
+	// call returns at once instead of waiting for the first change.
+	if err := stream.Send(nil); err != nil {
+		return nil // the client left
+	}
+	for {
+		if s.draining != nil && s.draining() {
+			return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; resume with the last resume_token"))
+		}
+		changes, err := s.feed.ListChanges(ctx, after, watchBatch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // the client left
+			}
+			return toConnect(s.log, err)
+		}
+		for _, c := range changes {
+			if err := stream.Send(&customerv1.ChangeEvent{
+				Type: changeTypes[c.Type], Customer: toProto(c.Customer), ResumeToken: encodeResume(c.Seq),
+			}); err != nil {
+				return nil // the client left
+			}
+			after = c.Seq
+		}
+		if len(changes) == watchBatch {
+			continue
+		}
+		if err := s.feed.WaitForChange(ctx, after); err != nil {
+			return nil // the client left
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
+)
+
+var _ customer.ChangeFeed = (*Store)(nil)
+
+// commitSignal wakes watchers after every commit of the writer.
+type commitSignal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (c *commitSignal) wait() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+func (c *commitSignal) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
+
+var changeTypes = map[string]customer.ChangeType{
+	"created": customer.Created, "updated": customer.Updated, "deleted": customer.Deleted,
+}
+
+// ListChanges returns up to limit changes after seq after, in commit order.
+func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]customer.Change, error) {
+	rows, err := s.reads.ListChanges(ctx, sqlitedb.ListChangesParams{AfterSeq: after, MaxChanges: int64(limit)})
+	if err != nil {
+		return nil, s.mapError(err)
+	}
+	out := make([]customer.Change, len(rows))
+	for i, r := range rows {
+		out[i] = customer.Change{Seq: r.Seq, Type: changeTypes[r.Change], Customer: fromRow(sqlitedb.Customer{
+			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
+			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		})}
+	}
+	return out, nil
+}
+
+// ChangeBounds returns the oldest and newest change kept.
+func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
+	b, err := s.reads.ChangeBounds(ctx)
+	if err != nil {
+		return 0, 0, s.mapError(err)
+	}
+	return b.Oldest, b.Newest, nil
+}
+
+// WaitForChange returns when the writer commits, after a second at most
+// (changes made by other processes, such as the sqlite3 shell, are seen
+// that way), or when ctx ends. It returns at once if a change after after
+// already exists.
+func (s *Store) WaitForChange(ctx context.Context, after int64) error {
+	wake := s.commits.wait()
+	if _, newest, err := s.ChangeBounds(ctx); err != nil || newest > after {
+		return err
+	}
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	select {
+	case <-wake:
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// purgeOldChanges deletes the changes older than the retention, in batches.
+func (s *Store) purgeOldChanges(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+			var err error
+			n, err = q.DeleteOldChanges(ctx, sqlitedb.DeleteOldChangesParams{
+				RecordedBefore: customer.FormatTime(time.Now().Add(-s.changeRetention)),
+				Batch:          cleanupBatch,
+			})
+			return err
+		})
+		total += n
+		if err != nil || n < cleanupBatch {
+			return total, err
+		}
+	}
+}
