@@ -244,10 +244,13 @@ WHERE seq > sqlc.arg(after_seq)
 ORDER BY seq
 LIMIT sqlc.arg(max_changes);
 
--- name: ChangeBounds :one
--- The oldest kept and the newest change (0, 0 when there is none).
-SELECT CAST(coalesce(min(seq), 0) AS INTEGER) AS oldest, CAST(coalesce(max(seq), 0) AS INTEGER) AS newest
-FROM customer_changes;
+-- name: OldestChange :one
+-- Two single-row reads of the primary key, not one min/max over the table,
+-- which SQLite would answer by scanning it.
+SELECT seq FROM customer_changes ORDER BY seq LIMIT 1;
+
+-- name: NewestChange :one
+SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1;
 
 -- name: DeleteOldChanges :execrows
 -- Deletes at most batch changes recorded before a time.

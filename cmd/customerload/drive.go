@@ -85,7 +85,12 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 			res, summary = driveOverload(ctx, newClient(cfg, srv.url), cfg, srv)
 			res.summary = summary
 		} else {
+			stopWatch, events := startWatchers(ctx, cfg, srv.url, mode)
 			res = drive(ctx, newClient(cfg, srv.url), op, cfg)
+			stopWatch()
+			if cfg.watchers > 0 {
+				res.summary = fmt.Sprintf("%d watchers received %d events", cfg.watchers, events.Load())
+			}
 		}
 		res.mode, res.op, res.run = mode, op, run
 		if rss, err := srv.peakRSS(); err == nil {
@@ -224,4 +229,30 @@ func call(ctx context.Context, c customerv1connect.CustomerServiceClient, op str
 		err = errors.New("unknown operation " + op)
 	}
 	return err
+}
+
+// startWatchers opens cfg.watchers WatchCustomers streams (gRPC, on HTTP/2)
+// that read every change until stopped, and counts the events they get.
+func startWatchers(ctx context.Context, cfg config, url, mode string) (stop func(), events *atomic.Int64) {
+	events = new(atomic.Int64)
+	if cfg.watchers == 0 || mode == "ceiling" {
+		return func() {}, events
+	}
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	client := customerv1connect.NewCustomerServiceClient(&http.Client{Transport: &http.Transport{Protocols: p}}, url, connect.WithGRPC())
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range cfg.watchers {
+		wg.Go(func() {
+			stream, err := client.WatchCustomers(wctx, &customerv1.WatchCustomersRequest{})
+			if err != nil {
+				return
+			}
+			for stream.Receive() {
+				events.Add(1)
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }, events
 }

@@ -57,6 +57,7 @@ type config struct {
 	modes      []string
 	keep       bool
 	serverArgs []string
+	watchers   int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.durability, "durability", "full", "customerd's -durability: full or normal")
 	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to drive")
 	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched")
+	fs.IntVar(&cfg.watchers, "watchers", 0, "WatchCustomers streams kept open during each operation (each reads every change)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra space-separated flags for customerd, e.g. \"-debug-addr 127.0.0.1:6060\" to profile it")

@@ -34,9 +34,12 @@ func report(w io.Writer, cfg config, results []result) {
 	}
 	tw.Flush()
 
-	for _, mode := range cfg.modes {
-		if m, ok := medians[[2]string{mode, "overload"}]; ok && m.summary != "" {
-			fmt.Fprintf(w, "\noverload, %s: %s\n", mode, m.summary)
+	fmt.Fprintln(w)
+	for _, op := range cfg.ops {
+		for _, mode := range cfg.modes {
+			if m, ok := medians[[2]string{mode, op}]; ok && m.summary != "" {
+				fmt.Fprintf(w, "%s, %s: %s\n", op, mode, m.summary)
+			}
 		}
 	}
 

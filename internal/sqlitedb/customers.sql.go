@@ -9,24 +9,6 @@ import (
 	"context"
 )
 
-const changeBounds = `-- name: ChangeBounds :one
-SELECT CAST(coalesce(min(seq), 0) AS INTEGER) AS oldest, CAST(coalesce(max(seq), 0) AS INTEGER) AS newest
-FROM customer_changes
-`
-
-type ChangeBoundsRow struct {
-	Oldest int64
-	Newest int64
-}
-
-// The oldest kept and the newest change (0, 0 when there is none).
-func (q *Queries) ChangeBounds(ctx context.Context) (ChangeBoundsRow, error) {
-	row := q.queryRow(ctx, q.changeBoundsStmt, changeBounds)
-	var i ChangeBoundsRow
-	err := row.Scan(&i.Oldest, &i.Newest)
-	return i, err
-}
-
 const countCustomers = `-- name: CountCustomers :one
 SELECT count(*) FROM customers c
 WHERE c.updated_at > CAST(?1 AS TEXT)
@@ -791,6 +773,30 @@ func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCus
 		return nil, err
 	}
 	return items, nil
+}
+
+const newestChange = `-- name: NewestChange :one
+SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1
+`
+
+func (q *Queries) NewestChange(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.newestChangeStmt, newestChange)
+	var seq int64
+	err := row.Scan(&seq)
+	return seq, err
+}
+
+const oldestChange = `-- name: OldestChange :one
+SELECT seq FROM customer_changes ORDER BY seq LIMIT 1
+`
+
+// Two single-row reads of the primary key, not one min/max over the table,
+// which SQLite would answer by scanning it.
+func (q *Queries) OldestChange(ctx context.Context) (int64, error) {
+	row := q.queryRow(ctx, q.oldestChangeStmt, oldestChange)
+	var seq int64
+	err := row.Scan(&seq)
+	return seq, err
 }
 
 const putCreateRequest = `-- name: PutCreateRequest :exec

@@ -24,9 +24,6 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.changeBoundsStmt, err = db.PrepareContext(ctx, changeBounds); err != nil {
-		return nil, fmt.Errorf("error preparing query ChangeBounds: %w", err)
-	}
 	if q.countCustomersStmt, err = db.PrepareContext(ctx, countCustomers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountCustomers: %w", err)
 	}
@@ -84,6 +81,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listCustomersByUpdateTimeDescStmt, err = db.PrepareContext(ctx, listCustomersByUpdateTimeDesc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomersByUpdateTimeDesc: %w", err)
 	}
+	if q.newestChangeStmt, err = db.PrepareContext(ctx, newestChange); err != nil {
+		return nil, fmt.Errorf("error preparing query NewestChange: %w", err)
+	}
+	if q.oldestChangeStmt, err = db.PrepareContext(ctx, oldestChange); err != nil {
+		return nil, fmt.Errorf("error preparing query OldestChange: %w", err)
+	}
 	if q.putCreateRequestStmt, err = db.PrepareContext(ctx, putCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query PutCreateRequest: %w", err)
 	}
@@ -125,11 +128,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
-	if q.changeBoundsStmt != nil {
-		if cerr := q.changeBoundsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing changeBoundsStmt: %w", cerr)
-		}
-	}
 	if q.countCustomersStmt != nil {
 		if cerr := q.countCustomersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countCustomersStmt: %w", cerr)
@@ -223,6 +221,16 @@ func (q *Queries) Close() error {
 	if q.listCustomersByUpdateTimeDescStmt != nil {
 		if cerr := q.listCustomersByUpdateTimeDescStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listCustomersByUpdateTimeDescStmt: %w", cerr)
+		}
+	}
+	if q.newestChangeStmt != nil {
+		if cerr := q.newestChangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing newestChangeStmt: %w", cerr)
+		}
+	}
+	if q.oldestChangeStmt != nil {
+		if cerr := q.oldestChangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing oldestChangeStmt: %w", cerr)
 		}
 	}
 	if q.putCreateRequestStmt != nil {
@@ -324,7 +332,6 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                                  DBTX
 	tx                                  *sql.Tx
-	changeBoundsStmt                    *sql.Stmt
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
@@ -344,6 +351,8 @@ type Queries struct {
 	listCustomersByNameDescStmt         *sql.Stmt
 	listCustomersByUpdateTimeAscStmt    *sql.Stmt
 	listCustomersByUpdateTimeDescStmt   *sql.Stmt
+	newestChangeStmt                    *sql.Stmt
+	oldestChangeStmt                    *sql.Stmt
 	putCreateRequestStmt                *sql.Stmt
 	searchCustomersByCreateTimeAscStmt  *sql.Stmt
 	searchCustomersByCreateTimeDescStmt *sql.Stmt
@@ -362,7 +371,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                                  tx,
 		tx:                                  tx,
-		changeBoundsStmt:                    q.changeBoundsStmt,
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
@@ -382,6 +390,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listCustomersByNameDescStmt:         q.listCustomersByNameDescStmt,
 		listCustomersByUpdateTimeAscStmt:    q.listCustomersByUpdateTimeAscStmt,
 		listCustomersByUpdateTimeDescStmt:   q.listCustomersByUpdateTimeDescStmt,
+		newestChangeStmt:                    q.newestChangeStmt,
+		oldestChangeStmt:                    q.oldestChangeStmt,
 		putCreateRequestStmt:                q.putCreateRequestStmt,
 		searchCustomersByCreateTimeAscStmt:  q.searchCustomersByCreateTimeAscStmt,
 		searchCustomersByCreateTimeDescStmt: q.searchCustomersByCreateTimeDescStmt,

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"sync"
 	"time"
 
@@ -55,13 +57,23 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 	return out, nil
 }
 
-// ChangeBounds returns the oldest and newest change kept.
+// ChangeBounds returns the oldest and newest change kept (0, 0 when there
+// is none).
 func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
-	b, err := s.reads.ChangeBounds(ctx)
-	if err != nil {
+	oldest, err := s.reads.OldestChange(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, s.mapError(err)
 	}
-	return b.Oldest, b.Newest, nil
+	newest, err := s.newestChange(ctx)
+	return oldest, newest, err
+}
+
+func (s *Store) newestChange(ctx context.Context) (int64, error) {
+	newest, err := s.reads.NewestChange(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, s.mapError(err)
+	}
+	return newest, nil
 }
 
 // WaitForChange returns when the writer commits, after a second at most
@@ -70,7 +82,7 @@ func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
 // already exists.
 func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	wake := s.commits.wait()
-	if _, newest, err := s.ChangeBounds(ctx); err != nil || newest > after {
+	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}
 	timer := time.NewTimer(time.Second)
