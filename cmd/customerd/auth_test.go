@@ -60,20 +60,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatal("the key file holds a key in plain text")
 	}
 
-	out := newLineWriter()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(runCtx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "c.db"), "-auth-keys", file},
-			func(string) string { return "" }, io.Discard, out)
-	}()
-	var url string
-	select {
-	case url = <-out.addr:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, out)
-	}
-	defer func() { cancel(); <-done }()
+	url, _, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "c.db"), "-auth-keys", file}, nil)
 	waitHealthy(t, url) // /healthz needs no key
 
 	newClient := func(opts ...connect.ClientOption) customerv1connect.CustomerServiceClient {
@@ -187,20 +174,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 func TestTLS(t *testing.T) {
 	ctx := context.Background()
 	certFile, keyFile, pool := selfSigned(t)
-	out := newLineWriter()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(runCtx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-tls-cert", certFile, "-tls-key", keyFile},
-			func(string) string { return "" }, io.Discard, out)
-	}()
-	var url string
-	select {
-	case url = <-out.addr:
-	case err := <-done:
-		t.Fatalf("run: %v\n%s", err, out)
-	}
-	defer func() { cancel(); <-done }()
+	url, _, _ := launch(t, []string{"-addr", "127.0.0.1:0", "-db", ":memory:", "-tls-cert", certFile, "-tls-key", keyFile}, nil)
 	if !strings.HasPrefix(url, "https://") {
 		t.Fatalf("TLS server announced %s", url)
 	}

@@ -18,20 +18,7 @@ import (
 // line, and no customer data appears in the log.
 func TestMetricsAndRequestLog(t *testing.T) {
 	ctx := context.Background()
-	out := newLineWriter()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(runCtx, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "m.db"), "-log-format", "json"},
-			func(string) string { return "" }, io.Discard, out)
-	}()
-	var url string
-	select {
-	case url = <-out.addr:
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-	defer func() { cancel(); <-done }()
+	url, _, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "m.db"), "-log-format", "json"}, nil)
 
 	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
 	if _, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{

@@ -51,9 +51,20 @@ func (w *lineWriter) String() string {
 	return w.buf.String()
 }
 
-// startRun runs the server in-process on a free port and returns its URL
-// and a stop function that cancels it and returns run's error.
+// startRun runs the server in-process on a free port, waits until
+// /healthz answers, and returns its URL and a stop function that cancels it
+// and returns run's error.
 func startRun(t *testing.T, args []string, env map[string]string) (string, func() error) {
+	t.Helper()
+	url, stop, _ := launch(t, args, env)
+	waitHealthy(t, url)
+	return url, stop
+}
+
+// launch runs the server in-process and returns, once it listens, its URL
+// (http or https), a stop function that cancels it and returns run's error,
+// and its log.
+func launch(t *testing.T, args []string, env map[string]string) (string, func() error, *lineWriter) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := newLineWriter()
@@ -63,7 +74,6 @@ func startRun(t *testing.T, args []string, env map[string]string) (string, func(
 	}()
 	select {
 	case url := <-out.addr:
-		waitHealthy(t, url)
 		var once sync.Once
 		var err error
 		stop := func() error {
@@ -71,7 +81,7 @@ func startRun(t *testing.T, args []string, env map[string]string) (string, func(
 			return err
 		}
 		t.Cleanup(func() { stop() })
-		return url, stop
+		return url, stop, out
 	case err := <-done:
 		cancel()
 		t.Fatalf("run returned early: %v\n%s", err, out)
@@ -79,7 +89,7 @@ func startRun(t *testing.T, args []string, env map[string]string) (string, func(
 		cancel()
 		t.Fatalf("server did not start:\n%s", out)
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 func waitHealthy(t *testing.T, url string) {

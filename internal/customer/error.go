@@ -58,6 +58,15 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// InvalidField returns an *Error with code Invalid for one bad field.
+func InvalidField(field, description string) *Error {
+	return &Error{
+		Code:       Invalid,
+		Message:    "invalid request: " + field + ": " + description,
+		Violations: []Violation{{Field: field, Description: description}},
+	}
+}
+
 // ErrorCode returns the code of the *Error in err's chain, or Internal when
 // there is none (nil has no code and returns Internal too).
 func ErrorCode(err error) Code {

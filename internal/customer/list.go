@@ -56,11 +56,7 @@ func ParseOrder(s, field string) (Order, error) {
 	if f, ok := orderFieldNames[name]; ok {
 		return Order{Field: f, Desc: desc}, nil
 	}
-	return Order{}, &Error{
-		Code:       Invalid,
-		Message:    "invalid request: " + field + ": unknown order",
-		Violations: []Violation{{Field: field, Description: "unknown order"}},
-	}
+	return Order{}, InvalidField(field, "unknown order")
 }
 
 // TimeLayout is the text form of timestamps in cursors: UTC with

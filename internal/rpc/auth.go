@@ -29,13 +29,13 @@ var writeProcedures = map[string]bool{
 // requests whose Host is not a loopback name, so that a web page cannot
 // reach the API by pointing its own domain name at 127.0.0.1 (DNS
 // rebinding).
-func guard(keys *auth.Keys, log *slog.Logger, next http.Handler) http.Handler {
+func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http.Handler {
 	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if keys == nil {
 			if !isLoopbackHost(r.Host) {
 				log.Warn("refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
-				writeRefusal(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
+				f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -49,12 +49,12 @@ func guard(keys *auth.Keys, log *slog.Logger, next http.Handler) http.Handler {
 		scope, err := keys.Check(r.Header.Get("Authorization"))
 		if err != nil {
 			log.Warn("authentication failed", "path", r.URL.Path, "peer", r.RemoteAddr, "reason", err)
-			writeRefusal(w, r, "16", http.StatusUnauthorized, "unauthenticated", err.Error())
+			f.refuse(w, r, "16", http.StatusUnauthorized, "unauthenticated", err.Error())
 			return
 		}
 		if service && writeProcedures[r.URL.Path] && scope != auth.Write {
 			log.Warn("permission denied", "path", r.URL.Path, "peer", r.RemoteAddr, "scope", scope)
-			writeRefusal(w, r, "7", http.StatusForbidden, "permission_denied", "this API key may only read")
+			f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this API key may only read")
 			return
 		}
 		next.ServeHTTP(w, r)

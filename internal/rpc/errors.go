@@ -53,12 +53,3 @@ func toConnect(log *slog.Logger, err error) error {
 	}
 	return cerr
 }
-
-// invalid returns an Invalid error for one bad field.
-func invalid(field, description string) error {
-	return &customer.Error{
-		Code:       customer.Invalid,
-		Message:    "invalid request: " + field + ": " + description,
-		Violations: []customer.Violation{{Field: field, Description: description}},
-	}
-}

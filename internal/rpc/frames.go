@@ -16,7 +16,7 @@ import (
 // would blame the server for the client's broken request. Only the
 // service's unary procedures are checked (their bodies are small and read
 // whole anyway); streams such as health watches pass untouched.
-func checkFrames(maxBytes int, next http.Handler) http.Handler {
+func checkFrames(maxBytes int, f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ct := r.Header.Get("Content-Type")
 		if !strings.HasPrefix(r.URL.Path, "/"+customerv1connect.CustomerServiceName+"/") ||
@@ -27,11 +27,11 @@ func checkFrames(maxBytes int, next http.Handler) http.Handler {
 		// One byte over the limit is enough for connect-go to refuse it.
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(maxBytes)+5+1))
 		if err != nil {
-			writeRefusal(w, r, "3", http.StatusBadRequest, "invalid_argument", "reading the request failed")
+			f.refuse(w, r, "3", http.StatusBadRequest, "invalid_argument", "reading the request failed")
 			return
 		}
 		if len(body) <= maxBytes+5 && !completeFrames(body) {
-			writeRefusal(w, r, "3", http.StatusBadRequest, "invalid_argument", "the request ends inside a message frame")
+			f.refuse(w, r, "3", http.StatusBadRequest, "invalid_argument", "the request ends inside a message frame")
 			return
 		}
 		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))

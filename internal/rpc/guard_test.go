@@ -12,7 +12,7 @@ import (
 )
 
 func TestGuardWithoutKeysRefusesForeignHosts(t *testing.T) {
-	h := guard(nil, slog.New(slog.DiscardHandler), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := guard(nil, slog.New(slog.DiscardHandler), refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for host, want := range map[string]int{
 		"127.0.0.1:8080": 200, "localhost:8080": 200, "[::1]:8080": 200, "LOCALHOST": 200, "app.localhost:3000": 200,
 		"evil.example": 403, "evil.example:8080": 403, "10.0.0.5:8080": 403, "127.0.0.1.evil.example": 403,
@@ -42,7 +42,7 @@ func TestGuardRunsBeforeTheLimiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := guard(keys, slog.New(slog.DiscardHandler), limitInFlight(1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := guard(keys, slog.New(slog.DiscardHandler), refuser{}, limitInFlight(1, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Hold") != "" {
 			close(entered)
 			<-release

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -18,7 +17,7 @@ const bodyReadTimeout = 30 * time.Second
 // bodies: under overload, queueing more work only makes every caller wait
 // longer and the server's memory grow. Health checks and reflection are not
 // limited.
-func limitInFlight(n int, next http.Handler) http.Handler {
+func limitInFlight(n int, f refuser, next http.Handler) http.Handler {
 	slots := make(chan struct{}, n)
 	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +34,7 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 			next.ServeHTTP(w, r)
 		default:
-			writeOverloaded(w, r)
+			f.overloaded(w, r)
 		}
 	})
 }
@@ -44,7 +43,7 @@ func limitInFlight(n int, next http.Handler) http.Handler {
 // once draining reports true, and asks HTTP/1.1 clients to close the
 // connection: during shutdown a call that arrives on a kept-alive
 // connection gets a clear, retryable answer instead of a reset connection.
-func refuseWhileDraining(draining func() bool, next http.Handler) http.Handler {
+func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) http.Handler {
 	if draining == nil {
 		return next
 	}
@@ -55,7 +54,7 @@ func refuseWhileDraining(draining func() bool, next http.Handler) http.Handler {
 			// client is left holding one the server is about to close.
 			w.Header().Set("Connection", "close")
 			if strings.HasPrefix(r.URL.Path, prefix) {
-				writeRefusal(w, r, "14", http.StatusServiceUnavailable, "unavailable", "the server is shutting down; retry")
+				f.refuse(w, r, "14", http.StatusServiceUnavailable, "unavailable", "the server is shutting down; retry")
 				return
 			}
 		}
@@ -63,18 +62,24 @@ func refuseWhileDraining(draining func() bool, next http.Handler) http.Handler {
 	})
 }
 
-// writeOverloaded answers RESOURCE_EXHAUSTED in the request's protocol.
-func writeOverloaded(w http.ResponseWriter, r *http.Request) {
+// refuser answers calls the middleware refuses by itself (unauthenticated,
+// overloaded, draining, broken frames) and counts them in metrics, as the
+// Connect interceptors count the calls that reach the service. Its zero
+// value answers without counting.
+type refuser struct{ metrics *metrics.RPC }
+
+// overloaded answers RESOURCE_EXHAUSTED.
+func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
-	writeRefusal(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", "the server is overloaded; retry later, with backoff")
+	f.refuse(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", "the server is overloaded; retry later, with backoff")
 }
 
-// writeRefusal answers an error without reading the request: as a gRPC
-// status for gRPC and gRPC-Web, else in the Connect protocol (an HTTP
-// status and a JSON error body). msg must need no JSON escaping.
-func writeRefusal(w http.ResponseWriter, r *http.Request, grpcCode string, status int, code, msg string) {
-	if slot, ok := r.Context().Value(refusalKey{}).(*string); ok {
-		*slot = code
+// refuse answers an error without reading the request: as a gRPC status
+// for gRPC and gRPC-Web, else in the Connect protocol (an HTTP status and a
+// JSON error body). msg must need no JSON escaping.
+func (f refuser) refuse(w http.ResponseWriter, r *http.Request, grpcCode string, status int, code, msg string) {
+	if f.metrics != nil {
+		f.metrics.Observe(r.URL.Path, code, 0) // answered before any work
 	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
 		writeGRPCError(w, ct, grpcCode, msg)
@@ -83,22 +88,4 @@ func writeRefusal(w http.ResponseWriter, r *http.Request, grpcCode string, statu
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
-}
-
-// refusalKey marks, in a request's context, where writeRefusal notes the
-// code it answered with, for countRefusals.
-type refusalKey struct{}
-
-// countRefusals records in m the calls the middleware answers by itself
-// (unauthenticated, overloaded, draining, broken frames): they never reach
-// the Connect interceptors that count the others.
-func countRefusals(m *metrics.RPC, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var code string
-		start := time.Now()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), refusalKey{}, &code)))
-		if code != "" {
-			m.Observe(r.URL.Path, code, time.Since(start))
-		}
-	})
 }

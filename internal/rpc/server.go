@@ -89,8 +89,9 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return withCORS(opts.CORSOrigins, countRefusals(rpcMetrics, refuseWhileDraining(opts.Draining, guard(opts.Keys, log,
-		limitInFlight(cmp.Or(opts.MaxInFlight, 512), checkFrames(maxBytes, mux))))))
+	f := refuser{metrics: rpcMetrics}
+	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
+		limitInFlight(cmp.Or(opts.MaxInFlight, 512), f, checkFrames(maxBytes, f, mux)))))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:

@@ -135,17 +135,17 @@ func toListParams(req *customerv1.ListCustomersRequest) (customer.ListParams, er
 	p.Query = customer.NormalizeQuery(req.GetQuery())
 	if ua := req.GetUpdatedAfter(); ua != nil {
 		if err := ua.CheckValid(); err != nil {
-			return p, invalid("updated_after", "must be a valid timestamp")
+			return p, customer.InvalidField("updated_after", "must be a valid timestamp")
 		}
 		p.UpdatedAfter = ua.AsTime()
 	}
 	if t := req.GetPageToken(); t != "" {
 		tok, err := pagetoken.Decode(t)
 		if err != nil {
-			return p, invalid("page_token", "is not a token from a previous response")
+			return p, customer.InvalidField("page_token", "is not a token from a previous response")
 		}
 		if tok.Fingerprint != listFingerprint(p) {
-			return p, invalid("page_token", "belongs to a request with another query, order_by or updated_after")
+			return p, customer.InvalidField("page_token", "belongs to a request with another query, order_by or updated_after")
 		}
 		p.After = &customer.Cursor{Value: tok.Value, ID: tok.ID}
 	}

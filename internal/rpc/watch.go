@@ -53,12 +53,12 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 		seq, ok := decodeResume(tok)
 		switch {
 		case !ok:
-			return toConnect(s.log, invalid("resume_token", "is not a token from this server"))
+			return toConnect(s.log, customer.InvalidField("resume_token", "is not a token from this server"))
 		case newest == 0 && seq > 0, oldest > 0 && seq < oldest-1:
 			return connect.NewError(connect.CodeOutOfRange,
 				errors.New("the changes after this resume_token were pruned; list the customers again and watch from now"))
 		case seq > newest:
-			return toConnect(s.log, invalid("resume_token", "is ahead of this server's changes"))
+			return toConnect(s.log, customer.InvalidField("resume_token", "is ahead of this server's changes"))
 		}
 		after = seq
 	}

@@ -76,7 +76,6 @@ type Writer struct {
 	reqs     chan request
 	done     chan struct{}
 	stats    stats
-	commit   time.Duration // how long the last batch's COMMIT took; the actor's own
 
 	mu     sync.RWMutex // guards closed; held for reading while sending to reqs
 	closed bool
@@ -216,8 +215,10 @@ func (w *Writer) runBatch(batch []request) {
 		}
 		live++
 	}
+	var commit time.Duration
 	if live > 0 {
-		if err := w.execBatch(batch, results, live); err != nil {
+		var err error
+		if commit, err = w.execBatch(batch, results, live); err != nil {
 			for i := range results {
 				if results[i] == nil {
 					results[i] = err
@@ -226,8 +227,7 @@ func (w *Writer) runBatch(batch []request) {
 		}
 	}
 	// Stats first, so that a caller that has its answer sees its batch.
-	w.stats.record(batch, live, start, len(w.reqs), w.commit)
-	w.commit = 0
+	w.stats.record(batch, live, start, len(w.reqs), commit)
 	for i, r := range batch {
 		r.reply <- results[i]
 	}
@@ -238,14 +238,15 @@ func (w *Writer) runBatch(batch []request) {
 // execBatch runs the live requests of batch, each within a savepoint, and
 // commits. results holds the expired requests' errors on entry and each
 // request's own error on return; the returned error (begin, savepoint or
-// commit failed) applies to every request whose result is still nil. A
+// commit failed) applies to every request whose result is still nil. It also
+// returns how long the COMMIT took (0 when none ran). A
 // batch of one live request needs no savepoint: its failure rolls back the
 // whole transaction, which holds nothing else.
-func (w *Writer) execBatch(batch []request, results []error, live int) error {
+func (w *Writer) execBatch(batch []request, results []error, live int) (commit time.Duration, err error) {
 	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("writer: begin: %w", err)
+		return 0, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
 	q := w.queries.WithTx(tx)
@@ -267,31 +268,31 @@ func (w *Writer) execBatch(batch []request, results []error, live int) error {
 			continue
 		}
 		if err := exec(0); err != nil {
-			return fmt.Errorf("writer: savepoint: %w", err)
+			return 0, fmt.Errorf("writer: savepoint: %w", err)
 		}
 		if err := w.call(r, q); err != nil {
 			results[i] = err
 			if live == 1 {
-				return nil // the deferred Rollback undoes it
+				return 0, nil // the deferred Rollback undoes it
 			}
 			if err := exec(1); err != nil {
-				return fmt.Errorf("writer: rollback to savepoint: %w", err)
+				return 0, fmt.Errorf("writer: rollback to savepoint: %w", err)
 			}
 		}
 		if err := exec(2); err != nil {
-			return fmt.Errorf("writer: release savepoint: %w", err)
+			return 0, fmt.Errorf("writer: release savepoint: %w", err)
 		}
 	}
 	commitStart := time.Now()
 	err = tx.Commit()
-	w.commit = time.Since(commitStart)
+	commit = time.Since(commitStart)
 	if err != nil {
-		return fmt.Errorf("writer: commit: %w", err)
+		return commit, fmt.Errorf("writer: commit: %w", err)
 	}
 	if w.after != nil {
 		w.after()
 	}
-	return nil
+	return commit, nil
 }
 
 // call runs one write, turning a panic into a *PanicError.
