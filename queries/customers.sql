@@ -7,14 +7,40 @@ RETURNING *;
 -- name: GetCustomer :one
 SELECT * FROM customers WHERE id = sqlc.arg(id);
 
+-- The UpdateCustomer* queries apply a field mask. Name and email are
+-- indexed, so each has its own query per choice of writing them or not:
+-- SQLite rewrites the index entries of every column an UPDATE assigns, even
+-- to its own value, and a mask that leaves name or email alone should not
+-- pay for that. Phone and address have no index; each has a "set" flag, so
+-- that a mask can also clear it (COALESCE could not tell "clear" from
+-- "keep"). RETURNING is not used: it would show updated_at from before the
+-- customers_touch trigger.
+
 -- name: UpdateCustomer :execrows
--- Each column has its own "set" flag so that a field mask can also clear a
--- nullable column (COALESCE could not tell "clear" from "keep"). RETURNING is
--- not used: it would show updated_at from before the customers_touch trigger.
 UPDATE customers
-SET name    = CASE WHEN CAST(sqlc.arg(set_name) AS BOOLEAN) THEN sqlc.arg(name) ELSE name END,
-    email   = CASE WHEN CAST(sqlc.arg(set_email) AS BOOLEAN) THEN sqlc.arg(email) ELSE email END,
+SET name    = sqlc.arg(name),
+    email   = sqlc.arg(email),
     phone   = CASE WHEN CAST(sqlc.arg(set_phone) AS BOOLEAN) THEN sqlc.narg(phone) ELSE phone END,
+    address = CASE WHEN CAST(sqlc.arg(set_address) AS BOOLEAN) THEN sqlc.narg(address) ELSE address END
+WHERE id = sqlc.arg(id);
+
+-- name: UpdateCustomerKeepEmail :execrows
+UPDATE customers
+SET name    = sqlc.arg(name),
+    phone   = CASE WHEN CAST(sqlc.arg(set_phone) AS BOOLEAN) THEN sqlc.narg(phone) ELSE phone END,
+    address = CASE WHEN CAST(sqlc.arg(set_address) AS BOOLEAN) THEN sqlc.narg(address) ELSE address END
+WHERE id = sqlc.arg(id);
+
+-- name: UpdateCustomerKeepName :execrows
+UPDATE customers
+SET email   = sqlc.arg(email),
+    phone   = CASE WHEN CAST(sqlc.arg(set_phone) AS BOOLEAN) THEN sqlc.narg(phone) ELSE phone END,
+    address = CASE WHEN CAST(sqlc.arg(set_address) AS BOOLEAN) THEN sqlc.narg(address) ELSE address END
+WHERE id = sqlc.arg(id);
+
+-- name: UpdateCustomerKeepNameEmail :execrows
+UPDATE customers
+SET phone   = CASE WHEN CAST(sqlc.arg(set_phone) AS BOOLEAN) THEN sqlc.narg(phone) ELSE phone END,
     address = CASE WHEN CAST(sqlc.arg(set_address) AS BOOLEAN) THEN sqlc.narg(address) ELSE address END
 WHERE id = sqlc.arg(id);
 

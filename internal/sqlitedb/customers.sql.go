@@ -1374,18 +1374,17 @@ func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg Searc
 }
 
 const updateCustomer = `-- name: UpdateCustomer :execrows
+
 UPDATE customers
-SET name    = CASE WHEN CAST(?1 AS BOOLEAN) THEN ?2 ELSE name END,
-    email   = CASE WHEN CAST(?3 AS BOOLEAN) THEN ?4 ELSE email END,
-    phone   = CASE WHEN CAST(?5 AS BOOLEAN) THEN ?6 ELSE phone END,
-    address = CASE WHEN CAST(?7 AS BOOLEAN) THEN ?8 ELSE address END
-WHERE id = ?9
+SET name    = ?1,
+    email   = ?2,
+    phone   = CASE WHEN CAST(?3 AS BOOLEAN) THEN ?4 ELSE phone END,
+    address = CASE WHEN CAST(?5 AS BOOLEAN) THEN ?6 ELSE address END
+WHERE id = ?7
 `
 
 type UpdateCustomerParams struct {
-	SetName    bool
 	Name       string
-	SetEmail   bool
 	Email      string
 	SetPhone   bool
 	Phone      *string
@@ -1394,15 +1393,111 @@ type UpdateCustomerParams struct {
 	ID         int64
 }
 
-// Each column has its own "set" flag so that a field mask can also clear a
-// nullable column (COALESCE could not tell "clear" from "keep"). RETURNING is
-// not used: it would show updated_at from before the customers_touch trigger.
+// The UpdateCustomer* queries apply a field mask. Name and email are
+// indexed, so each has its own query per choice of writing them or not:
+// SQLite rewrites the index entries of every column an UPDATE assigns, even
+// to its own value, and a mask that leaves name or email alone should not
+// pay for that. Phone and address have no index; each has a "set" flag, so
+// that a mask can also clear it (COALESCE could not tell "clear" from
+// "keep"). RETURNING is not used: it would show updated_at from before the
+// customers_touch trigger.
 func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) (int64, error) {
 	result, err := q.exec(ctx, q.updateCustomerStmt, updateCustomer,
-		arg.SetName,
 		arg.Name,
-		arg.SetEmail,
 		arg.Email,
+		arg.SetPhone,
+		arg.Phone,
+		arg.SetAddress,
+		arg.Address,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateCustomerKeepEmail = `-- name: UpdateCustomerKeepEmail :execrows
+UPDATE customers
+SET name    = ?1,
+    phone   = CASE WHEN CAST(?2 AS BOOLEAN) THEN ?3 ELSE phone END,
+    address = CASE WHEN CAST(?4 AS BOOLEAN) THEN ?5 ELSE address END
+WHERE id = ?6
+`
+
+type UpdateCustomerKeepEmailParams struct {
+	Name       string
+	SetPhone   bool
+	Phone      *string
+	SetAddress bool
+	Address    *string
+	ID         int64
+}
+
+func (q *Queries) UpdateCustomerKeepEmail(ctx context.Context, arg UpdateCustomerKeepEmailParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateCustomerKeepEmailStmt, updateCustomerKeepEmail,
+		arg.Name,
+		arg.SetPhone,
+		arg.Phone,
+		arg.SetAddress,
+		arg.Address,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateCustomerKeepName = `-- name: UpdateCustomerKeepName :execrows
+UPDATE customers
+SET email   = ?1,
+    phone   = CASE WHEN CAST(?2 AS BOOLEAN) THEN ?3 ELSE phone END,
+    address = CASE WHEN CAST(?4 AS BOOLEAN) THEN ?5 ELSE address END
+WHERE id = ?6
+`
+
+type UpdateCustomerKeepNameParams struct {
+	Email      string
+	SetPhone   bool
+	Phone      *string
+	SetAddress bool
+	Address    *string
+	ID         int64
+}
+
+func (q *Queries) UpdateCustomerKeepName(ctx context.Context, arg UpdateCustomerKeepNameParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateCustomerKeepNameStmt, updateCustomerKeepName,
+		arg.Email,
+		arg.SetPhone,
+		arg.Phone,
+		arg.SetAddress,
+		arg.Address,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateCustomerKeepNameEmail = `-- name: UpdateCustomerKeepNameEmail :execrows
+UPDATE customers
+SET phone   = CASE WHEN CAST(?1 AS BOOLEAN) THEN ?2 ELSE phone END,
+    address = CASE WHEN CAST(?3 AS BOOLEAN) THEN ?4 ELSE address END
+WHERE id = ?5
+`
+
+type UpdateCustomerKeepNameEmailParams struct {
+	SetPhone   bool
+	Phone      *string
+	SetAddress bool
+	Address    *string
+	ID         int64
+}
+
+func (q *Queries) UpdateCustomerKeepNameEmail(ctx context.Context, arg UpdateCustomerKeepNameEmailParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateCustomerKeepNameEmailStmt, updateCustomerKeepNameEmail,
 		arg.SetPhone,
 		arg.Phone,
 		arg.SetAddress,

@@ -123,6 +123,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
 	}
+	if q.updateCustomerKeepEmailStmt, err = db.PrepareContext(ctx, updateCustomerKeepEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateCustomerKeepEmail: %w", err)
+	}
+	if q.updateCustomerKeepNameStmt, err = db.PrepareContext(ctx, updateCustomerKeepName); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateCustomerKeepName: %w", err)
+	}
+	if q.updateCustomerKeepNameEmailStmt, err = db.PrepareContext(ctx, updateCustomerKeepNameEmail); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateCustomerKeepNameEmail: %w", err)
+	}
 	return &q, nil
 }
 
@@ -293,6 +302,21 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing updateCustomerStmt: %w", cerr)
 		}
 	}
+	if q.updateCustomerKeepEmailStmt != nil {
+		if cerr := q.updateCustomerKeepEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateCustomerKeepEmailStmt: %w", cerr)
+		}
+	}
+	if q.updateCustomerKeepNameStmt != nil {
+		if cerr := q.updateCustomerKeepNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateCustomerKeepNameStmt: %w", cerr)
+		}
+	}
+	if q.updateCustomerKeepNameEmailStmt != nil {
+		if cerr := q.updateCustomerKeepNameEmailStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateCustomerKeepNameEmailStmt: %w", cerr)
+		}
+	}
 	return err
 }
 
@@ -365,6 +389,9 @@ type Queries struct {
 	searchCustomersByUpdateTimeAscStmt  *sql.Stmt
 	searchCustomersByUpdateTimeDescStmt *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
+	updateCustomerKeepEmailStmt         *sql.Stmt
+	updateCustomerKeepNameStmt          *sql.Stmt
+	updateCustomerKeepNameEmailStmt     *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -404,5 +431,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchCustomersByUpdateTimeAscStmt:  q.searchCustomersByUpdateTimeAscStmt,
 		searchCustomersByUpdateTimeDescStmt: q.searchCustomersByUpdateTimeDescStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
+		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
+		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,
+		updateCustomerKeepNameEmailStmt:     q.updateCustomerKeepNameEmailStmt,
 	}
 }

@@ -85,19 +85,6 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 			}
 			return err
 		}
-		p := sqlitedb.UpdateCustomerParams{
-			ID:         u.ID,
-			SetPhone:   u.SetPhone,
-			Phone:      u.Phone,
-			SetAddress: u.SetAddress,
-			Address:    u.Address,
-		}
-		if u.Name != nil {
-			p.SetName, p.Name = true, *u.Name
-		}
-		if u.Email != nil {
-			p.SetEmail, p.Email = true, *u.Email
-		}
 		if u.Etag != "" {
 			// Checked first, so that a stale etag is reported as such even
 			// when the new values would also collide with another customer.
@@ -109,7 +96,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 				return errStaleEtag
 			}
 		}
-		n, err := q.UpdateCustomer(ctx, p)
+		n, err := applyUpdate(ctx, q, u)
 		if err != nil {
 			return err
 		}
@@ -123,6 +110,31 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		return customer.Customer{}, s.mapError(err)
 	}
 	return fromRow(row), nil
+}
+
+// applyUpdate runs the UPDATE that assigns exactly the indexed columns u
+// names (see queries/customers.sql) and returns how many rows it changed.
+func applyUpdate(ctx context.Context, q *sqlitedb.Queries, u customer.Update) (int64, error) {
+	switch {
+	case u.Name != nil && u.Email != nil:
+		return q.UpdateCustomer(ctx, sqlitedb.UpdateCustomerParams{
+			ID: u.ID, Name: *u.Name, Email: *u.Email,
+			SetPhone: u.SetPhone, Phone: u.Phone, SetAddress: u.SetAddress, Address: u.Address,
+		})
+	case u.Name != nil:
+		return q.UpdateCustomerKeepEmail(ctx, sqlitedb.UpdateCustomerKeepEmailParams{
+			ID: u.ID, Name: *u.Name,
+			SetPhone: u.SetPhone, Phone: u.Phone, SetAddress: u.SetAddress, Address: u.Address,
+		})
+	case u.Email != nil:
+		return q.UpdateCustomerKeepName(ctx, sqlitedb.UpdateCustomerKeepNameParams{
+			ID: u.ID, Email: *u.Email,
+			SetPhone: u.SetPhone, Phone: u.Phone, SetAddress: u.SetAddress, Address: u.Address,
+		})
+	}
+	return q.UpdateCustomerKeepNameEmail(ctx, sqlitedb.UpdateCustomerKeepNameEmailParams{
+		ID: u.ID, SetPhone: u.SetPhone, Phone: u.Phone, SetAddress: u.SetAddress, Address: u.Address,
+	})
 }
 
 // DeleteCustomer removes customer id. It fails with customer.NotFound for an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +214,55 @@ func TestUpdateCustomer(t *testing.T) {
 		// Stale etag and a colliding email: the stale etag is the news.
 		_, err := s.UpdateCustomer(ctx, customer.Update{ID: b.ID, Etag: b.Etag, Email: ptr("ada@example.com")})
 		wantCode(t, err, customer.Aborted)
+	})
+	t.Run("EveryMask", func(t *testing.T) {
+		// Every combination of fields: those named change, the others keep
+		// their values, and search finds the new words, not the old ones.
+		s := MustOpenStore(t)
+		for mask := range 16 {
+			c, err := s.CreateCustomer(ctx, customer.New{
+				Name: fmt.Sprintf("Oldname%d", mask), Email: fmt.Sprintf("old%d@example.com", mask),
+				Phone: ptr(fmt.Sprintf("11%d", mask)), Address: ptr(fmt.Sprintf("Oldtown%d", mask)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c
+			u := customer.Update{ID: c.ID}
+			if mask&1 != 0 {
+				u.Name, want.Name = ptr(fmt.Sprintf("Newname%d", mask)), fmt.Sprintf("Newname%d", mask)
+			}
+			if mask&2 != 0 {
+				u.Email, want.Email = ptr(fmt.Sprintf("new%d@example.com", mask)), fmt.Sprintf("new%d@example.com", mask)
+			}
+			if mask&4 != 0 {
+				u.SetPhone, u.Phone, want.Phone = true, ptr(fmt.Sprintf("22%d", mask)), ptr(fmt.Sprintf("22%d", mask))
+			}
+			if mask&8 != 0 {
+				u.SetAddress, want.Address = true, nil // cleared
+			}
+			got, err := s.UpdateCustomer(ctx, u)
+			if err != nil {
+				t.Fatalf("mask %04b: %v", mask, err)
+			}
+			if got.Name != want.Name || got.Email != want.Email || !reflect.DeepEqual(got.Phone, want.Phone) ||
+				!reflect.DeepEqual(got.Address, want.Address) || (got.Etag == c.Etag) != (mask == 0) {
+				t.Fatalf("mask %04b: got %+v, want %+v", mask, got, want)
+			}
+			for word, found := range map[string]bool{
+				fmt.Sprintf("Oldname%d", mask): mask&1 == 0, fmt.Sprintf("Newname%d", mask): mask&1 != 0,
+				fmt.Sprintf("old%d", mask): mask&2 == 0, fmt.Sprintf("new%d", mask): mask&2 != 0,
+				fmt.Sprintf("Oldtown%d", mask): mask&8 == 0,
+			} {
+				page, err := s.ListCustomers(ctx, customer.ListParams{Query: word, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (len(page) == 1 && page[0].ID == c.ID) != found {
+					t.Fatalf("mask %04b: search %q found %v, want found=%v", mask, word, idsOf(page), found)
+				}
+			}
+		}
 	})
 	t.Run("ErrAlreadyExists", func(t *testing.T) {
 		s := MustOpenStore(t)
