@@ -18,10 +18,9 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/auth"
-	"customerd/internal/metrics"
+	"customerd/internal/engine"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
-	"customerd/internal/writer"
 )
 
 // drainPeriod is how long a stopping server answers new calls with
@@ -150,10 +149,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
 	}
 	log := slog.New(handler)
-	durability, err := store.ParseDurability(cfg.durability)
-	if err != nil {
-		return err
-	}
 	var keys *auth.Keys
 	if cfg.authKeys != "" {
 		if keys, err = auth.Load(cfg.authKeys); err != nil {
@@ -161,8 +156,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	st, err := store.Open(cfg.dbPath, store.Options{
-		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
+	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
+		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
 		ChangeRetention: cfg.retention,
 	})
 	if err != nil {
@@ -198,7 +193,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
-			MaxRequestBytes: cfg.maxRequest, Gauges: storeGauges(st), Feed: st,
+			MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
 			Draining: draining.Load,
 		}),
 		Protocols:         &protocols,
@@ -252,9 +247,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("in-flight requests did not finish in time; closing them", "grace", cfg.shutdownGrace)
 		err = srv.Close()
 	}
-	ws := st.WriterStats()
-	log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
-		"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "histogram", ws.HistogramString())
 	if cerr := st.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
@@ -332,29 +324,4 @@ func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Wri
 	fmt.Fprintln(stdout, key)
 	fmt.Fprintf(stderr, "added a %s key to %s; it is shown only this once\n", scope, *file)
 	return nil
-}
-
-// storeGauges are the store's figures for /metrics.
-func storeGauges(st *store.Store) []metrics.Gauge {
-	ws := func(f func(writer.Stats) float64) func() float64 {
-		return func() float64 { return f(st.WriterStats()) }
-	}
-	return []metrics.Gauge{
-		{Name: "customerd_writer_queue_depth", Help: "Writes waiting for the writer.", Type: "gauge",
-			Value: func() float64 { return float64(st.WriterQueue()) }},
-		{Name: "customerd_writer_batches_total", Help: "Write transactions run.", Type: "counter",
-			Value: ws(func(s writer.Stats) float64 { return float64(s.Batches) })},
-		{Name: "customerd_writer_writes_total", Help: "Writes answered by the writer.", Type: "counter",
-			Value: ws(func(s writer.Stats) float64 { return float64(s.Writes) })},
-		{Name: "customerd_writer_batch_size_max", Help: "The largest write batch so far.", Type: "gauge",
-			Value: ws(func(s writer.Stats) float64 { return float64(s.MaxBatch) })},
-		{Name: "customerd_writer_commits_total", Help: "COMMITs run by the writer.", Type: "counter",
-			Value: ws(func(s writer.Stats) float64 { return float64(s.Commits) })},
-		{Name: "customerd_writer_commit_seconds_total", Help: "Time spent in COMMIT (mostly fsync).", Type: "counter",
-			Value: ws(func(s writer.Stats) float64 { return s.CommitTime.Seconds() })},
-		{Name: "customerd_writer_wait_seconds_total", Help: "Time writes waited in the queue.", Type: "counter",
-			Value: ws(func(s writer.Stats) float64 { return s.TotalWait.Seconds() })},
-		{Name: "customerd_database_size_bytes", Help: "Bytes of the database file and its WAL.", Type: "gauge",
-			Value: func() float64 { return float64(st.Size()) }},
-	}
 }

@@ -3,6 +3,8 @@ package rpc_test
 import (
 	"bytes"
 	"context"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -86,61 +88,63 @@ func hostileCases() []hostileCase {
 // client-error code (never internal or unknown, never a 5xx), and that the
 // database is exactly as before.
 func TestHostileInput(t *testing.T) {
-	srv := startServer(t)
-	ctx := context.Background()
-	client := customerv1connect.NewCustomerServiceClient(h2c, srv.url)
-	before := create(t, client, "Ada", "ada@example.com")
-	snapshot := func() string {
-		res, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprint(res.Customers)
-	}
-	want := snapshot()
-	for _, tc := range hostileCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			httpClient := http1
-			if strings.HasPrefix(tc.contentType, "application/grpc") {
-				httpClient = h2c
-			}
-			req, _ := http.NewRequest(http.MethodPost, srv.url+svcPath+tc.method, bytes.NewReader(tc.body))
-			req.Header.Set("Content-Type", tc.contentType)
-			if tc.contentType == "application/grpc" {
-				req.Header.Set("TE", "trailers")
-			}
-			resp, err := httpClient.Do(req)
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		ctx := context.Background()
+		client := customerv1connect.NewCustomerServiceClient(h2c, srv.url)
+		before := create(t, client, "Ada", "ada@example.com")
+		snapshot := func() string {
+			res, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			code := observedCode(t, resp, body)
-			t.Logf("%s → HTTP %d, %s", tc.name, resp.StatusCode, code)
-			if resp.StatusCode >= 500 || code == "internal" || code == "unknown" || code == "ok" && tc.name != "FTSSyntaxInQuery" {
-				t.Fatalf("got HTTP %d, code %s: %s", resp.StatusCode, code, body)
+			return fmt.Sprint(res.Customers)
+		}
+		want := snapshot()
+		for _, tc := range hostileCases() {
+			t.Run(tc.name, func(t *testing.T) {
+				httpClient := http1
+				if strings.HasPrefix(tc.contentType, "application/grpc") {
+					httpClient = h2c
+				}
+				req, _ := http.NewRequest(http.MethodPost, srv.url+svcPath+tc.method, bytes.NewReader(tc.body))
+				req.Header.Set("Content-Type", tc.contentType)
+				if tc.contentType == "application/grpc" {
+					req.Header.Set("TE", "trailers")
+				}
+				resp, err := httpClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				code := observedCode(t, resp, body)
+				t.Logf("%s → HTTP %d, %s", tc.name, resp.StatusCode, code)
+				if resp.StatusCode >= 500 || code == "internal" || code == "unknown" || code == "ok" && tc.name != "FTSSyntaxInQuery" {
+					t.Fatalf("got HTTP %d, code %s: %s", resp.StatusCode, code, body)
+				}
+			})
+		}
+		if got := snapshot(); got != want {
+			t.Fatalf("hostile requests changed the database:\nbefore %s\nafter  %s", want, got)
+		}
+		// Strings that look like SQL are data: stored and returned literally.
+		for _, s := range []string{`Robert'); DROP TABLE customers;--`, `" OR 1=1 --`, `%_\`} {
+			res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+				Name: s, Email: fmt.Sprintf("x%d@example.com", len(s)), Address: &s,
+			}})
+			if err != nil {
+				t.Fatalf("create with %q: %v", s, err)
 			}
-		})
-	}
-	if got := snapshot(); got != want {
-		t.Fatalf("hostile requests changed the database:\nbefore %s\nafter  %s", want, got)
-	}
-	// Strings that look like SQL are data: stored and returned literally.
-	for _, s := range []string{`Robert'); DROP TABLE customers;--`, `" OR 1=1 --`, `%_\`} {
-		res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
-			Name: s, Email: fmt.Sprintf("x%d@example.com", len(s)), Address: &s,
-		}})
-		if err != nil {
-			t.Fatalf("create with %q: %v", s, err)
+			got, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: res.Customer.Id})
+			if err != nil || got.Customer.Name != s || got.Customer.GetAddress() != s {
+				t.Fatalf("%q came back as %v, %v", s, got, err)
+			}
 		}
-		got, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: res.Customer.Id})
-		if err != nil || got.Customer.Name != s || got.Customer.GetAddress() != s {
-			t.Fatalf("%q came back as %v, %v", s, got, err)
+		if _, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: before.Id}); err != nil {
+			t.Fatalf("the table is gone: %v", err)
 		}
-	}
-	if _, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: before.Id}); err != nil {
-		t.Fatalf("the table is gone: %v", err)
-	}
+	})
 }
 
 // observedCode reads the Connect or gRPC code of a raw response: "ok" for

