@@ -67,6 +67,9 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, opts.Gauges))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
+	if opts.Feed != nil {
+		svc.fanout = newFanout(opts.Feed, fanoutKeep)
+	}
 	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
 		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),

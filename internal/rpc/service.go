@@ -26,6 +26,7 @@ const (
 type service struct {
 	store    customer.Store
 	feed     customer.ChangeFeed // nil: WatchCustomers is unimplemented
+	fanout   *fanout             // reads feed for every watcher
 	draining func() bool
 	log      *slog.Logger
 }

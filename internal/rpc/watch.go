@@ -67,30 +67,24 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 	if err := stream.Send(nil); err != nil {
 		return nil // the client left
 	}
+	leave := s.fanout.join(after)
+	defer leave()
 	for {
 		if s.draining != nil && s.draining() {
 			return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; resume with the last resume_token"))
 		}
-		changes, err := s.feed.ListChanges(ctx, after, watchBatch)
+		events, err := s.fanout.next(ctx, after, watchBatch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil // the client left
 			}
 			return toConnect(s.log, err)
 		}
-		for _, c := range changes {
-			if err := stream.Send(&customerv1.ChangeEvent{
-				Type: changeTypes[c.Type], Customer: toProto(c.Customer), ResumeToken: encodeResume(c.Seq),
-			}); err != nil {
+		for _, e := range events {
+			if err := stream.Send(e.msg); err != nil {
 				return nil // the client left
 			}
-			after = c.Seq
-		}
-		if len(changes) == watchBatch {
-			continue
-		}
-		if err := s.feed.WaitForChange(ctx, after); err != nil {
-			return nil // the client left
+			after = e.seq
 		}
 	}
 }
