@@ -318,7 +318,7 @@ func transfer(ctx context.Context, client customerv1connect.CustomerServiceClien
 		}
 		return err
 	}
-	r := io.Reader(os.Stdin)
+	r, size := io.Reader(os.Stdin), int64(0)
 	if file != "" {
 		f, err := os.Open(file)
 		if err != nil {
@@ -326,8 +326,11 @@ func transfer(ctx context.Context, client customerv1connect.CustomerServiceClien
 		}
 		defer f.Close()
 		r = f
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
 	}
-	created, failed, err := runImport(ctx, client, format, r, max(workers, 1), progress)
+	created, failed, err := runImport(ctx, client, format, r, size, max(workers, 1), progress)
 	slices.SortFunc(failed, func(a, b rowError) int { return a.line - b.line })
 	for _, f := range failed {
 		fmt.Fprintf(stderr, "line %d: %s\n", f.line, f.err)

@@ -44,6 +44,21 @@ func runExport(ctx context.Context, client customerv1connect.CustomerServiceClie
 	}
 	req := &customerv1.ListCustomersRequest{PageSize: 1000}
 	n := 0
+	var exported atomic.Int64
+	var total int64
+	if progress != nil {
+		// A count for the bar; customers created during the export may
+		// take it past 100%, which the bar shows as full.
+		res, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 1, IncludeTotal: true})
+		if err != nil {
+			return 0, describe(err)
+		}
+		total = int64(res.TotalSize)
+	}
+	bar := startProgress(progress, total, &exported, &exported, func() string {
+		return fmt.Sprintf("exported %d of %d", exported.Load(), total)
+	})
+	defer bar.finish()
 	for {
 		res, err := client.ListCustomers(ctx, req)
 		if err != nil {
@@ -58,9 +73,7 @@ func runExport(ctx context.Context, client customerv1connect.CustomerServiceClie
 			}
 			n++
 		}
-		if progress != nil {
-			fmt.Fprintf(progress, "\rexported %d", n)
-		}
+		exported.Store(int64(n))
 		if req.PageToken = res.NextPageToken; req.PageToken == "" {
 			break
 		}
@@ -70,9 +83,6 @@ func runExport(ctx context.Context, client customerv1connect.CustomerServiceClie
 		if err := cw.Error(); err != nil {
 			return n, err
 		}
-	}
-	if progress != nil {
-		fmt.Fprintln(progress)
 	}
 	return n, bw.Flush()
 }
@@ -88,7 +98,7 @@ type rowError struct {
 // carries a request_id derived from the file's content and the line, so
 // running the same import again after an interruption creates nothing
 // twice. It returns how many were created and the lines that failed.
-func runImport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, r io.Reader, workers int, progress io.Writer) (int64, []rowError, error) {
+func runImport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, r io.Reader, size int64, workers int, progress io.Writer) (int64, []rowError, error) {
 	type job struct {
 		line int
 		rec  record
@@ -126,21 +136,11 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 			}
 		})
 	}
-	stopProgress := make(chan struct{})
-	if progress != nil {
-		go func() {
-			t := time.NewTicker(200 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-stopProgress:
-					return
-				case <-t.C:
-					fmt.Fprintf(progress, "\rimported %d, failed %d", created.Load(), done.Load()-created.Load())
-				}
-			}
-		}()
-	}
+	var read atomic.Int64
+	r = countingReader{r, &read}
+	bar := startProgress(progress, size, &read, &created, func() string {
+		return fmt.Sprintf("imported %d, failed %d", created.Load(), done.Load()-created.Load())
+	})
 	readErr := readRecords(format, r, func(line int, rec record, err error) {
 		if err != nil {
 			fail(line, err.Error())
@@ -150,10 +150,7 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 	})
 	close(jobs)
 	wg.Wait()
-	close(stopProgress)
-	if progress != nil {
-		fmt.Fprintf(progress, "\rimported %d, failed %d\n", created.Load(), len(failed))
-	}
+	bar.finish()
 	return created.Load(), failed, readErr
 }
 
