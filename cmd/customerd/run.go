@@ -21,6 +21,7 @@ import (
 	"customerd/internal/metrics"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
+	"customerd/internal/webui"
 	"customerd/internal/writer"
 )
 
@@ -199,7 +200,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 			MaxRequestBytes: cfg.maxRequest, Gauges: storeGauges(st), Feed: st,
-			Draining: draining.Load,
+			Draining: draining.Load, Web: webui.Handler(),
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
