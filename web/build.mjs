@@ -51,7 +51,7 @@ for (const pkg of [...packages].sort()) {
   const { version, license } = JSON.parse(await readFile(path.join(dir, "package.json"), "utf8"));
   licenses += `\n==== ${pkg} ${version} (${license})\n\n`;
   const text = (await readdir(dir)).find((n) => /^licen[cs]e/i.test(n));
-  licenses += text ? await readFile(path.join(dir, text), "utf8") : "(no licence file in the package)\n";
+  licenses += text ? await readFile(path.join(dir, text), "utf8") : "The package ships no licence file; its package.json names the licence above.\n";
 }
 files.set("licenses.txt", licenses);
 
