@@ -21,6 +21,7 @@ import (
 	"customerd/internal/engine"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
+	"customerd/internal/webui"
 )
 
 // drainPeriod is how long a stopping server answers new calls with
@@ -194,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 			MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
-			Draining: draining.Load,
+			Draining: draining.Load, Web: webui.Handler(),
 		}),
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,

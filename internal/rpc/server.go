@@ -54,6 +54,10 @@ type Options struct {
 	// Draining, when not nil and true, makes every new CustomerService
 	// call fail at once with UNAVAILABLE: the server is shutting down.
 	Draining func() bool
+	// Web, when not nil, answers every path no other route claims, such
+	// as GET / (the web app). It sits behind the same Host check as the
+	// API but needs no API key: the page asks the user for one.
+	Web http.Handler
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -92,6 +96,11 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if opts.Web != nil {
+		// Without a method, "/" is less specific than every route above,
+		// so it only gets what they leave.
+		mux.Handle("/", opts.Web)
+	}
 	f := refuser{metrics: rpcMetrics}
 	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
 		limitInFlight(cmp.Or(opts.MaxInFlight, 512), f, checkFrames(maxBytes, f, mux)))))
