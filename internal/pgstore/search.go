@@ -23,7 +23,8 @@ import (
 //     characters (Co) and the combining diacritical marks; anything else
 //     separates words, so "john.doe@example.com" holds john, doe, example
 //     and com;
-//   - letters are lowered;
+//   - letters are case-folded (σ and ς both become σ, ſ becomes s), except
+//     that the dotless ı stays as it is;
 //   - a Latin letter with diacritics becomes its ASCII base letter (é → e,
 //     ǖ → u), a combining diacritical mark is dropped, and every other
 //     letter (ß, ł, ø, Greek with accents) stays as it is.
@@ -43,7 +44,9 @@ func foldRune(r rune) rune {
 	if isDiacritic(r) {
 		return -1
 	}
-	r = unicode.ToLower(r)
+	if r != 'ı' {
+		r = unicode.ToLower(unicode.ToUpper(r))
+	}
 	if r < utf8.RuneSelf {
 		return r
 	}
