@@ -61,6 +61,9 @@ func (s *Store) mapError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if _, ok := errors.AsType[*customer.Error](err); ok {
+		return err // mapped already
+	}
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return customer.Errorf(customer.NotFound, "customer not found")
@@ -72,6 +75,8 @@ func (s *Store) mapError(err error) error {
 		return customer.Errorf(customer.NotFound, "the customer this request_id created has since been deleted")
 	case errors.Is(err, errClosed):
 		return customer.Errorf(customer.Unavailable, "the server is shutting down")
+	case errors.Is(err, errOverloaded):
+		return customer.Errorf(customer.ResourceExhausted, "too many writes are waiting; retry later")
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {

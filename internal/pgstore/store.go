@@ -45,6 +45,13 @@ type Options struct {
 	// a few random milliseconds first; 0 means 5, a negative value none.
 	// When every attempt fails the write fails with customer.Unavailable.
 	MaxRetries int
+	// MaxBatch is the most writes this store commits in one transaction
+	// (group commit, see writer.go); 0 means 128. 1 turns batching off:
+	// every write is then its own transaction on a pooled connection.
+	MaxBatch int
+	// Queue is how many writes may wait for the batcher; 0 means 1024. More
+	// fail at once with customer.ResourceExhausted. Unused when MaxBatch is 1.
+	Queue int
 	// RequestIDTTL is how long CreateCustomer remembers a request_id; 0
 	// means 24 hours.
 	RequestIDTTL time.Duration
@@ -65,6 +72,7 @@ type Store struct {
 	log   *slog.Logger
 
 	maxRetries      int
+	batcher         *batcher // nil when MaxBatch is 1
 	requestTTL      time.Duration
 	changeRetention time.Duration
 	commits         commitSignal // closed after every commit seen, for watchers
@@ -136,6 +144,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if s.maxRetries == 0 {
 		s.maxRetries = 5
+	}
+	if maxBatch := cmp.Or(opts.MaxBatch, 128); maxBatch > 1 {
+		s.batcher = newBatcher(s, maxBatch, cmp.Or(opts.Queue, 1024))
 	}
 	s.stopped.Add(2)
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, time.Minute))
@@ -213,8 +224,9 @@ func (s *Store) Size() int64 {
 	return n
 }
 
-// Close stops the background work, waits for the calls in flight to
-// return their connections and closes the pool. Calls made afterwards fail
+// Close stops the background work, stops accepting writes, commits the
+// writes already accepted, waits for the calls in flight to return their
+// connections and closes the pool. Calls made afterwards fail
 // with customer.Unavailable. It always returns nil; calling it again does
 // nothing.
 func (s *Store) Close() error {
@@ -222,6 +234,9 @@ func (s *Store) Close() error {
 		s.closing.Store(true)
 		s.stop()
 		s.stopped.Wait()
+		if s.batcher != nil {
+			s.batcher.close() // runs the writes already accepted
+		}
 		s.pool.Close()
 	})
 	return nil
@@ -236,7 +251,8 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 // write runs fn in a transaction that first takes the write lock, and
-// commits it unless fn fails. A serialization failure or deadlock runs it
+// commits it unless fn fails: through the batcher, or, with batching off,
+// in a transaction of its own. A serialization failure or deadlock runs it
 // again, up to maxRetries times, after a short random pause; so does
 // errRetry, which fn returns when it lost a race it can only win by
 // starting over. After a commit, watchers of this replica are woken at once
@@ -244,6 +260,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q *pgdb.Queries) error) error {
 	if s.closing.Load() {
 		return errClosed
+	}
+	if s.batcher != nil {
+		return s.batcher.do(ctx, fn)
 	}
 	for attempt := 0; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
