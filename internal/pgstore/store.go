@@ -36,9 +36,12 @@ type Options struct {
 	// One more connection per store listens for change notifications.
 	MaxConns int
 	// StatementTimeout bounds every statement on the server
-	// (statement_timeout); 0 means 30 seconds. A statement that runs longer
-	// fails with customer.Unavailable. A caller's context deadline cancels
-	// a statement earlier.
+	// (statement_timeout); 0 means 30 seconds. A statement that runs longer,
+	// waiting for the write lock included, fails with customer.Unavailable.
+	// A caller's context deadline cancels an unbatched statement earlier;
+	// batched writes run under the batch's own deadline (a minute), and a
+	// caller whose context ends while its write waits is answered at once
+	// and its write skipped if it has not started.
 	StatementTimeout time.Duration
 	// MaxRetries is how many times a write is run again after a
 	// serialization failure or a deadlock (SQLSTATE 40001, 40P01), waiting
