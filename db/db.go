@@ -1,5 +1,6 @@
 // Package db embeds the dbmate migrations and the schema they produce, so
-// that the server binary carries its own schema.
+// that the server binary carries its own schema: the SQLite ones under
+// migrations/ and schema.sql, the PostgreSQL ones under postgres/.
 package db
 
 import "embed"
@@ -14,3 +15,15 @@ var Migrations embed.FS
 //
 //go:embed schema.sql
 var Schema string
+
+// PostgresMigrations holds the dbmate migration files of the PostgreSQL
+// engine under "postgres/migrations/".
+//
+//go:embed postgres/migrations/*.sql
+var PostgresMigrations embed.FS
+
+// PostgresSchema is db/postgres/schema.sql: the PostgreSQL schema with
+// every migration applied, as dbmate dump (pg_dump) writes it.
+//
+//go:embed postgres/schema.sql
+var PostgresSchema string

@@ -3,10 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"time"
 
 	"customerd/internal/customer"
@@ -80,7 +77,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		if !u.Changes() {
 			var err error
 			row, err = q.GetCustomer(ctx, u.ID)
-			if err == nil && u.Etag != "" && u.Etag != etagOf(row.ID, row.Revision) {
+			if err == nil && u.Etag != "" && u.Etag != customer.Etag(row.ID, row.Revision) {
 				return errStaleEtag
 			}
 			return err
@@ -92,7 +89,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 			if err != nil {
 				return err
 			}
-			if u.Etag != etagOf(cur.ID, cur.Revision) {
+			if u.Etag != customer.Etag(cur.ID, cur.Revision) {
 				return errStaleEtag
 			}
 		}
@@ -146,7 +143,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error 
 			if err != nil {
 				return err
 			}
-			if tag != etagOf(cur.ID, cur.Revision) {
+			if tag != customer.Etag(cur.ID, cur.Revision) {
 				return errStaleEtag
 			}
 		}
@@ -175,18 +172,6 @@ func fromRow(r sqlitedb.Customer) customer.Customer {
 		Address:    r.Address,
 		CreateTime: r.CreatedAt.UTC(),
 		UpdateTime: r.UpdatedAt.UTC(),
-		Etag:       etagOf(r.ID, r.Revision),
+		Etag:       customer.Etag(r.ID, r.Revision),
 	}
-}
-
-// etagOf derives an opaque tag from a row's id and revision; the revision
-// changes on every update (the customers_touch trigger bumps it), and ids are
-// never reused (AUTOINCREMENT), so no two versions share a tag.
-func etagOf(id, revision int64) string {
-	h := fnv.New64a()
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(id))
-	binary.BigEndian.PutUint64(b[8:], uint64(revision))
-	h.Write(b[:])
-	return hex.EncodeToString(h.Sum(nil))
 }

@@ -1,0 +1,176 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"customerd/internal/customer"
+	"customerd/internal/pgdb"
+)
+
+// row is the shape of every customer row the queries return (sqlc makes a
+// type per query, all with these fields).
+type row = struct {
+	ID        int64
+	Name      string
+	Email     string
+	Phone     *string
+	Address   *string
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func fromRow(r row) customer.Customer {
+	return customer.Customer{
+		ID:         r.ID,
+		Name:       r.Name,
+		Email:      r.Email,
+		Phone:      r.Phone,
+		Address:    r.Address,
+		CreateTime: r.CreatedAt.UTC(),
+		UpdateTime: r.UpdatedAt.UTC(),
+		Etag:       customer.Etag(r.ID, r.Revision),
+	}
+}
+
+// CreateCustomer stores c, which the caller has validated. A non-empty
+// c.RequestID makes it idempotent: the key, a fingerprint of c and the new
+// id are stored in the same transaction as the customer, so a retry on any
+// replica finds them. It fails with customer.AlreadyExists when the email
+// is taken or the key was used for other fields, customer.NotFound when the
+// key's customer has been deleted since, customer.Invalid when a database
+// constraint rejects a field, and customer.Unavailable when the database
+// cannot be reached or the store is closed.
+func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
+	var out row
+	err := s.write(ctx, func(ctx context.Context, q *pgdb.Queries) error {
+		var fingerprint string
+		expiry := time.Now().Add(-s.requestTTL)
+		if c.RequestID != "" {
+			fingerprint = c.Fingerprint()
+			prev, err := q.GetCreateRequest(ctx, pgdb.GetCreateRequestParams{RequestID: c.RequestID, CreatedAfter: expiry})
+			switch {
+			case err == nil && prev.Fingerprint != fingerprint:
+				return errRequestIDReused
+			case err == nil:
+				r, err := q.GetCustomer(ctx, prev.CustomerID)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return errRequestIDDeleted
+				}
+				out = row(r)
+				return err
+			case !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
+		r, err := q.CreateCustomer(ctx, pgdb.CreateCustomerParams{
+			Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
+			Search: searchDocument(&c.Name, &c.Email, c.Phone, c.Address),
+		})
+		if err != nil {
+			return err
+		}
+		out = row(r)
+		if c.RequestID == "" {
+			return nil
+		}
+		_, err = q.PutCreateRequest(ctx, pgdb.PutCreateRequestParams{
+			RequestID: c.RequestID, Fingerprint: fingerprint, CustomerID: r.ID, CreatedBefore: expiry,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			// A create with the same key committed after the look-up above
+			// (possible only for a writer that skips the write lock): the
+			// retry finds its row.
+			return errRetry
+		}
+		return err
+	})
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(out), nil
+}
+
+// GetCustomer returns customer id, or fails with customer.NotFound (or
+// customer.Unavailable when the database cannot be reached).
+func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, error) {
+	if s.closing.Load() {
+		return customer.Customer{}, s.mapError(errClosed)
+	}
+	r, err := s.reads.GetCustomer(ctx, id)
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(row(r)), nil
+}
+
+// UpdateCustomer applies u to the row, locked for the transaction: the etag
+// is checked first (so a stale etag is reported as such even when the new
+// email would collide), then every field is written, the kept ones with
+// their stored values. It fails with customer.NotFound,
+// customer.Aborted (stale etag), customer.AlreadyExists (email taken),
+// customer.Invalid (a constraint) or customer.Unavailable.
+func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
+	var out row
+	err := s.write(ctx, func(ctx context.Context, q *pgdb.Queries) error {
+		cur, err := q.GetCustomerForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if u.Etag != "" && u.Etag != customer.Etag(cur.ID, cur.Revision) {
+			return errStaleEtag
+		}
+		if !u.Changes() {
+			out = row(cur)
+			return nil
+		}
+		p := pgdb.UpdateCustomerParams{ID: u.ID, Name: cur.Name, Email: cur.Email, Phone: cur.Phone, Address: cur.Address}
+		if u.Name != nil {
+			p.Name = *u.Name
+		}
+		if u.Email != nil {
+			p.Email = *u.Email
+		}
+		if u.SetPhone {
+			p.Phone = u.Phone
+		}
+		if u.SetAddress {
+			p.Address = u.Address
+		}
+		p.Search = searchDocument(&p.Name, &p.Email, p.Phone, p.Address)
+		r, err := q.UpdateCustomer(ctx, p)
+		out = row(r)
+		return err
+	})
+	if err != nil {
+		return customer.Customer{}, s.mapError(err)
+	}
+	return fromRow(out), nil
+}
+
+// DeleteCustomer removes customer id. It fails with customer.NotFound for
+// an unknown id, customer.Aborted when etag is non-empty and stale, and
+// customer.Unavailable when the database cannot be reached.
+func (s *Store) DeleteCustomer(ctx context.Context, id int64, etag string) error {
+	err := s.write(ctx, func(ctx context.Context, q *pgdb.Queries) error {
+		if etag != "" {
+			cur, err := q.GetCustomerForUpdate(ctx, id)
+			if err != nil {
+				return err
+			}
+			if etag != customer.Etag(cur.ID, cur.Revision) {
+				return errStaleEtag
+			}
+		}
+		n, err := q.DeleteCustomer(ctx, id)
+		if err == nil && n == 0 {
+			return pgx.ErrNoRows
+		}
+		return err
+	})
+	return s.mapError(err)
+}
