@@ -76,7 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("customerd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
-	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path`, or :memory: (env CUSTOMERD_DB)")
+	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path` or :memory:, or a postgres:// URL (env CUSTOMERD_DB)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
@@ -220,7 +220,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			serveErr <- srv.Serve(ln)
 		}
 	}()
-	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", cfg.dbPath, "durability", cfg.durability, "max_batch", cfg.maxBatch)
+	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch)
 
 	select {
 	case err := <-serveErr:
@@ -293,6 +293,9 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if *dbPath == store.Memory {
 		return errors.New("backup: an in-memory database lives only inside its server")
+	}
+	if engine.IsPostgres(*dbPath) {
+		return errors.New("backup: back up a PostgreSQL database with its own tools (pg_dump, or continuous archiving)")
 	}
 	if err := store.Backup(ctx, *dbPath, *out); err != nil {
 		return err

@@ -8,13 +8,14 @@ package engine
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
 	"customerd/internal/customer"
 	"customerd/internal/metrics"
+	"customerd/internal/pgstore"
 	"customerd/internal/store"
 )
 
@@ -36,8 +37,9 @@ type Options struct {
 	// discards them.
 	Logger *slog.Logger
 	// Durability is "full" (the default: an acknowledged write survives
-	// power loss) or "normal" (it survives a crash of the process, but the
-	// last commits may be lost on power loss, for faster commits).
+	// power loss) or "normal" (it survives a crash of customerd, but the
+	// last commits may be lost on power loss, or on PostgreSQL when the
+	// database server crashes; commits are faster).
 	Durability string
 	// MaxBatch is the most writes committed in one transaction; 1 turns
 	// group commit off.
@@ -59,6 +61,18 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// Redact returns dsn fit for a log: a PostgreSQL URL without its password.
+func Redact(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
 // Open opens the database dsn names, creating and migrating it as needed.
 // It fails when opts.Durability is not "full" or "normal", when the
 // database cannot be reached or opened, or when a migration fails.
@@ -68,10 +82,27 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 		return nil, err
 	}
 	if IsPostgres(dsn) {
-		return nil, fmt.Errorf("PostgreSQL is not available in this build")
+		s, err := pgstore.Open(ctx, dsn, pgstore.Options{
+			Logger: opts.Logger, AsyncCommit: durability == store.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
+			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return pgEngine{s}, nil
 	}
 	return store.Open(dsn, store.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 	})
+}
+
+// pgEngine adds the PostgreSQL store's gauges.
+type pgEngine struct{ *pgstore.Store }
+
+func (e pgEngine) Gauges() []metrics.Gauge {
+	return []metrics.Gauge{
+		{Name: "customerd_database_size_bytes", Help: "Bytes of the PostgreSQL database (pg_database_size).", Type: "gauge",
+			Value: func() float64 { return float64(e.Size()) }},
+	}
 }

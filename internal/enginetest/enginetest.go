@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"customerd/internal/engine"
+	"customerd/internal/pgtest"
 )
 
 // Engine is one storage engine under test.
@@ -24,12 +25,14 @@ type Engine struct {
 	DSN func(t testing.TB) string
 }
 
-// All lists the engines, SQLite first. The environment variable
+// All lists the engines, SQLite first. PostgreSQL tests skip, saying why,
+// when no server answers (see pgtest). The environment variable
 // CUSTOMERD_TEST_ENGINES (a comma-separated list of names) keeps only
 // those named.
 func All() []Engine {
 	all := []Engine{
 		{Name: "SQLite", DSN: func(t testing.TB) string { return filepath.Join(t.TempDir(), "customers.db") }},
+		{Name: "PostgreSQL", DSN: func(t testing.TB) string { return pgtest.URL(t) }},
 	}
 	if only := os.Getenv("CUSTOMERD_TEST_ENGINES"); only != "" {
 		names := strings.Split(strings.ToLower(only), ",")

@@ -65,6 +65,11 @@ type Options struct {
 	// ChangeRetention is how long the change feed keeps a change; 0 means
 	// 24 hours.
 	ChangeRetention time.Duration
+	// AsyncCommit sets synchronous_commit to off for this store's sessions:
+	// a commit is acknowledged before its WAL reaches the server's disk, so
+	// a crash of the database server (not of customerd) may lose the last
+	// commits, which then never happened for anyone. Off by default.
+	AsyncCommit bool
 }
 
 // Store is the PostgreSQL customer store. Its methods are safe for
@@ -125,6 +130,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ConnConfig.RuntimeParams["application_name"], "customerd")
 	// Timestamps come back in UTC whatever the server's default time zone.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if opts.AsyncCommit {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	}
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
