@@ -10,15 +10,6 @@ CREATE TABLE customers (
   updated_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE UNIQUE INDEX customers_email_key ON customers (email);
-CREATE TRIGGER customers_touch AFTER UPDATE ON customers
-FOR EACH ROW WHEN NEW.revision = OLD.revision
-BEGIN
-  UPDATE customers
-  SET updated_at = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                       strftime('%Y-%m-%dT%H:%M:%fZ', OLD.updated_at, '+0.001 seconds')),
-      revision = OLD.revision + 1
-  WHERE id = NEW.id;
-END;
 CREATE TRIGGER customers_created_at_immutable BEFORE UPDATE OF created_at ON customers
 FOR EACH ROW WHEN NEW.created_at IS NOT OLD.created_at
 BEGIN
@@ -81,9 +72,23 @@ CREATE TRIGGER customer_changes_delete AFTER DELETE ON customers BEGIN
   INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
   VALUES ('deleted', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address, OLD.revision, OLD.created_at, OLD.updated_at);
 END;
+CREATE TRIGGER customers_touch AFTER UPDATE ON customers
+FOR EACH ROW WHEN NEW.revision = OLD.revision
+  AND (NEW.name IS NOT OLD.name COLLATE BINARY
+    OR NEW.email IS NOT OLD.email COLLATE BINARY
+    OR NEW.phone IS NOT OLD.phone
+    OR NEW.address IS NOT OLD.address)
+BEGIN
+  UPDATE customers
+  SET updated_at = max(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                       strftime('%Y-%m-%dT%H:%M:%fZ', OLD.updated_at, '+0.001 seconds')),
+      revision = OLD.revision + 1
+  WHERE id = NEW.id;
+END;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
   ('20261125130000'),
   ('20261125140000'),
-  ('20261125150000');
+  ('20261125150000'),
+  ('20261126010000');

@@ -78,6 +78,54 @@ func TestCreateCustomer(t *testing.T) {
 				t.Fatal("20 create_times all fell on whole seconds: precision is seconds, not milliseconds")
 			}
 		})
+		t.Run("MillisecondPrecision", func(t *testing.T) {
+			s := e.Open(t, engine.Options{})
+			var sawMillis bool
+			for i := range 20 {
+				c := mustCreate(t, s, "x", fmt.Sprintf("ms%d@example.com", i))
+				if c.CreateTime.Nanosecond()%int(time.Millisecond) != 0 {
+					t.Fatalf("create_time %v has sub-millisecond digits", c.CreateTime)
+				}
+				if c.CreateTime.Nanosecond() != 0 {
+					sawMillis = true
+					break
+				}
+				time.Sleep(3 * time.Millisecond)
+			}
+			if !sawMillis {
+				t.Fatal("20 create_times all fell on whole seconds: precision is seconds, not milliseconds")
+			}
+		})
+		t.Run("NonASCIICaseIsDistinct", func(t *testing.T) {
+			// NOCASE folds ASCII letters only: É and é are different letters
+			// to SQLite, so these emails do not collide there, nor here.
+			s := e.Open(t, engine.Options{})
+			mustCreate(t, s, "Émile", "Émile@example.com")
+			mustCreate(t, s, "émile", "émile@example.com")
+			_, err := s.CreateCustomer(ctx, customer.New{Name: "x", Email: "éMILE@EXAMPLE.COM"})
+			wantCode(t, err, customer.AlreadyExists)
+		})
+		t.Run("ErrInvalidFromDatabase", func(t *testing.T) {
+			s := e.Open(t, engine.Options{})
+			_, err := s.CreateCustomer(ctx, customer.New{Name: strings.Repeat("n", 201), Email: "a@example.com"})
+			wantCode(t, err, customer.Invalid)
+			_, err = s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "a@example.com", Phone: ptr(strings.Repeat("1", 33))})
+			wantCode(t, err, customer.Invalid)
+			// Characters, not bytes, count: 200 two-byte letters fit.
+			mustCreate(t, s, strings.Repeat("é", 200), "b@example.com")
+		})
+		t.Run("ErrCanceled", func(t *testing.T) {
+			s := e.Open(t, engine.Options{})
+			cctx, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err := s.CreateCustomer(cctx, customer.New{Name: "Ada", Email: "ada@example.com"})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			if page, _ := s.ListCustomers(ctx, customer.ListParams{Limit: 10}); len(page) != 0 {
+				t.Fatal("a canceled create wrote a row")
+			}
+		})
 		t.Run("ErrAlreadyExists", func(t *testing.T) {
 			s := e.Open(t, engine.Options{})
 			mustCreate(t, s, "Ada", "Ada@Example.com")
@@ -204,6 +252,39 @@ func TestUpdateCustomer(t *testing.T) {
 			// Stale etag and a colliding email: the stale etag is the news.
 			_, err := s.UpdateCustomer(ctx, customer.Update{ID: b.ID, Etag: b.Etag, Email: ptr("ada@example.com")})
 			wantCode(t, err, customer.Aborted)
+		})
+		t.Run("SameValuesChangeNothing", func(t *testing.T) {
+			// Writing back the values a customer has is not a change: same
+			// etag, no change event. A change of letter case alone is one.
+			s := e.Open(t, engine.Options{})
+			c, err := s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "ada@example.com", Phone: ptr("1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, before, err := s.ChangeBounds(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			same, err := s.UpdateCustomer(ctx, customer.Update{ID: c.ID, Etag: c.Etag, Name: ptr("Ada"), Email: ptr("ada@example.com"), SetPhone: true, Phone: ptr("1"), SetAddress: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same.Etag != c.Etag || !same.UpdateTime.Equal(c.UpdateTime) {
+				t.Fatalf("writing back the same values changed the customer: %+v, was %+v", same, c)
+			}
+			if _, after, _ := s.ChangeBounds(ctx); after != before {
+				t.Fatalf("writing back the same values recorded a change (%d → %d)", before, after)
+			}
+			cased, err := s.UpdateCustomer(ctx, customer.Update{ID: c.ID, Name: ptr("ADA"), Email: ptr("ADA@example.com")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cased.Etag == c.Etag || cased.Name != "ADA" || cased.Email != "ADA@example.com" {
+				t.Fatalf("a change of case: %+v", cased)
+			}
+			if _, after, _ := s.ChangeBounds(ctx); after == before {
+				t.Fatal("a change of case recorded no change")
+			}
 		})
 		t.Run("EveryMask", func(t *testing.T) {
 			// Every combination of fields: those named change, the others keep
