@@ -52,7 +52,6 @@ func mustCreate(tb testing.TB, s customer.Store, name, email string) customer.Cu
 	return c
 }
 
-
 func countRows(t *testing.T, url, table string) int {
 	t.Helper()
 	var n int
@@ -61,7 +60,6 @@ func countRows(t *testing.T, url, table string) int {
 	}
 	return n
 }
-
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
