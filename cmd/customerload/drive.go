@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,14 +46,18 @@ func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds(
 
 // measure starts the server of mode and drives each operation against a
 // fresh copy of the seeded database.
-func measure(ctx context.Context, cfg config, mode, bin, template, dir string, run int) ([]result, error) {
+func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pgServer, dir string, run int) ([]result, error) {
 	var out []result
 	for _, op := range cfg.ops {
 		if mode == "ceiling" && (op == "search" || op == "mixed" || op == "overload") {
 			continue // the ceiling has no database: search and mixed mean nothing there
 		}
+		if replicasOf[mode] > 0 && op == "overload" {
+			continue // the overload phase measures one server's refusals
+		}
 		logPath := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.log", mode, op, run))
 		var srv *server
+		var replicas []*server // beyond srv, for the postgres3 mode
 		var err error
 		if mode == "ceiling" {
 			self, err := os.Executable()
@@ -62,6 +67,25 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 			srv, err = startServer(ctx, logPath, self, ceilingCommand)
 			if err != nil {
 				return nil, err
+			}
+		} else if n := replicasOf[mode]; n > 0 {
+			name := fmt.Sprintf("customerload_%d_%s_%s_%d", os.Getpid(), mode, op, run)
+			db, err := pg.clone(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			defer pg.drop(context.WithoutCancel(ctx), name)
+			for i := range n {
+				args := append([]string{"-addr", "127.0.0.1:0", "-db", db, "-durability", cfg.durability}, cfg.serverArgs...)
+				s, err := startServer(ctx, strings.TrimSuffix(logPath, ".log")+fmt.Sprintf("-%d.log", i), bin, args...)
+				if err != nil {
+					return nil, err
+				}
+				if i == 0 {
+					srv = s
+				} else {
+					replicas = append(replicas, s)
+				}
 			}
 		} else {
 			db := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.db", mode, op, run))
@@ -86,18 +110,26 @@ func measure(ctx context.Context, cfg config, mode, bin, template, dir string, r
 			res.summary = summary
 		} else {
 			stopWatch, events := startWatchers(ctx, cfg, srv.url, mode)
-			res = drive(ctx, newClient(cfg, srv.url), op, cfg)
+			urls := []string{srv.url}
+			for _, r := range replicas {
+				urls = append(urls, r.url)
+			}
+			res = drive(ctx, newClient(cfg, urls...), op, cfg)
 			stopWatch()
 			if cfg.watchers > 0 {
 				res.summary = fmt.Sprintf("%d watchers received %d events", cfg.watchers, events.Load())
 			}
 		}
 		res.mode, res.op, res.run = mode, op, run
-		if rss, err := srv.peakRSS(); err == nil {
-			res.peakRSS = rss
+		for _, s := range append([]*server{srv}, replicas...) {
+			if rss, err := s.peakRSS(); err == nil {
+				res.peakRSS += rss // of all replicas together
+			}
 		}
-		if err := srv.stop(); err != nil && mode != "ceiling" {
-			return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
+		for _, s := range append([]*server{srv}, replicas...) {
+			if err := s.stop(); err != nil && mode != "ceiling" {
+				return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
+			}
 		}
 		res.meanBatch, res.writerStats = writerStatsFromLog(logPath)
 		fmt.Printf("%9.0f req/s  p50 %-9s p99 %-9s errors %v\n", res.rate(), res.p50, res.p99, res.errors)
@@ -129,15 +161,28 @@ func writerStatsFromLog(path string) (float64, string) {
 	return mean, string(m[1])
 }
 
-func newClient(cfg config, url string) customerv1connect.CustomerServiceClient {
+// newClient returns a client of the server at urls[0], or of every server
+// in urls in turn.
+func newClient(cfg config, urls ...string) customerv1connect.CustomerServiceClient {
+	var tr http.RoundTripper
+	opts := []connect.ClientOption{connect.WithProtoJSON()}
 	if cfg.protocol == "grpc" {
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
-		return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: &http.Transport{Protocols: p}}, url, connect.WithGRPC())
+		tr, opts = &http.Transport{Protocols: p}, []connect.ClientOption{connect.WithGRPC()}
+	} else {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = cfg.clients
+		tr = t
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = cfg.clients
-	return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: tr}, url, connect.WithProtoJSON())
+	if len(urls) > 1 {
+		rr := &roundRobin{base: tr}
+		for _, u := range urls {
+			rr.hosts = append(rr.hosts, hostOf(u))
+		}
+		tr = rr
+	}
+	return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: tr}, urls[0], opts...)
 }
 
 // drive runs op from cfg.clients goroutines for cfg.duration. Requests carry

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,6 +59,7 @@ type config struct {
 	keep       bool
 	serverArgs []string
 	watchers   int
+	postgres   string // admin URL for the postgres modes
 }
 
 func parseFlags(args []string) (config, error) {
@@ -71,7 +73,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.protocol, "protocol", "connect", "connect (Connect JSON over HTTP/1.1) or grpc (gRPC over cleartext HTTP/2)")
 	fs.StringVar(&cfg.durability, "durability", "full", "customerd's -durability: full or normal")
 	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to drive")
-	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched")
+	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched, postgres (one customerd on PostgreSQL), postgres3 (three customerd replicas on one PostgreSQL database, clients round-robin)")
+	fs.StringVar(&cfg.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (on this machine) for the postgres modes: a URL whose user may create databases")
 	fs.IntVar(&cfg.watchers, "watchers", 0, "WatchCustomers streams kept open during each operation (each reads every change)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
 	var serverArgs string
@@ -87,8 +90,8 @@ func parseFlags(args []string) (config, error) {
 		}
 	}
 	for _, m := range cfg.modes {
-		if !contains(allModes, m) {
-			return cfg, fmt.Errorf("unknown mode %q (want some of %v)", m, allModes)
+		if !contains(allModes, m) && replicasOf[m] == 0 {
+			return cfg, fmt.Errorf("unknown mode %q (want some of %v, postgres, postgres3)", m, allModes)
 		}
 	}
 	if cfg.protocol != "connect" && cfg.protocol != "grpc" {
@@ -135,6 +138,16 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("seeded in %s\n", time.Since(start).Round(time.Millisecond))
+	var pg *pgServer
+	if slices.ContainsFunc(cfg.modes, func(m string) bool { return replicasOf[m] > 0 }) {
+		fmt.Printf("seeding %d customers in PostgreSQL...\n", cfg.customers)
+		start := time.Now()
+		if pg, err = seedPostgres(ctx, cfg.postgres, cfg.customers); err != nil {
+			return fmt.Errorf("seeding PostgreSQL: %w", err)
+		}
+		defer pg.drop(context.WithoutCancel(ctx), pg.template)
+		fmt.Printf("seeded in %s\n", time.Since(start).Round(time.Millisecond))
+	}
 
 	var results []result
 	for r := range cfg.runs {
@@ -142,7 +155,7 @@ func run(ctx context.Context, args []string) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			res, err := measure(ctx, cfg, mode, bin, template, dir, r)
+			res, err := measure(ctx, cfg, mode, bin, template, pg, dir, r)
 			if err != nil {
 				return fmt.Errorf("%s: %w", mode, err)
 			}
