@@ -102,8 +102,8 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		mux.Handle("/", opts.Web)
 	}
 	f := refuser{metrics: rpcMetrics}
-	return withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
-		limitInFlight(cmp.Or(opts.MaxInFlight, 512), f, checkFrames(maxBytes, f, mux)))))
+	return withBatchedFlushes(withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
+		limitInFlight(cmp.Or(opts.MaxInFlight, 512), f, checkFrames(maxBytes, f, mux))))))
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:

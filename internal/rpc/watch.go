@@ -67,6 +67,7 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 	if err := stream.Send(nil); err != nil {
 		return nil // the client left
 	}
+	flusher := flusherFrom(ctx)
 	leave := s.fanout.join(after)
 	defer leave()
 	for {
@@ -80,11 +81,17 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 			}
 			return toConnect(s.log, err)
 		}
+		if flusher != nil {
+			flusher.hold() // one flush for the whole run of events
+		}
 		for _, e := range events {
 			if err := stream.Send(e.msg); err != nil {
 				return nil // the client left
 			}
 			after = e.seq
+		}
+		if flusher != nil {
+			flusher.release()
 		}
 	}
 }
