@@ -12,6 +12,20 @@ const (
 	Deleted
 )
 
+// ParseChangeType reads the change types as the change tables store them:
+// "created", "updated" or "deleted"; anything else is 0.
+func ParseChangeType(s string) ChangeType {
+	switch s {
+	case "created":
+		return Created
+	case "updated":
+		return Updated
+	case "deleted":
+		return Deleted
+	}
+	return 0
+}
+
 // Change is one entry of the change feed: a customer after a create or an
 // update, or as it was when deleted. Seq orders changes in commit order.
 type Change struct {

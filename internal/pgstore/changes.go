@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,35 +10,6 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 )
-
-// commitSignal wakes watchers after every commit this replica sees: its own
-// writes, and the NOTIFY of every other writer's commit.
-type commitSignal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (c *commitSignal) wait() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch == nil {
-		c.ch = make(chan struct{})
-	}
-	return c.ch
-}
-
-func (c *commitSignal) notify() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch != nil {
-		close(c.ch)
-		c.ch = nil
-	}
-}
-
-var changeTypes = map[string]customer.ChangeType{
-	"created": customer.Created, "updated": customer.Updated, "deleted": customer.Deleted,
-}
 
 // ListChanges returns up to limit changes after seq after, in commit order.
 // It fails with customer.Unavailable when the database cannot be reached.
@@ -53,7 +23,7 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 	}
 	out := make([]customer.Change, len(rs))
 	for i, r := range rs {
-		out[i] = customer.Change{Seq: r.Seq, Type: changeTypes[r.Change], Customer: fromRow(row{
+		out[i] = customer.Change{Seq: r.Seq, Type: customer.ParseChangeType(r.Change), Customer: fromRow(row{
 			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
 			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		})}
@@ -92,7 +62,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if s.closing.Load() {
 		return s.mapError(errClosed)
 	}
-	wake := s.commits.wait()
+	wake := s.commits.Wait()
 	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}
@@ -137,11 +107,11 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
-	s.commits.notify()
+	s.commits.Notify()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
-		s.commits.notify()
+		s.commits.Notify()
 	}
 }

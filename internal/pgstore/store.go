@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/db"
+	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 )
@@ -83,7 +84,7 @@ type Store struct {
 	batcher         *batcher // nil when MaxBatch is 1
 	requestTTL      time.Duration
 	changeRetention time.Duration
-	commits         commitSignal // closed after every commit seen, for watchers
+	commits         broadcast.Signal // closed after every commit seen, for watchers
 
 	stop    context.CancelFunc // stops the cleanup and the listener
 	stopped sync.WaitGroup
@@ -284,7 +285,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q *pgdb.
 			return fn(ctx, q)
 		})
 		if err == nil {
-			s.commits.notify()
+			s.commits.Notify()
 			return nil
 		}
 		if !retryable(err) || attempt >= s.maxRetries {

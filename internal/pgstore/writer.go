@@ -123,7 +123,7 @@ func (b *batcher) runBatch(batch []writeRequest) {
 			continue
 		}
 		if err == nil {
-			b.s.commits.notify()
+			b.s.commits.Notify()
 		}
 		for i, req := range batch {
 			if err != nil && errs[i] == nil {

@@ -3,8 +3,6 @@ package rpc_test
 import (
 	"bytes"
 	"context"
-	"customerd/internal/engine"
-	"customerd/internal/enginetest"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )

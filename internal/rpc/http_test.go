@@ -2,8 +2,6 @@ package rpc_test
 
 import (
 	"context"
-	"customerd/internal/engine"
-	"customerd/internal/enginetest"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )

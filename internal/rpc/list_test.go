@@ -2,8 +2,6 @@ package rpc_test
 
 import (
 	"context"
-	"customerd/internal/engine"
-	"customerd/internal/enginetest"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,6 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"pgregory.net/rapid"
 
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )

@@ -2,12 +2,12 @@ package rpc
 
 import (
 	"context"
-	"net/http"
-
-	"connectrpc.com/connect"
 	"log/slog"
 	"math"
+	"net/http"
 	"time"
+
+	"connectrpc.com/connect"
 
 	"customerd/internal/customer"
 	customerv1 "customerd/internal/gen/customer/v1"

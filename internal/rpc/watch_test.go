@@ -2,14 +2,14 @@ package rpc_test
 
 import (
 	"context"
-	"customerd/internal/engine"
-	"customerd/internal/enginetest"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 	"time"
 
 	"customerd/internal/customer"
@@ -12,34 +11,6 @@ import (
 )
 
 var _ customer.ChangeFeed = (*Store)(nil)
-
-// commitSignal wakes watchers after every commit of the writer.
-type commitSignal struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (c *commitSignal) wait() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch == nil {
-		c.ch = make(chan struct{})
-	}
-	return c.ch
-}
-
-func (c *commitSignal) notify() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ch != nil {
-		close(c.ch)
-		c.ch = nil
-	}
-}
-
-var changeTypes = map[string]customer.ChangeType{
-	"created": customer.Created, "updated": customer.Updated, "deleted": customer.Deleted,
-}
 
 // ListChanges returns up to limit changes after seq after, in commit order.
 func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]customer.Change, error) {
@@ -49,7 +20,7 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 	}
 	out := make([]customer.Change, len(rows))
 	for i, r := range rows {
-		out[i] = customer.Change{Seq: r.Seq, Type: changeTypes[r.Change], Customer: fromRow(sqlitedb.Customer{
+		out[i] = customer.Change{Seq: r.Seq, Type: customer.ParseChangeType(r.Change), Customer: fromRow(sqlitedb.Customer{
 			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
 			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		})}
@@ -81,7 +52,7 @@ func (s *Store) newestChange(ctx context.Context) (int64, error) {
 // that way), or when ctx ends. It returns at once if a change after after
 // already exists.
 func (s *Store) WaitForChange(ctx context.Context, after int64) error {
-	wake := s.commits.wait()
+	wake := s.commits.Wait()
 	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}

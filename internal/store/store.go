@@ -23,6 +23,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/migrate"
 	"customerd/internal/sqlitedb"
@@ -95,7 +96,7 @@ type Store struct {
 
 	requestTTL      time.Duration
 	changeRetention time.Duration
-	commits         commitSignal // closed after every commit, for watchers
+	commits         broadcast.Signal // closed after every commit, for watchers
 	stopCleanup     chan struct{}
 	cleanupDone     chan struct{}
 
@@ -189,9 +190,9 @@ func Open(path string, opts Options) (*Store, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	var commits *commitSignal // set below, once the Store exists
+	var commits *broadcast.Signal // set below, once the Store exists
 	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
-		AfterCommit: func() { commits.notify() }})
+		AfterCommit: func() { commits.Notify() }})
 	if err != nil {
 		reads.Close()
 		read.Close()

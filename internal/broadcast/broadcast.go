@@ -1,0 +1,32 @@
+// Package broadcast wakes every goroutine waiting for the next event, such
+// as watchers of the change feed waiting for the next commit.
+package broadcast
+
+import "sync"
+
+// Signal is a broadcast without payload: Wait returns a channel that Notify
+// closes. The zero value is ready to use and safe for concurrent use.
+type Signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// Wait returns a channel closed by the next Notify.
+func (s *Signal) Wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// Notify wakes everyone waiting on a channel from Wait.
+func (s *Signal) Notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}

@@ -1,0 +1,33 @@
+package broadcast
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNotifyWakesEveryWaiter(t *testing.T) {
+	var s Signal
+	a, b := s.Wait(), s.Wait()
+	select {
+	case <-a:
+		t.Fatal("woken before Notify")
+	default:
+	}
+	s.Notify()
+	for _, ch := range []<-chan struct{}{a, b} {
+		select {
+		case <-ch:
+		case <-time.After(time.Second):
+			t.Fatal("a waiter was not woken")
+		}
+	}
+	// A wait that starts after Notify waits for the next one.
+	c := s.Wait()
+	select {
+	case <-c:
+		t.Fatal("a new wait was woken by an old Notify")
+	default:
+	}
+	s.Notify()
+	<-c
+}
