@@ -131,6 +131,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ConnConfig.RuntimeParams["application_name"], "customerd")
 	// Timestamps come back in UTC whatever the server's default time zone.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// pgx prepares every query; after five runs PostgreSQL may switch a
+	// prepared query to a generic plan that does not see its parameters.
+	// For a search, whether to walk the order's index or to start from
+	// the full-text index depends on how common the words are, so every
+	// run is planned with its own values.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	if opts.AsyncCommit {
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
