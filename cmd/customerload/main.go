@@ -77,7 +77,6 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (on this machine) for the postgres modes: a URL whose user may create databases")
 	fs.IntVar(&cfg.watchers, "watchers", 0, "WatchCustomers streams kept open during each operation (each reads every change)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
-	fs.StringVar(&serverCPUs, "server-cpus", "", "pin the servers to these CPUs with taskset (e.g. 1; run the load command itself with taskset -c 0) so that the clients' own work does not take the servers' CPU")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra space-separated flags for customerd, e.g. \"-debug-addr 127.0.0.1:6060\" to profile it")
 	if err := fs.Parse(args); err != nil {

@@ -22,16 +22,9 @@ type server struct {
 	log *os.File
 }
 
-// serverCPUs, when set (-server-cpus), is the CPU list servers are pinned
-// to with taskset.
-var serverCPUs string
-
 // startServer runs name with args, logging to logPath, and waits for it to
 // say where it listens. It only accepts a loopback address.
 func startServer(ctx context.Context, logPath, name string, args ...string) (*server, error) {
-	if serverCPUs != "" {
-		name, args = "taskset", append([]string{"-c", serverCPUs, name}, args...)
-	}
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
