@@ -1,9 +1,10 @@
 // Package writer is the actor that owns the SQLite write connection. Every
 // write of the service is a message to it. It runs the writes waiting in its
-// mailbox together, in one transaction with one SAVEPOINT per write (group
-// commit): one fsync then makes a whole batch durable, while a write that
-// fails is rolled back to its savepoint alone and answered with its own
-// error.
+// mailbox together, in one transaction (group commit): one fsync then makes
+// a whole batch durable. A write that fails is answered with its own error
+// while the others commit: the batch first runs without savepoints, and if
+// a write fails it is rolled back and run again with one SAVEPOINT per
+// write.
 package writer
 
 import (
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,8 +219,20 @@ func (w *Writer) runBatch(batch []request) {
 	}
 	var commit time.Duration
 	if live > 0 {
+		// First without savepoints; if a write fails, the whole attempt is
+		// rolled back and the batch runs again with a savepoint per write,
+		// which isolates the failure. Savepoints are not free: releasing
+		// one makes the full-text index write its pending entries out as a
+		// new segment (and merge segments), once per write instead of once
+		// per batch.
+		expired := slices.Clone(results)
 		var err error
-		if commit, err = w.execBatch(batch, results, live); err != nil {
+		commit, err = w.execBatch(batch, results, live, false)
+		if errors.Is(err, errWriteFailed) {
+			copy(results, expired)
+			commit, err = w.execBatch(batch, results, live, true)
+		}
+		if err != nil {
 			for i := range results {
 				if results[i] == nil {
 					results[i] = err
@@ -235,14 +249,20 @@ func (w *Writer) runBatch(batch []request) {
 		"oldest_wait", start.Sub(batch[0].enqueued), "took", time.Since(start), "queue", len(w.reqs))
 }
 
-// execBatch runs the live requests of batch, each within a savepoint, and
-// commits. results holds the expired requests' errors on entry and each
-// request's own error on return; the returned error (begin, savepoint or
-// commit failed) applies to every request whose result is still nil. It also
-// returns how long the COMMIT took (0 when none ran). A
-// batch of one live request needs no savepoint: its failure rolls back the
-// whole transaction, which holds nothing else.
-func (w *Writer) execBatch(batch []request, results []error, live int) (commit time.Duration, err error) {
+// errWriteFailed is execBatch's answer, without savepoints, when a write
+// failed: nothing was committed, and the batch must run again with them.
+var errWriteFailed = errors.New("writer: a write failed in a batch without savepoints")
+
+// execBatch runs the live requests of batch and commits. With savepoints,
+// each runs within its own savepoint, so a failing write is rolled back
+// alone; without, the first failure rolls back everything and returns
+// errWriteFailed. results holds the expired requests' errors on entry and
+// each request's own error on return; the returned error (begin, savepoint
+// or commit failed) applies to every request whose result is still nil. It
+// also returns how long the COMMIT took (0 when none ran). A batch of one
+// live request needs no savepoint: its failure rolls back the whole
+// transaction, which holds nothing else.
+func (w *Writer) execBatch(batch []request, results []error, live int, savepoints bool) (commit time.Duration, err error) {
 	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -251,7 +271,7 @@ func (w *Writer) execBatch(batch []request, results []error, live int) (commit t
 	defer tx.Rollback() // a no-op after Commit
 	q := w.queries.WithTx(tx)
 	exec := func(i int) error {
-		if live == 1 {
+		if live == 1 || !savepoints {
 			return nil
 		}
 		_, err := tx.StmtContext(ctx, w.stmts[i]).ExecContext(ctx)
@@ -274,6 +294,9 @@ func (w *Writer) execBatch(batch []request, results []error, live int) (commit t
 			results[i] = err
 			if live == 1 {
 				return 0, nil // the deferred Rollback undoes it
+			}
+			if !savepoints {
+				return 0, errWriteFailed // the deferred Rollback undoes all
 			}
 			if err := exec(1); err != nil {
 				return 0, fmt.Errorf("writer: rollback to savepoint: %w", err)
