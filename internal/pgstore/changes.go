@@ -107,11 +107,14 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
+	s.listening.Store(true)
+	defer s.listening.Store(false)
 	s.commits.Notify()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
+		s.notifications.Add(1)
 		s.commits.Notify()
 	}
 }

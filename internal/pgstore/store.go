@@ -85,6 +85,8 @@ type Store struct {
 	requestTTL      time.Duration
 	changeRetention time.Duration
 	commits         broadcast.Signal // closed after every commit seen, for watchers
+	listening       atomic.Bool      // the LISTEN connection is up
+	notifications   atomic.Int64     // notifications received, for tests
 
 	stop    context.CancelFunc // stops the cleanup and the listener
 	stopped sync.WaitGroup

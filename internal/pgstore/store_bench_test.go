@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"customerd/internal/customer"
 	"customerd/internal/pgstore"
@@ -37,4 +38,40 @@ func BenchmarkCreateParallel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkWakeAcrossReplicas measures how long a watcher on one replica
+// waits for a create committed through another: a commit, a NOTIFY and a
+// wake. (Polling instead would wait up to its interval, 1 s here.)
+//
+//	go test ./internal/pgstore -run '^$' -bench WakeAcrossReplicas
+func BenchmarkWakeAcrossReplicas(b *testing.B) {
+	ctx := context.Background()
+	url := pgtest.URL(b)
+	watcher := mustOpen(b, url, pgstore.Options{})
+	writer := mustOpen(b, url, pgstore.Options{})
+	for !pgstore.Listening(watcher) {
+		runtime.Gosched()
+	}
+	var afterCommit time.Duration // from the create's answer to the wake
+	b.ResetTimer()
+	for i := range b.N {
+		_, newest, err := watcher.ChangeBounds(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		woke := make(chan time.Time, 1)
+		go func() {
+			if err := watcher.WaitForChange(ctx, newest); err != nil {
+				b.Error(err)
+			}
+			woke <- time.Now()
+		}()
+		if _, err := writer.CreateCustomer(ctx, customer.New{Name: "W", Email: fmt.Sprintf("w%d@example.com", i)}); err != nil {
+			b.Fatal(err)
+		}
+		answered := time.Now()
+		afterCommit += max(0, (<-woke).Sub(answered))
+	}
+	b.ReportMetric(float64(afterCommit.Microseconds())/float64(b.N), "µs-after-commit/op")
 }
