@@ -170,7 +170,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-
 func TestChangeBounds(t *testing.T) {
 	ctx := context.Background()
 	s := MustOpenStore(t)
