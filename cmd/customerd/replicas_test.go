@@ -371,8 +371,8 @@ func TestReplicaCrash(t *testing.T) {
 		})
 	}
 	time.Sleep(time.Second)
-	killed.Store(true)
-	kills[1]() // SIGKILL replica 1 mid-write
+	kills[1]()         // SIGKILL replica 1 mid-write; returns once it is gone
+	killed.Store(true) // only writes acknowledged from now on count as "after"
 	time.Sleep(time.Second)
 	close(stop)
 	wg.Wait()

@@ -79,7 +79,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path` or :memory:, or a postgres:// URL (env CUSTOMERD_DB)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
-	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (env CUSTOMERD_DURABILITY)")
+	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (on PostgreSQL: synchronous_commit off, lost if the database server crashes) (env CUSTOMERD_DURABILITY)")
 	fs.StringVar(&cfg.authKeys, "auth-keys", cfg.authKeys, "key `file` (made by \"customerd keys add\"): every call needs Authorization: Bearer KEY (env CUSTOMERD_AUTH_KEYS); without it the server listens on loopback only")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate `file` (PEM); with -tls-key, serve HTTPS (HTTP/2 and gRPC over TLS)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key `file` (PEM)")

@@ -58,6 +58,7 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 		logPath := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.log", mode, op, run))
 		var srv *server
 		var replicas []*server // beyond srv, for the postgres3 mode
+		dropDB := func() {}    // drops a PostgreSQL mode's database
 		var err error
 		if mode == "ceiling" {
 			self, err := os.Executable()
@@ -74,11 +75,21 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			if err != nil {
 				return nil, err
 			}
-			defer pg.drop(context.WithoutCancel(ctx), name)
+			dropDB = func() { pg.drop(context.WithoutCancel(ctx), name) }
 			for i := range n {
 				args := append([]string{"-addr", "127.0.0.1:0", "-db", db, "-durability", cfg.durability}, cfg.serverArgs...)
-				s, err := startServer(ctx, strings.TrimSuffix(logPath, ".log")+fmt.Sprintf("-%d.log", i), bin, args...)
+				path := logPath
+				if i > 0 {
+					path = strings.TrimSuffix(logPath, ".log") + fmt.Sprintf("-%d.log", i)
+				}
+				s, err := startServer(ctx, path, bin, args...)
 				if err != nil {
+					for _, r := range append([]*server{srv}, replicas...) {
+						if r != nil {
+							r.stop()
+						}
+					}
+					dropDB()
 					return nil, err
 				}
 				if i == 0 {
@@ -126,10 +137,15 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 				res.peakRSS += rss // of all replicas together
 			}
 		}
+		var stopErr error
 		for _, s := range append([]*server{srv}, replicas...) {
-			if err := s.stop(); err != nil && mode != "ceiling" {
-				return nil, fmt.Errorf("stopping customerd: %w (see %s)", err, logPath)
+			if err := s.stop(); err != nil && mode != "ceiling" && stopErr == nil {
+				stopErr = fmt.Errorf("stopping customerd: %w (see %s)", err, s.log.Name())
 			}
+		}
+		dropDB()
+		if stopErr != nil {
+			return nil, stopErr
 		}
 		res.meanBatch, res.writerStats = writerStatsFromLog(logPath)
 		fmt.Printf("%9.0f req/s  p50 %-9s p99 %-9s errors %v\n", res.rate(), res.p50, res.p99, res.errors)

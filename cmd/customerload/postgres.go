@@ -56,13 +56,19 @@ func (p *pgServer) exec(ctx context.Context, sql string) error {
 // that every column the store maintains is filled as in production.
 func seedPostgres(ctx context.Context, admin string, n int) (*pgServer, error) {
 	p := &pgServer{admin: admin, template: fmt.Sprintf("customerload_%d_template", os.Getpid())}
-	if err := p.exec(ctx, "CREATE DATABASE "+p.template+" TEMPLATE template0"); err != nil {
-		return nil, err
-	}
 	dbURL, err := withDatabase(admin, p.template)
 	if err != nil {
 		return nil, err
 	}
+	if err := p.exec(ctx, "CREATE DATABASE "+p.template+" TEMPLATE template0"); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			p.drop(context.WithoutCancel(ctx), p.template)
+		}
+	}()
 	s, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
 	if err != nil {
 		return nil, err
@@ -89,6 +95,7 @@ func seedPostgres(ctx context.Context, admin string, n int) (*pgServer, error) {
 	if err := <-errs; err != nil {
 		return nil, err
 	}
+	ok = true
 	return p, nil
 }
 

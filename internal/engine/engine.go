@@ -61,7 +61,8 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// Redact returns dsn fit for a log: a PostgreSQL URL without its password.
+// Redact returns dsn fit for a log: a PostgreSQL URL without its password
+// (in the user part or as a password parameter).
 func Redact(dsn string) string {
 	if !IsPostgres(dsn) {
 		return dsn
@@ -69,6 +70,10 @@ func Redact(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "postgres://(unparsable URL)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
 }
@@ -91,10 +96,14 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 		}
 		return pgEngine{s}, nil
 	}
-	return store.Open(dsn, store.Options{
+	s, err := store.Open(dsn, store.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 	})
+	if err != nil {
+		return nil, err // not a typed nil in an interface
+	}
+	return s, nil
 }
 
 // pgEngine adds the PostgreSQL store's gauges.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -485,5 +486,43 @@ func TestReadAfterCloseIsUnavailable(t *testing.T) {
 		wantCode(t, err, customer.Unavailable)
 		_, err = s.ListCustomers(context.Background(), customer.ListParams{Limit: 10})
 		wantCode(t, err, customer.Unavailable)
+	})
+}
+
+// TestCancelMeansNotWritten cancels creates at random moments while they
+// run, and checks the answer is always the truth: a create that returned a
+// context error left nothing behind, and one that succeeded is stored. (A
+// write that has begun runs to its end, so its caller learns whether it
+// committed.)
+func TestCancelMeansNotWritten(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		s := e.Open(t, engine.Options{})
+		var wg sync.WaitGroup
+		for i := range 200 {
+			wg.Go(func() {
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(time.Duration(i%40)*250*time.Microsecond, cancel)
+				email := fmt.Sprintf("cancel%03d@example.com", i)
+				c, err := s.CreateCustomer(ctx, customer.New{Name: "C", Email: email})
+				stored, lerr := s.ListCustomers(context.Background(), customer.ListParams{Query: fmt.Sprintf("cancel%03d", i), Limit: 5})
+				if lerr != nil {
+					t.Error(lerr)
+					return
+				}
+				found := false
+				for _, got := range stored {
+					found = found || got.Email == email
+				}
+				switch {
+				case err == nil && (!found || c.Email != email):
+					t.Errorf("create %d succeeded but is not stored", i)
+				case err != nil && !errors.Is(err, context.Canceled):
+					t.Errorf("create %d: %v", i, err)
+				case err != nil && found:
+					t.Errorf("create %d answered %v but was stored", i, err)
+				}
+			})
+		}
+		wg.Wait()
 	})
 }

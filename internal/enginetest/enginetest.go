@@ -42,9 +42,15 @@ func All() []Engine {
 }
 
 // Run runs test once per engine, each as a subtest named after the engine.
+// It fails the test when CUSTOMERD_TEST_ENGINES names no engine, so that a
+// misspelt name cannot pass every test by running none.
 func Run(t *testing.T, test func(t *testing.T, e Engine)) {
 	t.Helper()
-	for _, e := range All() {
+	engines := All()
+	if len(engines) == 0 {
+		t.Fatalf("CUSTOMERD_TEST_ENGINES=%q names no engine (SQLite, PostgreSQL)", os.Getenv("CUSTOMERD_TEST_ENGINES"))
+	}
+	for _, e := range engines {
 		t.Run(e.Name, func(t *testing.T) { test(t, e) })
 	}
 }

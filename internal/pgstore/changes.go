@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -66,7 +67,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}
-	timer := time.NewTimer(time.Second)
+	timer := time.NewTimer(cmp.Or(s.poll, time.Second))
 	defer timer.Stop()
 	select {
 	case <-wake:

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -86,6 +85,7 @@ type Store struct {
 	changeRetention time.Duration
 	commits         broadcast.Signal // closed after every commit seen, for watchers
 	listening       atomic.Bool      // the LISTEN connection is up
+	poll            time.Duration    // WaitForChange's fallback poll: a second
 	notifications   atomic.Int64     // notifications received, for tests
 
 	stop    context.CancelFunc // stops the cleanup and the listener
@@ -127,7 +127,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		// pgx's error would repeat the URL, password included.
 		return nil, errors.New("pgstore: malformed database URL")
 	}
-	cfg.MaxConns = int32(cmp.Or(opts.MaxConns, 16))
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	} else if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = 16
+	}
 	timeout := cmp.Or(opts.StatementTimeout, 30*time.Second)
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(timeout.Milliseconds())
 	cfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ConnConfig.RuntimeParams["application_name"], "customerd")
@@ -186,6 +190,11 @@ func migrateLocked(ctx context.Context, pool *pgxpool.Pool, dbURL string, log *s
 	// connection rather than returning it to the pool still locked.
 	defer conn.Release()
 	defer conn.Conn().Close(context.Background())
+	// Another replica may hold the lock for a long migration: wait for it
+	// without the statement timeout (this session is closed afterwards).
+	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+		return fmt.Errorf("pgstore: lock for migrating: %w", err)
+	}
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
 		return fmt.Errorf("pgstore: lock for migrating: %w", err)
 	}
@@ -284,13 +293,20 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q *pgdb.
 	if s.batcher != nil {
 		return s.batcher.do(ctx, fn)
 	}
+	// Like the batcher: once begun, a write runs to its end whatever
+	// happens to ctx (statement_timeout bounds it), so that its caller
+	// learns whether it committed.
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		wctx := context.WithoutCancel(ctx)
+		err := pgx.BeginFunc(wctx, s.pool, func(tx pgx.Tx) error {
 			q := pgdb.New(tx)
-			if err := q.LockWrites(ctx); err != nil {
+			if err := q.LockWrites(wctx); err != nil {
 				return err
 			}
-			return fn(ctx, q)
+			return fn(wctx, q)
 		})
 		if err == nil {
 			s.commits.Notify()
@@ -299,12 +315,7 @@ func (s *Store) write(ctx context.Context, fn func(ctx context.Context, q *pgdb.
 		if !retryable(err) || attempt >= s.maxRetries {
 			return err
 		}
-		pause := time.Duration(1+rand.IntN(5<<attempt)) * time.Millisecond
-		select {
-		case <-time.After(pause):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		retryPause(attempt)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -51,7 +52,10 @@ func newBatcher(s *Store, maxBatch, queue int) *batcher {
 
 // do queues fn and waits for the outcome of its transaction. It fails with
 // errClosed after close, errOverloaded when the queue is full, and ctx's
-// error when ctx ends first (fn may then still run and commit).
+// error, without running fn, when ctx ends before fn's turn. Once fn is
+// queued, do waits for its answer even if ctx ends meanwhile: a write that
+// has started is reported as it ends (committed or not), never as a
+// timeout that leaves the caller guessing.
 func (b *batcher) do(ctx context.Context, fn writeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -69,12 +73,7 @@ func (b *batcher) do(ctx context.Context, fn writeFunc) error {
 		return errOverloaded
 	}
 	b.mu.RUnlock()
-	select {
-	case err := <-req.reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return <-req.reply
 }
 
 // close stops accepting writes, runs the writes already queued and waits
@@ -120,6 +119,7 @@ func (b *batcher) runBatch(batch []writeRequest) {
 	for attempt := 0; ; attempt++ {
 		errs, err := b.tryBatch(batch)
 		if err != nil && retryable(err) && attempt < b.s.maxRetries {
+			retryPause(attempt)
 			continue
 		}
 		if err == nil {
@@ -167,7 +167,8 @@ func (b *batcher) tryBatch(batch []writeRequest) ([]error, error) {
 }
 
 // runOne runs fn inside a savepoint, rolling back to it when fn fails (a
-// panic included), and running it again when it lost a race (errRetry).
+// panic included), and running it again, after a short pause, when it lost
+// a race (errRetry) or hit a serialization failure or deadlock.
 func (b *batcher) runOne(ctx context.Context, tx pgx.Tx, q *pgdb.Queries, fn writeFunc) (err error) {
 	for attempt := 0; ; attempt++ {
 		if _, err := tx.Exec(ctx, "SAVEPOINT write"); err != nil {
@@ -188,8 +189,15 @@ func (b *batcher) runOne(ctx context.Context, tx pgx.Tx, q *pgdb.Queries, fn wri
 		if _, rbErr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT write"); rbErr != nil {
 			return errors.Join(err, rbErr)
 		}
-		if !errors.Is(err, errRetry) || attempt >= b.s.maxRetries {
+		if !retryable(err) || attempt >= b.s.maxRetries {
 			return err
 		}
+		retryPause(attempt)
 	}
+}
+
+// retryPause waits a few random milliseconds, more after each attempt, so
+// that writers that collided do not collide again at once.
+func retryPause(attempt int) {
+	time.Sleep(time.Duration(1+rand.IntN(5<<min(attempt, 6))) * time.Millisecond)
 }

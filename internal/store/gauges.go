@@ -20,6 +20,8 @@ func (s *Store) Gauges() []metrics.Gauge {
 			Value: ws(func(s writer.Stats) float64 { return float64(s.Writes) })},
 		{Name: "customerd_writer_batch_size_max", Help: "The largest write batch so far.", Type: "gauge",
 			Value: ws(func(s writer.Stats) float64 { return float64(s.MaxBatch) })},
+		{Name: "customerd_writer_reruns_total", Help: "Batches run again with a savepoint per write because a write failed.", Type: "counter",
+			Value: ws(func(s writer.Stats) float64 { return float64(s.Reruns) })},
 		{Name: "customerd_writer_commits_total", Help: "COMMITs run by the writer.", Type: "counter",
 			Value: ws(func(s writer.Stats) float64 { return float64(s.Commits) })},
 		{Name: "customerd_writer_commit_seconds_total", Help: "Time spent in COMMIT (mostly fsync).", Type: "counter",

@@ -270,7 +270,7 @@ func (s *Store) Close() error {
 		s.writer.Close()
 		ws := s.writer.Stats()
 		s.log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
-			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "histogram", ws.HistogramString())
+			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "reruns", ws.Reruns, "histogram", ws.HistogramString())
 		var errs []error
 		if s.ckpt != nil {
 			errs = append(errs, s.ckpt.close())

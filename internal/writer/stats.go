@@ -16,6 +16,9 @@ type Stats struct {
 	MaxQueue  int           // the most writes seen waiting after a batch
 	TotalWait time.Duration // time writes spent in the queue, summed
 	Commits   int64         // COMMITs that returned (successfully or not)
+	// Reruns counts batches run a second time, with a savepoint per
+	// write, because a write failed in the first run.
+	Reruns int64
 	// CommitTime is the time COMMITs took, summed: with synchronous=FULL,
 	// mostly the fsync of the WAL.
 	CommitTime time.Duration
@@ -45,9 +48,12 @@ type stats struct {
 	s  Stats
 }
 
-func (st *stats) record(batch []request, live int, start time.Time, queue int, commit time.Duration) {
+func (st *stats) record(batch []request, live int, start time.Time, queue int, commit time.Duration, rerun bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if rerun {
+		st.s.Reruns++
+	}
 	if commit > 0 {
 		st.s.Commits++
 		st.s.CommitTime += commit

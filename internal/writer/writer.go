@@ -41,7 +41,10 @@ func (e *PanicError) Error() string { return fmt.Sprintf("writer: write panicked
 
 // Func is one write. It runs inside a transaction, with q bound to it, and
 // takes effect when the transaction commits if it returns nil; if it returns
-// an error (or panics) its changes are rolled back and nothing else is.
+// an error (or panics) its changes are rolled back and nothing else is. It
+// may run twice (when another write of its batch fails, the batch runs
+// again), so it must not act outside the transaction, and it must assign,
+// not accumulate, what it hands back to its caller.
 type Func func(ctx context.Context, q *sqlitedb.Queries) error
 
 type request struct {
@@ -218,6 +221,7 @@ func (w *Writer) runBatch(batch []request) {
 		live++
 	}
 	var commit time.Duration
+	rerun := false
 	if live > 0 {
 		// First without savepoints; if a write fails, the whole attempt is
 		// rolled back and the batch runs again with a savepoint per write,
@@ -229,6 +233,7 @@ func (w *Writer) runBatch(batch []request) {
 		var err error
 		commit, err = w.execBatch(batch, results, live, false)
 		if errors.Is(err, errWriteFailed) {
+			rerun = true
 			copy(results, expired)
 			commit, err = w.execBatch(batch, results, live, true)
 		}
@@ -241,7 +246,7 @@ func (w *Writer) runBatch(batch []request) {
 		}
 	}
 	// Stats first, so that a caller that has its answer sees its batch.
-	w.stats.record(batch, live, start, len(w.reqs), commit)
+	w.stats.record(batch, live, start, len(w.reqs), commit, rerun)
 	for i, r := range batch {
 		r.reply <- results[i]
 	}

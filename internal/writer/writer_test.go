@@ -287,6 +287,9 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	if st.MaxBatch < len(kinds) {
 		t.Fatalf("largest batch %d: the %d queued writes did not share a transaction (%+v)", st.MaxBatch, len(kinds), st)
 	}
+	if st.Reruns != 1 {
+		t.Fatalf("%d reruns; want 1: the batch with failures runs again with savepoints", st.Reruns)
+	}
 }
 
 func TestMaxBatchOneDisablesBatching(t *testing.T) {
