@@ -79,24 +79,6 @@ func TestCreateCustomer(t *testing.T) {
 				t.Fatal("20 create_times all fell on whole seconds: precision is seconds, not milliseconds")
 			}
 		})
-		t.Run("MillisecondPrecision", func(t *testing.T) {
-			s := e.Open(t, engine.Options{})
-			var sawMillis bool
-			for i := range 20 {
-				c := mustCreate(t, s, "x", fmt.Sprintf("ms%d@example.com", i))
-				if c.CreateTime.Nanosecond()%int(time.Millisecond) != 0 {
-					t.Fatalf("create_time %v has sub-millisecond digits", c.CreateTime)
-				}
-				if c.CreateTime.Nanosecond() != 0 {
-					sawMillis = true
-					break
-				}
-				time.Sleep(3 * time.Millisecond)
-			}
-			if !sawMillis {
-				t.Fatal("20 create_times all fell on whole seconds: precision is seconds, not milliseconds")
-			}
-		})
 		t.Run("NonASCIICaseIsDistinct", func(t *testing.T) {
 			// NOCASE folds ASCII letters only: É and é are different letters
 			// to SQLite, so these emails do not collide there, nor here.
