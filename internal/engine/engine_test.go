@@ -489,3 +489,31 @@ func TestCancelMeansNotWritten(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestGauges checks that every engine reports its writes, commits and size
+// for /metrics under the same names.
+func TestGauges(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		s := e.Open(t, engine.Options{})
+		for i := range 3 {
+			mustCreate(t, s, "G", fmt.Sprintf("g%d@example.com", i))
+		}
+		got := map[string]float64{}
+		for _, g := range s.Gauges() {
+			got[g.Name] = g.Value()
+		}
+		for name, atLeast := range map[string]float64{
+			"customerd_writer_writes_total":         3,
+			"customerd_writer_commits_total":        1,
+			"customerd_writer_batches_total":        1,
+			"customerd_writer_commit_seconds_total": 0,
+			"customerd_writer_queue_depth":          0,
+			"customerd_database_size_bytes":         1,
+		} {
+			v, ok := got[name]
+			if !ok || v < atLeast {
+				t.Errorf("%s = %v (present %v), want at least %v", name, v, ok, atLeast)
+			}
+		}
+	})
+}

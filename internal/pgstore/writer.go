@@ -38,6 +38,9 @@ type batcher struct {
 	s        *Store
 	maxBatch int
 
+	statsMu sync.Mutex
+	stats   BatchStats
+
 	mu     sync.RWMutex // guards closed against sends on a closed mailbox
 	closed bool
 	queue  chan writeRequest
@@ -113,9 +116,41 @@ func (b *batcher) run() {
 // connection, and with it the batch of every other caller.
 const batchTimeout = time.Minute
 
+// BatchStats are the batcher's figures: what it ran and how long COMMITs
+// took. They are zero when batching is off.
+type BatchStats struct {
+	Batches    int64         // transactions that reached COMMIT
+	Writes     int64         // writes answered
+	MaxBatch   int           // the largest batch
+	Commits    int64         // COMMITs that returned (successfully or not)
+	CommitTime time.Duration // time in COMMIT, summed
+}
+
+// Stats returns the batcher's statistics so far.
+func (s *Store) Stats() BatchStats {
+	if s.batcher == nil {
+		return BatchStats{}
+	}
+	s.batcher.statsMu.Lock()
+	defer s.batcher.statsMu.Unlock()
+	return s.batcher.stats
+}
+
+// QueueLen returns how many writes wait for the batcher.
+func (s *Store) QueueLen() int {
+	if s.batcher == nil {
+		return 0
+	}
+	return len(s.batcher.queue)
+}
+
 // runBatch commits batch in one transaction, retrying the whole batch on a
 // serialization failure or deadlock, and answers every request.
 func (b *batcher) runBatch(batch []writeRequest) {
+	b.statsMu.Lock()
+	b.stats.Writes += int64(len(batch))
+	b.stats.MaxBatch = max(b.stats.MaxBatch, len(batch))
+	b.statsMu.Unlock()
 	for attempt := 0; ; attempt++ {
 		errs, err := b.tryBatch(batch)
 		if err != nil && retryable(err) && attempt < b.s.maxRetries {
@@ -160,10 +195,14 @@ func (b *batcher) tryBatch(batch []writeRequest) ([]error, error) {
 			return errs, errs[i]
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return errs, err
-	}
-	return errs, nil
+	start := time.Now()
+	err = tx.Commit(ctx)
+	b.statsMu.Lock()
+	b.stats.Batches++
+	b.stats.Commits++
+	b.stats.CommitTime += time.Since(start)
+	b.statsMu.Unlock()
+	return errs, err
 }
 
 // runOne runs fn inside a savepoint, rolling back to it when fn fails (a
