@@ -92,9 +92,9 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 		})
 		if err != nil {
-			return nil, err
+			return nil, err // not a typed nil in an interface
 		}
-		return pgEngine{s}, nil
+		return s, nil
 	}
 	s, err := store.Open(dsn, store.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
@@ -104,29 +104,4 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 		return nil, err // not a typed nil in an interface
 	}
 	return s, nil
-}
-
-// pgEngine adds the PostgreSQL store's gauges.
-type pgEngine struct{ *pgstore.Store }
-
-func (e pgEngine) Gauges() []metrics.Gauge {
-	st := func(f func(pgstore.BatchStats) float64) func() float64 {
-		return func() float64 { return f(e.Stats()) }
-	}
-	return []metrics.Gauge{
-		{Name: "customerd_writer_queue_depth", Help: "Writes waiting for this replica's batcher.", Type: "gauge",
-			Value: func() float64 { return float64(e.QueueLen()) }},
-		{Name: "customerd_writer_batches_total", Help: "Write transactions tried by this replica's batcher.", Type: "counter",
-			Value: st(func(s pgstore.BatchStats) float64 { return float64(s.Batches) })},
-		{Name: "customerd_writer_writes_total", Help: "Writes answered by this replica's batcher.", Type: "counter",
-			Value: st(func(s pgstore.BatchStats) float64 { return float64(s.Writes) })},
-		{Name: "customerd_writer_batch_size_max", Help: "The largest write batch so far.", Type: "gauge",
-			Value: st(func(s pgstore.BatchStats) float64 { return float64(s.MaxBatch) })},
-		{Name: "customerd_writer_commits_total", Help: "COMMITs run by this replica's batcher.", Type: "counter",
-			Value: st(func(s pgstore.BatchStats) float64 { return float64(s.Commits) })},
-		{Name: "customerd_writer_commit_seconds_total", Help: "Time spent in COMMIT.", Type: "counter",
-			Value: st(func(s pgstore.BatchStats) float64 { return s.CommitTime.Seconds() })},
-		{Name: "customerd_database_size_bytes", Help: "Bytes of the PostgreSQL database (pg_database_size).", Type: "gauge",
-			Value: func() float64 { return float64(e.Size()) }},
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"customerd/internal/metrics"
 	"customerd/internal/pgdb"
 )
 
@@ -29,9 +30,10 @@ var errOverloaded = errors.New("too many writes waiting")
 type writeFunc = func(ctx context.Context, q *pgdb.Queries) error
 
 type writeRequest struct {
-	ctx   context.Context
-	fn    writeFunc
-	reply chan error // capacity 1: the batcher never waits for a caller that left
+	ctx      context.Context
+	fn       writeFunc
+	enqueued time.Time
+	reply    chan error // capacity 1: the batcher never waits for a caller that left
 }
 
 type batcher struct {
@@ -39,7 +41,7 @@ type batcher struct {
 	maxBatch int
 
 	statsMu sync.Mutex
-	stats   BatchStats
+	stats   metrics.Writes // all but Queue, read from the channel
 
 	mu     sync.RWMutex // guards closed against sends on a closed mailbox
 	closed bool
@@ -63,7 +65,7 @@ func (b *batcher) do(ctx context.Context, fn writeFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := writeRequest{ctx: ctx, fn: fn, reply: make(chan error, 1)}
+	req := writeRequest{ctx: ctx, fn: fn, reply: make(chan error, 1), enqueued: time.Now()}
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
@@ -116,40 +118,32 @@ func (b *batcher) run() {
 // connection, and with it the batch of every other caller.
 const batchTimeout = time.Minute
 
-// BatchStats are the batcher's figures: what it ran and how long COMMITs
-// took. They are zero when batching is off.
-type BatchStats struct {
-	Batches    int64         // transactions that reached COMMIT
-	Writes     int64         // writes answered
-	MaxBatch   int           // the largest batch
-	Commits    int64         // COMMITs that returned (successfully or not)
-	CommitTime time.Duration // time in COMMIT, summed
-}
-
-// Stats returns the batcher's statistics so far.
-func (s *Store) Stats() BatchStats {
-	if s.batcher == nil {
-		return BatchStats{}
-	}
-	s.batcher.statsMu.Lock()
-	defer s.batcher.statsMu.Unlock()
-	return s.batcher.stats
-}
-
-// QueueLen returns how many writes wait for the batcher.
-func (s *Store) QueueLen() int {
-	if s.batcher == nil {
-		return 0
-	}
-	return len(s.batcher.queue)
+// Gauges are the store's figures for /metrics: the batcher's queue,
+// batches and commit time (zero with batching off), and the size of the
+// database.
+func (s *Store) Gauges() []metrics.Gauge {
+	return metrics.StoreGauges(func() metrics.Writes {
+		if s.batcher == nil {
+			return metrics.Writes{}
+		}
+		s.batcher.statsMu.Lock()
+		defer s.batcher.statsMu.Unlock()
+		w := s.batcher.stats
+		w.Queue = len(s.batcher.queue)
+		return w
+	}, s.Size, "Bytes of the PostgreSQL database (pg_database_size).")
 }
 
 // runBatch commits batch in one transaction, retrying the whole batch on a
 // serialization failure or deadlock, and answers every request.
 func (b *batcher) runBatch(batch []writeRequest) {
+	now := time.Now()
 	b.statsMu.Lock()
 	b.stats.Writes += int64(len(batch))
 	b.stats.MaxBatch = max(b.stats.MaxBatch, len(batch))
+	for _, req := range batch {
+		b.stats.Wait += now.Sub(req.enqueued)
+	}
 	b.statsMu.Unlock()
 	for attempt := 0; ; attempt++ {
 		errs, err := b.tryBatch(batch)

@@ -243,9 +243,6 @@ func fileURI(path string) string {
 // the time writes waited.
 func (s *Store) WriterStats() writer.Stats { return s.writer.Stats() }
 
-// WriterQueue returns how many writes wait for the writer now.
-func (s *Store) WriterQueue() int { return s.writer.QueueLen() }
-
 // Size returns the bytes the database takes on disk, its WAL included; 0
 // for an in-memory database.
 func (s *Store) Size() int64 {
