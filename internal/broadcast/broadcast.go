@@ -2,7 +2,11 @@
 // as watchers of the change feed waiting for the next commit.
 package broadcast
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // Signal is a broadcast without payload: Wait returns a channel that Notify
 // closes. The zero value is ready to use and safe for concurrent use.
@@ -29,4 +33,18 @@ func (s *Signal) Notify() {
 		close(s.ch)
 		s.ch = nil
 	}
+}
+
+// Await waits until wake (from Wait) is closed or d has passed, and
+// returns nil; or until ctx ends, and returns ctx.Err().
+func Await(ctx context.Context, wake <-chan struct{}, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-wake:
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }

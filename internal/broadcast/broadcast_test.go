@@ -1,6 +1,7 @@
 package broadcast
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -30,4 +31,21 @@ func TestNotifyWakesEveryWaiter(t *testing.T) {
 	}
 	s.Notify()
 	<-c
+}
+
+func TestAwait(t *testing.T) {
+	var s Signal
+	wake := s.Wait()
+	s.Notify()
+	if err := Await(context.Background(), wake, time.Hour); err != nil {
+		t.Fatalf("woken: %v", err)
+	}
+	if err := Await(context.Background(), s.Wait(), time.Millisecond); err != nil {
+		t.Fatalf("timed out: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Await(ctx, s.Wait(), time.Hour); err != context.Canceled {
+		t.Fatalf("canceled: %v, want context.Canceled", err)
+	}
 }

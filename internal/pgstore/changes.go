@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 )
@@ -67,15 +68,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}
-	timer := time.NewTimer(cmp.Or(s.poll, time.Second))
-	defer timer.Stop()
-	select {
-	case <-wake:
-	case <-timer.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
+	return broadcast.Await(ctx, wake, cmp.Or(s.poll, time.Second))
 }
 
 // notifyChannel is the channel the change trigger notifies on commit.

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	customerv1 "customerd/internal/gen/customer/v1"
 )
@@ -31,17 +32,17 @@ type fanout struct {
 	keep int // how many events the buffer keeps
 
 	mu       sync.Mutex
-	events   []event       // seq ascending: every change with from < seq <= last
-	from     int64         // the seq the buffer starts after
-	last     int64         // the newest seq read
-	err      error         // why the reader stopped, until it restarts
-	grown    chan struct{} // closed when events grow or err is set
-	watchers int           // watchers waiting or sending
-	running  bool          // the reader goroutine runs
+	events   []event          // seq ascending: every change with from < seq <= last
+	from     int64            // the seq the buffer starts after
+	last     int64            // the newest seq read
+	err      error            // why the reader stopped, until it restarts
+	grown    broadcast.Signal // notified when events grow or err is set
+	watchers int              // watchers waiting or sending
+	running  bool             // the reader goroutine runs
 }
 
 func newFanout(feed customer.ChangeFeed, keep int) *fanout {
-	return &fanout{feed: feed, keep: keep, grown: make(chan struct{})}
+	return &fanout{feed: feed, keep: keep}
 }
 
 // join registers a watcher that has seen every change up to seq after; call
@@ -94,7 +95,7 @@ func (f *fanout) next(ctx context.Context, after int64, max int) ([]event, error
 			f.mu.Unlock()
 			return out, nil
 		}
-		grown := f.grown
+		grown := f.grown.Wait() // under f.mu, so no growth is missed
 		f.mu.Unlock()
 		if timer == nil {
 			timer = time.NewTimer(time.Second)
@@ -144,8 +145,7 @@ func (f *fanout) read() {
 			}
 		}
 		if err != nil || len(changes) > 0 {
-			close(f.grown)
-			f.grown = make(chan struct{})
+			f.grown.Notify()
 		}
 		f.mu.Unlock()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
 )
@@ -56,15 +57,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if newest, err := s.newestChange(ctx); err != nil || newest > after {
 		return err
 	}
-	timer := time.NewTimer(time.Second)
-	defer timer.Stop()
-	select {
-	case <-wake:
-	case <-timer.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
+	return broadcast.Await(ctx, wake, time.Second)
 }
 
 // purgeOldChanges deletes the changes older than the retention, in batches.
