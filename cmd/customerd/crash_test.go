@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,6 +37,68 @@ type tracked struct {
 	pending string // "", "create", "update:NAME" or "delete": unanswered at the kill
 }
 
+// ledger is what the clients of a crash test know: every customer they
+// wrote, by email.
+type ledger struct {
+	mu  sync.Mutex
+	all map[string]*tracked
+}
+
+// set changes c under the ledger's lock.
+func (l *ledger) set(c *tracked, change func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	change()
+}
+
+// write creates customers with emails prefix-N@example.com through client,
+// renames each updates times and deletes every other one, until stop is
+// closed or a call fails (its server died: that write stays pending). It
+// calls acked after each acknowledged write.
+func (l *ledger) write(client customerv1connect.CustomerServiceClient, prefix string, updates int, stop <-chan struct{}, acked func()) {
+	ctx := context.Background()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		email := fmt.Sprintf("%s-%d@example.com", prefix, i)
+		c := &tracked{email: email, name: "created", pending: "create"}
+		l.set(c, func() { l.all[email] = c })
+		res, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{
+			Customer: &customerv1.Customer{Name: "created", Email: email},
+		})
+		if err != nil {
+			return
+		}
+		l.set(c, func() { c.pending, c.etag = "", res.Customer.Etag })
+		acked()
+		id := res.Customer.Id
+		for u := range updates {
+			name := fmt.Sprint("v", u)
+			l.set(c, func() { c.pending = "update:" + name })
+			up, err := client.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
+				Customer:   &customerv1.Customer{Id: id, Name: name},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
+			})
+			if err != nil {
+				return
+			}
+			l.set(c, func() { c.pending, c.name, c.etag = "", name, up.Customer.Etag })
+			acked()
+		}
+		if i%2 == 0 {
+			l.set(c, func() { c.pending = "delete" })
+			if _, err := client.DeleteCustomer(ctx, &customerv1.DeleteCustomerRequest{Id: id}); err != nil {
+				return
+			}
+			l.set(c, func() { c.pending, c.deleted = "", true })
+			acked()
+		}
+	}
+}
+
 // TestCrashRecovery starts the real binary, drives concurrent creates,
 // updates and deletes, kills it with SIGKILL at a random moment, restarts
 // it on the same database and checks that every acknowledged write is
@@ -52,71 +115,18 @@ func TestCrashRecovery(t *testing.T) {
 
 func testCrashRecovery(t *testing.T, bin, dbPath string) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	all := map[string]*tracked{} // by email
-	var acked, lost int
+	l := &ledger{all: map[string]*tracked{}}
+	var acked atomic.Int64
+	var lost int
 	for round := range *crashRounds {
 		cmd, url, out := startBinary(t, bin, dbPath)
 		client := customerv1connect.NewCustomerServiceClient(&http.Client{Timeout: 5 * time.Second}, url)
-		verify(t, client, all, round)
+		verify(t, client, l.all, round)
 
-		var mu sync.Mutex
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for w := range 16 {
-			wg.Go(func() {
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					email := fmt.Sprintf("r%d-w%d-%d@example.com", round, w, i)
-					c := &tracked{email: email, name: "created", pending: "create"}
-					mu.Lock()
-					all[email] = c
-					mu.Unlock()
-					res, err := client.CreateCustomer(context.Background(), &customerv1.CreateCustomerRequest{
-						Customer: &customerv1.Customer{Name: "created", Email: email},
-					})
-					if err != nil {
-						return // the server died: this create stays pending
-					}
-					mu.Lock()
-					c.pending, c.etag = "", res.Customer.Etag
-					acked++
-					mu.Unlock()
-					id := res.Customer.Id
-					for u := range 3 {
-						name := fmt.Sprint("v", u)
-						mu.Lock()
-						c.pending = "update:" + name
-						mu.Unlock()
-						up, err := client.UpdateCustomer(context.Background(), &customerv1.UpdateCustomerRequest{
-							Customer:   &customerv1.Customer{Id: id, Name: name},
-							UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
-						})
-						if err != nil {
-							return
-						}
-						mu.Lock()
-						c.pending, c.name, c.etag = "", name, up.Customer.Etag
-						acked++
-						mu.Unlock()
-					}
-					if i%2 == 0 {
-						mu.Lock()
-						c.pending = "delete"
-						mu.Unlock()
-						if _, err := client.DeleteCustomer(context.Background(), &customerv1.DeleteCustomerRequest{Id: id}); err != nil {
-							return
-						}
-						mu.Lock()
-						c.pending, c.deleted = "", true
-						acked++
-						mu.Unlock()
-					}
-				}
-			})
+			wg.Go(func() { l.write(client, fmt.Sprintf("r%d-w%d", round, w), 3, stop, func() { acked.Add(1) }) })
 		}
 		time.Sleep(time.Duration(150+rng.IntN(600)) * time.Millisecond)
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown at all
@@ -144,8 +154,8 @@ func testCrashRecovery(t *testing.T, bin, dbPath string) {
 	// A last start checks the last round.
 	cmd, url, _ := startBinary(t, bin, dbPath)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	lost = verify(t, customerv1connect.NewCustomerServiceClient(http.DefaultClient, url), all, *crashRounds)
-	t.Logf("%d rounds, %d writes acknowledged, %d lost", *crashRounds, acked, lost)
+	lost = verify(t, customerv1connect.NewCustomerServiceClient(http.DefaultClient, url), l.all, *crashRounds)
+	t.Logf("%d rounds, %d writes acknowledged, %d lost", *crashRounds, acked.Load(), lost)
 }
 
 // verify lists every customer and checks each tracked one against what was

@@ -52,20 +52,23 @@ func replicaClients(urls []string, key string) []customerv1connect.CustomerServi
 	return clients
 }
 
-// startReplicas starts n customerd processes on the PostgreSQL database at
-// db, all reading the same key file, and returns their processes and
-// addresses.
-func startReplicas(t *testing.T, bin, db, keys string, n int) ([]func(), []string) {
+// startReplicas starts n customerd processes on a new PostgreSQL database,
+// all reading one key file, and returns a function that kills each, their
+// addresses, and a key with write scope.
+func startReplicas(t *testing.T, n int) (kills []func(), urls []string, key string) {
 	t.Helper()
-	var kills []func()
-	var urls []string
+	db := pgtest.URL(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	key = addKey(t, keys, "write")
+	bin := buildBinary(t, dir)
 	for range n {
 		cmd, url, _ := startBinary(t, bin, db, "-auth-keys", keys)
 		kill := sync.OnceFunc(func() { cmd.Process.Kill(); cmd.Wait() })
 		t.Cleanup(kill)
 		kills, urls = append(kills, kill), append(urls, url)
 	}
-	return kills, urls
+	return kills, urls, key
 }
 
 // watchAll reads every event of a watch on c into a slice until ctx ends.
@@ -100,12 +103,7 @@ func TestReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three servers")
 	}
-	db := pgtest.URL(t)
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	key := addKey(t, keys, "write")
-	bin := buildBinary(t, dir)
-	_, urls := startReplicas(t, bin, db, keys, 3)
+	_, urls, key := startReplicas(t, 3)
 	clients := replicaClients(urls, key)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -297,77 +295,27 @@ func TestReplicaCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills servers")
 	}
-	db := pgtest.URL(t)
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys")
-	key := addKey(t, keys, "write")
-	bin := buildBinary(t, dir)
-	kills, urls := startReplicas(t, bin, db, keys, 3)
-	clients := replicaClients(urls, key)
-	for i := range clients {
+	kills, urls, key := startReplicas(t, 3)
+	clients := make([]customerv1connect.CustomerServiceClient, len(urls))
+	for i, url := range urls {
 		clients[i] = customerv1connect.NewCustomerServiceClient(&http.Client{
 			Timeout: 5 * time.Second, Transport: bearer{key, http.DefaultTransport},
-		}, urls[i], connect.WithProtoJSON())
+		}, url, connect.WithProtoJSON())
 	}
 
-	var mu sync.Mutex
-	all := map[string]*tracked{}
+	l := &ledger{all: map[string]*tracked{}}
 	var killed atomic.Bool
 	var afterKill [3]atomic.Int64 // writes acknowledged by each replica after the kill
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range 12 {
 		r := w % 3
-		client := clients[r]
 		wg.Go(func() {
-			ack := func(c *tracked, apply func()) {
-				mu.Lock()
-				apply()
-				c.pending = ""
-				mu.Unlock()
+			l.write(clients[r], fmt.Sprintf("w%d", w), 1, stop, func() {
 				if killed.Load() {
 					afterKill[r].Add(1)
 				}
-			}
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				email := fmt.Sprintf("w%d-%d@example.com", w, i)
-				c := &tracked{email: email, name: "created", pending: "create"}
-				mu.Lock()
-				all[email] = c
-				mu.Unlock()
-				res, err := client.CreateCustomer(context.Background(), &customerv1.CreateCustomerRequest{
-					Customer: &customerv1.Customer{Name: "created", Email: email},
-				})
-				if err != nil {
-					return // this replica died: the create stays pending
-				}
-				ack(c, func() { c.etag = res.Customer.Etag })
-				mu.Lock()
-				c.pending = "update:v1"
-				mu.Unlock()
-				up, err := client.UpdateCustomer(context.Background(), &customerv1.UpdateCustomerRequest{
-					Customer:   &customerv1.Customer{Id: res.Customer.Id, Name: "v1"},
-					UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
-				})
-				if err != nil {
-					return
-				}
-				ack(c, func() { c.name, c.etag = "v1", up.Customer.Etag })
-				if i%2 == 0 {
-					mu.Lock()
-					c.pending = "delete"
-					mu.Unlock()
-					if _, err := client.DeleteCustomer(context.Background(), &customerv1.DeleteCustomerRequest{Id: res.Customer.Id}); err != nil {
-						return
-					}
-					ack(c, func() { c.deleted = true })
-				}
-			}
+			})
 		})
 	}
 	time.Sleep(time.Second)
@@ -385,9 +333,9 @@ func TestReplicaCrash(t *testing.T) {
 	if afterKill[1].Load() > 0 {
 		t.Logf("replica 1 acknowledged %d writes while being killed", afterKill[1].Load())
 	}
-	if lost := verify(t, clients[0], all, 0); lost > 0 {
+	if lost := verify(t, clients[0], l.all, 0); lost > 0 {
 		t.Fatalf("%d acknowledged writes lost", lost)
 	}
 	t.Logf("%d customers written; replicas 0 and 2 acknowledged %d and %d writes after the kill",
-		len(all), afterKill[0].Load(), afterKill[2].Load())
+		len(l.all), afterKill[0].Load(), afterKill[2].Load())
 }
