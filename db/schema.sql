@@ -23,20 +23,6 @@ CREATE VIRTUAL TABLE customers_fts USING fts5(
   content = 'customers', content_rowid = 'id',
   tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN
-  INSERT INTO customers_fts (rowid, name, email, phone, address)
-  VALUES (NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address);
-END;
-CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN
-  INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
-  VALUES ('delete', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address);
-END;
-CREATE TRIGGER customers_fts_update AFTER UPDATE OF name, email, phone, address ON customers BEGIN
-  INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
-  VALUES ('delete', OLD.id, OLD.name, OLD.email, OLD.phone, OLD.address);
-  INSERT INTO customers_fts (rowid, name, email, phone, address)
-  VALUES (NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address);
-END;
 CREATE TABLE create_requests (
   request_id  TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,
@@ -85,10 +71,37 @@ BEGIN
       revision = OLD.revision + 1
   WHERE id = NEW.id;
 END;
+CREATE TABLE customers_fts_pending (
+  id      INTEGER PRIMARY KEY,
+  indexed INTEGER NOT NULL CHECK (indexed IN (0, 1)),
+  name    TEXT,
+  email   TEXT,
+  phone   TEXT,
+  address TEXT
+);
+CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
+  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+END;
+CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF id, name, email, phone, address ON customers
+FOR EACH ROW WHEN NEW.id IS NOT OLD.id
+  OR NEW.name IS NOT OLD.name COLLATE BINARY
+  OR NEW.email IS NOT OLD.email COLLATE BINARY
+  OR NEW.phone IS NOT OLD.phone
+  OR NEW.address IS NOT OLD.address
+BEGIN
+  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
+  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+END;
+CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
+  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
+END;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
   ('20261125130000'),
   ('20261125140000'),
   ('20261125150000'),
-  ('20261126010000');
+  ('20261126010000'),
+  ('20261126020000');

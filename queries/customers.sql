@@ -287,3 +287,24 @@ WHERE seq IN (
   ORDER BY seq
   LIMIT sqlc.arg(batch)
 );
+
+-- The SearchIndex* queries bring the full-text index up to date with the
+-- notes the customers_fts_note_* triggers leave in customers_fts_pending
+-- (see db/migrations/20261126020000_search_index_per_transaction.sql). The
+-- writer runs them in this order before every COMMIT.
+
+-- name: SearchIndexRemoveNoted :exec
+-- Removes what the index holds for each noted customer: FTS5 needs the
+-- indexed values themselves to find the entries.
+INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
+SELECT 'delete', p.id, p.name, p.email, p.phone, p.address
+FROM customers_fts_pending p WHERE p.indexed = 1;
+
+-- name: SearchIndexAddNoted :exec
+-- Indexes the current values of each noted customer that still exists.
+INSERT INTO customers_fts (rowid, name, email, phone, address)
+SELECT c.id, c.name, c.email, c.phone, c.address
+FROM customers_fts_pending p JOIN customers c ON c.id = p.id;
+
+-- name: SearchIndexClearNoted :exec
+DELETE FROM customers_fts_pending;

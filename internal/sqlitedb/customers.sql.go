@@ -1373,6 +1373,45 @@ func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg Searc
 	return items, nil
 }
 
+const searchIndexAddNoted = `-- name: SearchIndexAddNoted :exec
+INSERT INTO customers_fts (rowid, name, email, phone, address)
+SELECT c.id, c.name, c.email, c.phone, c.address
+FROM customers_fts_pending p JOIN customers c ON c.id = p.id
+`
+
+// Indexes the current values of each noted customer that still exists.
+func (q *Queries) SearchIndexAddNoted(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchIndexAddNotedStmt, searchIndexAddNoted)
+	return err
+}
+
+const searchIndexClearNoted = `-- name: SearchIndexClearNoted :exec
+DELETE FROM customers_fts_pending
+`
+
+func (q *Queries) SearchIndexClearNoted(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchIndexClearNotedStmt, searchIndexClearNoted)
+	return err
+}
+
+const searchIndexRemoveNoted = `-- name: SearchIndexRemoveNoted :exec
+
+INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
+SELECT 'delete', p.id, p.name, p.email, p.phone, p.address
+FROM customers_fts_pending p WHERE p.indexed = 1
+`
+
+// The SearchIndex* queries bring the full-text index up to date with the
+// notes the customers_fts_note_* triggers leave in customers_fts_pending
+// (see db/migrations/20261126020000_search_index_per_transaction.sql). The
+// writer runs them in this order before every COMMIT.
+// Removes what the index holds for each noted customer: FTS5 needs the
+// indexed values themselves to find the entries.
+func (q *Queries) SearchIndexRemoveNoted(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchIndexRemoveNotedStmt, searchIndexRemoveNoted)
+	return err
+}
+
 const updateCustomer = `-- name: UpdateCustomer :execrows
 
 UPDATE customers

@@ -46,3 +46,12 @@ type CustomersFt struct {
 	Phone   string
 	Address string
 }
+
+type CustomersFtsPending struct {
+	ID      int64
+	Indexed int64
+	Name    *string
+	Email   *string
+	Phone   *string
+	Address *string
+}

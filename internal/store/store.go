@@ -192,7 +192,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	var commits *broadcast.Signal // set below, once the Store exists
 	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
-		AfterCommit: func() { commits.Notify() }})
+		BeforeCommit: updateSearchIndex,
+		AfterCommit:  func() { commits.Notify() }})
 	if err != nil {
 		reads.Close()
 		read.Close()
@@ -229,7 +230,28 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
+	// An empty write: its transaction indexes what writers other than this
+	// server (the sqlite3 shell) changed while it was not running.
+	if err := w.Do(context.Background(), func(context.Context, *sqlitedb.Queries) error { return nil }); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: update the search index: %w", err)
+	}
 	return s, nil
+}
+
+// updateSearchIndex brings the full-text index up to date with the
+// customers the transaction changed (noted by triggers, see
+// db/migrations/20261126020000_search_index_per_transaction.sql): once per
+// transaction, because FTS5 writes a new index segment each time a
+// statement that fires triggers begins after it was written to.
+func updateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
+	if err := q.SearchIndexRemoveNoted(ctx); err != nil {
+		return err
+	}
+	if err := q.SearchIndexAddNoted(ctx); err != nil {
+		return err
+	}
+	return q.SearchIndexClearNoted(ctx)
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that

@@ -65,6 +65,12 @@ type Options struct {
 	// Logger receives panics (error level) and one line per batch (debug
 	// level); nil discards them.
 	Logger *slog.Logger
+	// BeforeCommit, if set, runs in every transaction after its writes and
+	// before its COMMIT (work a batch shares, such as bringing an index up
+	// to date once instead of once per write). If it fails, the
+	// transaction is rolled back and every write of the batch that had
+	// not failed on its own fails with its error.
+	BeforeCommit Func
 	// AfterCommit, if set, is called on the writer's goroutine after every
 	// successful COMMIT, before the callers are answered. It must not block.
 	AfterCommit func()
@@ -77,6 +83,7 @@ type Writer struct {
 	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
 	log      *slog.Logger
 	maxBatch int
+	before   Func
 	after    func()
 	reqs     chan request
 	done     chan struct{}
@@ -113,6 +120,7 @@ func New(conn *sql.DB, opts Options) (*Writer, error) {
 		queries:  q,
 		log:      log,
 		maxBatch: cmp.Or(max(opts.MaxBatch, 0), 128),
+		before:   opts.BeforeCommit,
 		after:    opts.AfterCommit,
 		reqs:     make(chan request, cmp.Or(max(opts.Queue, 0), 1024)),
 		done:     make(chan struct{}),
@@ -225,10 +233,9 @@ func (w *Writer) runBatch(batch []request) {
 	if live > 0 {
 		// First without savepoints; if a write fails, the whole attempt is
 		// rolled back and the batch runs again with a savepoint per write,
-		// which isolates the failure. Savepoints are not free: releasing
-		// one makes the full-text index write its pending entries out as a
-		// new segment (and merge segments), once per write instead of once
-		// per batch.
+		// which isolates the failure. Savepoints are not free: three more
+		// statements per write, and a virtual table written earlier in the
+		// transaction (FTS5) writes out what it holds at each of them.
 		expired := slices.Clone(results)
 		var err error
 		commit, err = w.execBatch(batch, results, live, false)
@@ -309,6 +316,11 @@ func (w *Writer) execBatch(batch []request, results []error, live int, savepoint
 		}
 		if err := exec(2); err != nil {
 			return 0, fmt.Errorf("writer: release savepoint: %w", err)
+		}
+	}
+	if w.before != nil {
+		if err := w.before(ctx, q); err != nil {
+			return 0, fmt.Errorf("writer: before commit: %w", err)
 		}
 	}
 	commitStart := time.Now()

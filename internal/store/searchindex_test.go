@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"customerd/internal/customer"
+)
+
+// The full-text index is brought up to date once per write transaction
+// from notes the triggers leave (see updateSearchIndex). These tests check
+// the index against the table with FTS5's own integrity check, which
+// compares every entry with the content it was built from, after batches
+// that mix writes which succeed, fail and are rerun with savepoints.
+
+// checkSearchIndex fails t unless the index matches the customers table
+// exactly and no note is left over.
+func checkSearchIndex(t *testing.T, conn *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, `INSERT INTO customers_fts (customers_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
+		t.Fatalf("full-text index does not match the customers table: %v", err)
+	}
+	var notes int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM customers_fts_pending`).Scan(&notes); err != nil {
+		t.Fatal(err)
+	}
+	if notes != 0 {
+		t.Fatalf("%d notes left in customers_fts_pending after a commit", notes)
+	}
+}
+
+// searchIDs returns the ids of the customers a search finds, in id order.
+func searchIDs(t *testing.T, s *Store, query string) []int64 {
+	t.Helper()
+	cs, err := s.ListCustomers(context.Background(), customer.ListParams{Query: query, Limit: 1000})
+	if err != nil {
+		t.Fatalf("search %q: %v", query, err)
+	}
+	var ids []int64
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func TestSearchIndexFollowsBatchedWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	// 32 writers, each creating, renaming twice, and deleting every third
+	// of its customers, with a duplicate email and a stale etag among them:
+	// batches form, and the failing writes make them run again with
+	// savepoints.
+	const writers, each = 32, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	var survivors sync.Map // id → final name
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				c, err := s.CreateCustomer(ctx, customer.New{
+					Name: fmt.Sprintf("Zed%dx%d", w, i), Email: fmt.Sprintf("w%d.%d@example.com", w, i),
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.CreateCustomer(ctx, customer.New{Name: "Dup", Email: fmt.Sprintf("w%d.%d@example.com", w, i)}); customer.ErrorCode(err) != customer.AlreadyExists {
+					errs <- fmt.Errorf("duplicate email: got %v, want already exists", err)
+					return
+				}
+				final := c
+				for r := range 2 {
+					name := fmt.Sprintf("Renamed%dx%dr%d", w, i, r)
+					if final, err = s.UpdateCustomer(ctx, customer.Update{ID: c.ID, Name: &name, Etag: final.Etag}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				stale := "Never"
+				if _, err := s.UpdateCustomer(ctx, customer.Update{ID: c.ID, Name: &stale, Etag: c.Etag}); customer.ErrorCode(err) != customer.Aborted {
+					errs <- fmt.Errorf("stale etag: got %v, want aborted", err)
+					return
+				}
+				if i%3 == 0 {
+					if err := s.DeleteCustomer(ctx, c.ID, ""); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				survivors.Store(c.ID, final.Name)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if st := s.WriterStats(); st.MaxBatch < 2 || st.Reruns == 0 {
+		t.Fatalf("want batches of several writes and reruns with savepoints, got max batch %d, %d reruns", st.MaxBatch, st.Reruns)
+	}
+	checkSearchIndex(t, s.write)
+
+	// Every surviving customer is found by its last name only.
+	n := 0
+	survivors.Range(func(k, v any) bool {
+		n++
+		if got := searchIDs(t, s, v.(string)); len(got) != 1 || got[0] != k.(int64) {
+			t.Errorf("search %q: got %v, want [%d]", v, got, k)
+		}
+		return true
+	})
+	if n != writers*(each-each/3) {
+		t.Fatalf("%d survivors, want %d", n, writers*(each-each/3))
+	}
+	for _, gone := range []string{"Zed0x1", "Renamed0x1r0", "Renamed0x0r1", "Never", "Dup"} {
+		if got := searchIDs(t, s, gone); len(got) != 0 {
+			t.Errorf("search %q: got %v, want nothing (overwritten, deleted or never written)", gone, got)
+		}
+	}
+}
+
+// A failing write is rolled back with everything it noted; a write that
+// changes a customer and is then rolled back leaves the index as it was.
+func TestSearchIndexIgnoresRolledBackWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, err := s.CreateCustomer(ctx, customer.New{Name: "Alpha", Email: "a1@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCustomer(ctx, customer.New{Name: "Beta", Email: "beta@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	// Renames a, then collides with b's email: the whole update fails.
+	name, email := "Gamma", "beta@example.com"
+	if _, err := s.UpdateCustomer(ctx, customer.Update{ID: a.ID, Name: &name, Email: &email}); customer.ErrorCode(err) != customer.AlreadyExists {
+		t.Fatalf("got %v, want already exists", err)
+	}
+	checkSearchIndex(t, s.write)
+	if got := searchIDs(t, s, "Gamma"); len(got) != 0 {
+		t.Fatalf("search Gamma: got %v, want nothing", got)
+	}
+	if got := searchIDs(t, s, "Alpha"); len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("search Alpha: got %v, want [%d]", got, a.ID)
+	}
+}
+
+// Writes made with plain SQL while the server is stopped (the sqlite3
+// shell) are indexed when it starts, and in the server's next transaction
+// while it runs.
+func TestSearchIndexCatchesUpWithPlainSQL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "t.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateCustomer(ctx, customer.New{Name: "Alpha", Email: "a1@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	shell, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shell.ExecContext(ctx, `UPDATE customers SET name = 'Omega' WHERE id = ?`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := shell.ExecContext(ctx, `INSERT INTO customers (name, email) VALUES ('Sigma', 'sigma@example.com')`); err != nil {
+		t.Fatal(err)
+	}
+	shell.Close()
+
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkSearchIndex(t, s.write)
+	if got := searchIDs(t, s, "Omega"); len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("search Omega after restart: got %v, want [%d]", got, a.ID)
+	}
+	if got := searchIDs(t, s, "Alpha"); len(got) != 0 {
+		t.Fatalf("search Alpha after restart: got %v, want nothing", got)
+	}
+	if got := searchIDs(t, s, "Sigma"); len(got) != 1 {
+		t.Fatalf("search Sigma after restart: got %v, want one customer", got)
+	}
+
+	// While running: the plain write is indexed by the server's next write.
+	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET address = 'Quayside' WHERE id = ?`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateCustomer(ctx, customer.New{Name: "Delta", Email: "delta@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	checkSearchIndex(t, s.write)
+	if got := searchIDs(t, s, "Quayside"); len(got) != 1 || got[0] != a.ID {
+		t.Fatalf("search Quayside: got %v, want [%d]", got, a.ID)
+	}
+}
