@@ -18,11 +18,6 @@ END;
 CREATE INDEX customers_name_idx ON customers (name);
 CREATE INDEX customers_created_at_idx ON customers (created_at);
 CREATE INDEX customers_updated_at_idx ON customers (updated_at);
-CREATE VIRTUAL TABLE customers_fts USING fts5(
-  name, email, phone, address,
-  content = 'customers', content_rowid = 'id',
-  tokenize = 'unicode61 remove_diacritics 2'
-);
 CREATE TABLE create_requests (
   request_id  TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,
@@ -97,6 +92,12 @@ CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
   INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
   VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
 END;
+CREATE VIRTUAL TABLE customers_fts USING fts5(
+  name, email, phone, address,
+  content = 'customers', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2',
+  columnsize = 0
+);
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
@@ -104,4 +105,5 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261125140000'),
   ('20261125150000'),
   ('20261126010000'),
-  ('20261126020000');
+  ('20261126020000'),
+  ('20261126030000');

@@ -302,9 +302,12 @@ FROM customers_fts_pending p WHERE p.indexed = 1;
 
 -- name: SearchIndexAddNoted :exec
 -- Indexes the current values of each noted customer that still exists.
+-- CROSS JOIN makes SQLite read the notes and look customers up by id, never
+-- the other way round: statistics taken while many notes were waiting (a
+-- bulk load) would otherwise make it scan customers.
 INSERT INTO customers_fts (rowid, name, email, phone, address)
 SELECT c.id, c.name, c.email, c.phone, c.address
-FROM customers_fts_pending p JOIN customers c ON c.id = p.id;
+FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id;
 
 -- name: SearchIndexClearNoted :exec
 DELETE FROM customers_fts_pending;

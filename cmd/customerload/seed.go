@@ -66,6 +66,10 @@ func seed(ctx context.Context, dir string, n int) (string, error) {
 				return "", err
 			}
 		}
+		if err := store.UpdateSearchIndex(ctx, q); err != nil {
+			tx.Rollback()
+			return "", err
+		}
 		if err := tx.Commit(); err != nil {
 			return "", err
 		}

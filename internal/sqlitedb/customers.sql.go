@@ -1376,10 +1376,13 @@ func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg Searc
 const searchIndexAddNoted = `-- name: SearchIndexAddNoted :exec
 INSERT INTO customers_fts (rowid, name, email, phone, address)
 SELECT c.id, c.name, c.email, c.phone, c.address
-FROM customers_fts_pending p JOIN customers c ON c.id = p.id
+FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
 `
 
 // Indexes the current values of each noted customer that still exists.
+// CROSS JOIN makes SQLite read the notes and look customers up by id, never
+// the other way round: statistics taken while many notes were waiting (a
+// bulk load) would otherwise make it scan customers.
 func (q *Queries) SearchIndexAddNoted(ctx context.Context) error {
 	_, err := q.exec(ctx, q.searchIndexAddNotedStmt, searchIndexAddNoted)
 	return err

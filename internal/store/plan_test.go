@@ -126,3 +126,47 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		t.Fatalf("found %v queries, want 10 of each family (5 fields × 2 directions)", counts)
 	}
 }
+
+// TestSearchIndexQueriesReadTheNotes checks that bringing the search index
+// up to date reads the notes and looks customers up by id, even when the
+// statistics were taken with many notes waiting (after a bulk load with
+// plain SQL): a scan of customers would make every write transaction cost
+// in proportion to the table.
+func TestSearchIndexQueriesReadTheNotes(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "plan.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.write.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3000 {
+		if _, err := tx.Exec(`INSERT INTO customers (name, email) VALUES (?, ?)`,
+			fmt.Sprintf("Customer %d", i), fmt.Sprintf("c%d@example.com", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.Exec(`ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	fullScan := regexp.MustCompile(`(?m)^SCAN c( |$)`)
+	queries := namedQueries(t)
+	for _, name := range []string{"SearchIndexRemoveNoted", "SearchIndexAddNoted", "SearchIndexClearNoted"} {
+		query, ok := queries[name]
+		if !ok {
+			t.Fatalf("no query %s in queries/customers.sql", name)
+		}
+		plan := strings.Join(queryPlan(t, s.write, query), "\n")
+		if fullScan.MatchString(plan) || strings.Contains(plan, "SCAN customers") {
+			t.Errorf("%s scans customers:\n%s", name, plan)
+		}
+		if name == "SearchIndexAddNoted" && !strings.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY") {
+			t.Errorf("%s does not look customers up by id:\n%s", name, plan)
+		}
+	}
+}

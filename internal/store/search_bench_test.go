@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
 )
 
 // seed adds n customers in one transaction, with names, cities and email
@@ -32,6 +33,9 @@ func seed(tb testing.TB, s *Store, n int) {
 			fmt.Sprintf("+44 20 %04d %04d", i%10000, (i*7)%10000), fmt.Sprintf("%d High Street, %s", i%300, c)); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if err := UpdateSearchIndex(context.Background(), sqlitedb.New(tx)); err != nil {
+		tb.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)

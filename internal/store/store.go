@@ -192,7 +192,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	var commits *broadcast.Signal // set below, once the Store exists
 	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
-		BeforeCommit: updateSearchIndex,
+		BeforeCommit: UpdateSearchIndex,
 		AfterCommit:  func() { commits.Notify() }})
 	if err != nil {
 		reads.Close()
@@ -239,12 +239,16 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// updateSearchIndex brings the full-text index up to date with the
-// customers the transaction changed (noted by triggers, see
-// db/migrations/20261126020000_search_index_per_transaction.sql): once per
-// transaction, because FTS5 writes a new index segment each time a
-// statement that fires triggers begins after it was written to.
-func updateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
+// UpdateSearchIndex brings the full-text index up to date with the
+// customers changed since it last ran (noted by triggers, see
+// db/migrations/20261126020000_search_index_per_transaction.sql). The
+// store's writer runs it once per transaction, before COMMIT, because FTS5
+// writes a new index segment each time a statement that fires triggers
+// begins after it was written to. Code that writes customers with the
+// generated queries outside the store should run it before committing too.
+// It returns the database's error, if any; the transaction should then be
+// rolled back.
+func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
 	if err := q.SearchIndexRemoveNoted(ctx); err != nil {
 		return err
 	}
