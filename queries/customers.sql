@@ -291,23 +291,27 @@ WHERE seq IN (
 -- The SearchIndex* queries bring the full-text index up to date with the
 -- notes the customers_fts_note_* triggers leave in customers_fts_pending
 -- (see db/migrations/20261126020000_search_index_per_transaction.sql). The
--- writer runs them in this order before every COMMIT.
+-- writer runs them before every COMMIT.
 
--- name: SearchIndexRemoveNoted :exec
--- Removes what the index holds for each noted customer: FTS5 needs the
--- indexed values themselves to find the entries.
+-- name: SearchIndexApplyNotes :exec
+-- One statement: FTS5 writes what it holds in memory out as a new segment
+-- whenever a statement that may need a statement rollback begins after it
+-- was written to, so removals and additions in two statements would cost a
+-- segment more per transaction. The removals come first (step 0), because
+-- FTS5 needs the indexed values themselves to find the entries to remove,
+-- and a customer whose values stay partly the same is removed and added
+-- again. The notes are read before customers (CROSS JOIN), never the other
+-- way round: statistics taken while many notes were waiting (a bulk load)
+-- would otherwise make SQLite scan customers.
 INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
-SELECT 'delete', p.id, p.name, p.email, p.phone, p.address
-FROM customers_fts_pending p WHERE p.indexed = 1;
+SELECT command, id, name, email, phone, address FROM (
+  SELECT 0 AS step, 'delete' AS command, p.id, p.name, p.email, p.phone, p.address
+  FROM customers_fts_pending p WHERE p.indexed = 1
+  UNION ALL
+  SELECT 1, NULL, c.id, c.name, c.email, c.phone, c.address
+  FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
+)
+ORDER BY step, id;
 
--- name: SearchIndexAddNoted :exec
--- Indexes the current values of each noted customer that still exists.
--- CROSS JOIN makes SQLite read the notes and look customers up by id, never
--- the other way round: statistics taken while many notes were waiting (a
--- bulk load) would otherwise make it scan customers.
-INSERT INTO customers_fts (rowid, name, email, phone, address)
-SELECT c.id, c.name, c.email, c.phone, c.address
-FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id;
-
--- name: SearchIndexClearNoted :exec
+-- name: SearchIndexClearNotes :exec
 DELETE FROM customers_fts_pending;

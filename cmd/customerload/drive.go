@@ -37,6 +37,7 @@ type result struct {
 	p50, p99, max time.Duration
 	errors        map[string]int64 // by Connect code
 	peakRSS       int64
+	cpuPerReq     time.Duration // CPU time the servers used during the operation, per request
 	meanBatch     float64 // of the server's writer; 0 when unknown
 	writerStats   string  // the server's own summary of its write batches
 	summary       string  // the overload phase's account
@@ -114,6 +115,8 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			return nil, err
 		}
 		fmt.Printf("run %d  %-8s %-7s ", run+1, mode, op)
+		servers := append([]*server{srv}, replicas...)
+		cpuBefore := cpuTime(servers)
 		var res result
 		if op == "overload" {
 			var summary string
@@ -132,13 +135,16 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			}
 		}
 		res.mode, res.op, res.run = mode, op, run
-		for _, s := range append([]*server{srv}, replicas...) {
+		if res.requests > 0 {
+			res.cpuPerReq = (cpuTime(servers) - cpuBefore) / time.Duration(res.requests)
+		}
+		for _, s := range servers {
 			if rss, err := s.peakRSS(); err == nil {
 				res.peakRSS += rss // of all replicas together
 			}
 		}
 		var stopErr error
-		for _, s := range append([]*server{srv}, replicas...) {
+		for _, s := range servers {
 			if err := s.stop(); err != nil && mode != "ceiling" && stopErr == nil {
 				stopErr = fmt.Errorf("stopping customerd: %w (see %s)", err, s.log.Name())
 			}
@@ -152,6 +158,18 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// cpuTime returns the CPU time the servers have used, all together; a
+// server whose figure cannot be read counts as none.
+func cpuTime(servers []*server) time.Duration {
+	var sum time.Duration
+	for _, s := range servers {
+		if d, err := s.cpuTime(); err == nil {
+			sum += d
+		}
+	}
+	return sum
 }
 
 var (

@@ -15,7 +15,7 @@ func report(w io.Writer, cfg config, results []result) {
 	fmt.Fprintf(w, "\n%d customers, %d clients, %s per operation, protocol %s, durability %s, median of %d run(s)\n\n",
 		cfg.customers, cfg.clients, cfg.duration, cfg.protocol, cfg.durability, cfg.runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tserver\treq/s\tp50\tp99\tmax\terrors\tpeak RSS\tmean batch\t")
+	fmt.Fprintln(tw, "op\tserver\treq/s\tp50\tp99\tmax\terrors\tpeak RSS\tmean batch\tserver CPU/req\t")
 	medians := map[[2]string]result{}
 	for _, op := range cfg.ops {
 		for _, mode := range cfg.modes {
@@ -28,8 +28,8 @@ func report(w io.Writer, cfg config, results []result) {
 			if m.meanBatch > 0 {
 				batch = fmt.Sprintf("%.1f", m.meanBatch)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t\n", op, mode, m.rate(),
-				round(m.p50), round(m.p99), round(m.max), errorsString(m.errors), float64(m.peakRSS)/(1<<20), batch)
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%.0f MB\t%s\t%s\t\n", op, mode, m.rate(),
+				round(m.p50), round(m.p99), round(m.max), errorsString(m.errors), float64(m.peakRSS)/(1<<20), batch, m.cpuPerReq.Round(time.Microsecond))
 		}
 	}
 	tw.Flush()
@@ -101,6 +101,7 @@ func median(results []result, mode, op string) (result, bool) {
 	m.p50 = mid(func(r result) time.Duration { return r.p50 })
 	m.p99 = mid(func(r result) time.Duration { return r.p99 })
 	m.max = mid(func(r result) time.Duration { return r.max })
+	m.cpuPerReq = mid(func(r result) time.Duration { return r.cpuPerReq })
 	return m, true
 }
 

@@ -89,6 +89,31 @@ func (s *server) procStatus(field string) (int64, error) {
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, s.cmd.Process.Pid)
 }
 
+// cpuTime returns the CPU time, user and system, the process has used so
+// far, from /proc (Linux, whose clock ticks there are 1/100 s).
+func (s *server) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces: count fields from
+	// after it. utime and stime are the 14th and 15th fields.
+	i := strings.LastIndexByte(string(b), ')')
+	fields := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat", s.cmd.Process.Pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
 // stop sends SIGTERM and waits for the process to exit.
 func (s *server) stop() error {
 	defer s.log.Close()

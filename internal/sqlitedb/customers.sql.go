@@ -1373,45 +1373,43 @@ func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg Searc
 	return items, nil
 }
 
-const searchIndexAddNoted = `-- name: SearchIndexAddNoted :exec
-INSERT INTO customers_fts (rowid, name, email, phone, address)
-SELECT c.id, c.name, c.email, c.phone, c.address
-FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
-`
-
-// Indexes the current values of each noted customer that still exists.
-// CROSS JOIN makes SQLite read the notes and look customers up by id, never
-// the other way round: statistics taken while many notes were waiting (a
-// bulk load) would otherwise make it scan customers.
-func (q *Queries) SearchIndexAddNoted(ctx context.Context) error {
-	_, err := q.exec(ctx, q.searchIndexAddNotedStmt, searchIndexAddNoted)
-	return err
-}
-
-const searchIndexClearNoted = `-- name: SearchIndexClearNoted :exec
-DELETE FROM customers_fts_pending
-`
-
-func (q *Queries) SearchIndexClearNoted(ctx context.Context) error {
-	_, err := q.exec(ctx, q.searchIndexClearNotedStmt, searchIndexClearNoted)
-	return err
-}
-
-const searchIndexRemoveNoted = `-- name: SearchIndexRemoveNoted :exec
+const searchIndexApplyNotes = `-- name: SearchIndexApplyNotes :exec
 
 INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
-SELECT 'delete', p.id, p.name, p.email, p.phone, p.address
-FROM customers_fts_pending p WHERE p.indexed = 1
+SELECT command, id, name, email, phone, address FROM (
+  SELECT 0 AS step, 'delete' AS command, p.id, p.name, p.email, p.phone, p.address
+  FROM customers_fts_pending p WHERE p.indexed = 1
+  UNION ALL
+  SELECT 1, NULL, c.id, c.name, c.email, c.phone, c.address
+  FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
+)
+ORDER BY step, id
 `
 
 // The SearchIndex* queries bring the full-text index up to date with the
 // notes the customers_fts_note_* triggers leave in customers_fts_pending
 // (see db/migrations/20261126020000_search_index_per_transaction.sql). The
-// writer runs them in this order before every COMMIT.
-// Removes what the index holds for each noted customer: FTS5 needs the
-// indexed values themselves to find the entries.
-func (q *Queries) SearchIndexRemoveNoted(ctx context.Context) error {
-	_, err := q.exec(ctx, q.searchIndexRemoveNotedStmt, searchIndexRemoveNoted)
+// writer runs them before every COMMIT.
+// One statement: FTS5 writes what it holds in memory out as a new segment
+// whenever a statement that may need a statement rollback begins after it
+// was written to, so removals and additions in two statements would cost a
+// segment more per transaction. The removals come first (step 0), because
+// FTS5 needs the indexed values themselves to find the entries to remove,
+// and a customer whose values stay partly the same is removed and added
+// again. The notes are read before customers (CROSS JOIN), never the other
+// way round: statistics taken while many notes were waiting (a bulk load)
+// would otherwise make SQLite scan customers.
+func (q *Queries) SearchIndexApplyNotes(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchIndexApplyNotesStmt, searchIndexApplyNotes)
+	return err
+}
+
+const searchIndexClearNotes = `-- name: SearchIndexClearNotes :exec
+DELETE FROM customers_fts_pending
+`
+
+func (q *Queries) SearchIndexClearNotes(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchIndexClearNotesStmt, searchIndexClearNotes)
 	return err
 }
 

@@ -120,14 +120,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchCustomersByUpdateTimeDescStmt, err = db.PrepareContext(ctx, searchCustomersByUpdateTimeDesc); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchCustomersByUpdateTimeDesc: %w", err)
 	}
-	if q.searchIndexAddNotedStmt, err = db.PrepareContext(ctx, searchIndexAddNoted); err != nil {
-		return nil, fmt.Errorf("error preparing query SearchIndexAddNoted: %w", err)
+	if q.searchIndexApplyNotesStmt, err = db.PrepareContext(ctx, searchIndexApplyNotes); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchIndexApplyNotes: %w", err)
 	}
-	if q.searchIndexClearNotedStmt, err = db.PrepareContext(ctx, searchIndexClearNoted); err != nil {
-		return nil, fmt.Errorf("error preparing query SearchIndexClearNoted: %w", err)
-	}
-	if q.searchIndexRemoveNotedStmt, err = db.PrepareContext(ctx, searchIndexRemoveNoted); err != nil {
-		return nil, fmt.Errorf("error preparing query SearchIndexRemoveNoted: %w", err)
+	if q.searchIndexClearNotesStmt, err = db.PrepareContext(ctx, searchIndexClearNotes); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchIndexClearNotes: %w", err)
 	}
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
@@ -306,19 +303,14 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchCustomersByUpdateTimeDescStmt: %w", cerr)
 		}
 	}
-	if q.searchIndexAddNotedStmt != nil {
-		if cerr := q.searchIndexAddNotedStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing searchIndexAddNotedStmt: %w", cerr)
+	if q.searchIndexApplyNotesStmt != nil {
+		if cerr := q.searchIndexApplyNotesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchIndexApplyNotesStmt: %w", cerr)
 		}
 	}
-	if q.searchIndexClearNotedStmt != nil {
-		if cerr := q.searchIndexClearNotedStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing searchIndexClearNotedStmt: %w", cerr)
-		}
-	}
-	if q.searchIndexRemoveNotedStmt != nil {
-		if cerr := q.searchIndexRemoveNotedStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing searchIndexRemoveNotedStmt: %w", cerr)
+	if q.searchIndexClearNotesStmt != nil {
+		if cerr := q.searchIndexClearNotesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchIndexClearNotesStmt: %w", cerr)
 		}
 	}
 	if q.updateCustomerStmt != nil {
@@ -412,9 +404,8 @@ type Queries struct {
 	searchCustomersByNameDescStmt       *sql.Stmt
 	searchCustomersByUpdateTimeAscStmt  *sql.Stmt
 	searchCustomersByUpdateTimeDescStmt *sql.Stmt
-	searchIndexAddNotedStmt             *sql.Stmt
-	searchIndexClearNotedStmt           *sql.Stmt
-	searchIndexRemoveNotedStmt          *sql.Stmt
+	searchIndexApplyNotesStmt           *sql.Stmt
+	searchIndexClearNotesStmt           *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
 	updateCustomerKeepNameStmt          *sql.Stmt
@@ -457,9 +448,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchCustomersByNameDescStmt:       q.searchCustomersByNameDescStmt,
 		searchCustomersByUpdateTimeAscStmt:  q.searchCustomersByUpdateTimeAscStmt,
 		searchCustomersByUpdateTimeDescStmt: q.searchCustomersByUpdateTimeDescStmt,
-		searchIndexAddNotedStmt:             q.searchIndexAddNotedStmt,
-		searchIndexClearNotedStmt:           q.searchIndexClearNotedStmt,
-		searchIndexRemoveNotedStmt:          q.searchIndexRemoveNotedStmt,
+		searchIndexApplyNotesStmt:           q.searchIndexApplyNotesStmt,
+		searchIndexClearNotesStmt:           q.searchIndexClearNotesStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
 		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,

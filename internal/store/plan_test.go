@@ -156,7 +156,7 @@ func TestSearchIndexQueriesReadTheNotes(t *testing.T) {
 	}
 	fullScan := regexp.MustCompile(`(?m)^SCAN c( |$)`)
 	queries := namedQueries(t)
-	for _, name := range []string{"SearchIndexRemoveNoted", "SearchIndexAddNoted", "SearchIndexClearNoted"} {
+	for _, name := range []string{"SearchIndexApplyNotes", "SearchIndexClearNotes"} {
 		query, ok := queries[name]
 		if !ok {
 			t.Fatalf("no query %s in queries/customers.sql", name)
@@ -165,7 +165,7 @@ func TestSearchIndexQueriesReadTheNotes(t *testing.T) {
 		if fullScan.MatchString(plan) || strings.Contains(plan, "SCAN customers") {
 			t.Errorf("%s scans customers:\n%s", name, plan)
 		}
-		if name == "SearchIndexAddNoted" && !strings.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY") {
+		if name == "SearchIndexApplyNotes" && !strings.Contains(plan, "SEARCH c USING INTEGER PRIMARY KEY") {
 			t.Errorf("%s does not look customers up by id:\n%s", name, plan)
 		}
 	}

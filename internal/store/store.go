@@ -153,7 +153,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if path != Memory {
 		common += walPragmas
 	}
-	writeDSN := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate"
+	// The writer's page cache holds the pages a stream of writes keeps
+	// coming back to (index roots and inner pages, busy tables), which it
+	// would otherwise read again from the WAL or the file.
+	writeDSN := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate" + writerCache
+	if path != Memory {
+		writeDSN += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointFrames)
+	}
 	readDSN := name + sep + common + "&_pragma=query_only(1)"
 
 	write, err := sql.Open("sqlite", writeDSN)
@@ -249,13 +255,10 @@ func Open(path string, opts Options) (*Store, error) {
 // It returns the database's error, if any; the transaction should then be
 // rolled back.
 func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
-	if err := q.SearchIndexRemoveNoted(ctx); err != nil {
+	if err := q.SearchIndexApplyNotes(ctx); err != nil {
 		return err
 	}
-	if err := q.SearchIndexAddNoted(ctx); err != nil {
-		return err
-	}
-	return q.SearchIndexClearNoted(ctx)
+	return q.SearchIndexClearNotes(ctx)
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that
@@ -293,7 +296,7 @@ func (s *Store) Close() error {
 		s.writer.Close()
 		ws := s.writer.Stats()
 		s.log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
-			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "reruns", ws.Reruns, "histogram", ws.HistogramString())
+			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "mean_commit", ws.MeanCommit(), "reruns", ws.Reruns, "histogram", ws.HistogramString())
 		var errs []error
 		if s.ckpt != nil {
 			errs = append(errs, s.ckpt.close())

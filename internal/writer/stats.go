@@ -35,6 +35,14 @@ func (s Stats) MeanBatch() float64 {
 	return float64(s.Writes) / float64(s.Batches)
 }
 
+// MeanCommit returns the mean time a COMMIT took, 0 before the first.
+func (s Stats) MeanCommit() time.Duration {
+	if s.Commits == 0 {
+		return 0
+	}
+	return s.CommitTime / time.Duration(s.Commits)
+}
+
 // MeanWait is the average time a write waited for its turn.
 func (s Stats) MeanWait() time.Duration {
 	if s.Writes == 0 {
