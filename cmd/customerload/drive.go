@@ -38,9 +38,9 @@ type result struct {
 	errors        map[string]int64 // by Connect code
 	peakRSS       int64
 	cpuPerReq     time.Duration // CPU time the servers used during the operation, per request
-	meanBatch     float64 // of the server's writer; 0 when unknown
-	writerStats   string  // the server's own summary of its write batches
-	summary       string  // the overload phase's account
+	meanBatch     float64       // of the server's writer; 0 when unknown
+	writerStats   string        // the server's own summary of its write batches
+	summary       string        // the overload phase's account
 }
 
 func (r result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
