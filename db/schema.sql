@@ -75,7 +75,8 @@ CREATE TABLE customers_fts_pending (
   address TEXT
 );
 CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+  INSERT INTO customers_fts_pending (id, indexed)
+  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
 END;
 CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF id, name, email, phone, address ON customers
 FOR EACH ROW WHEN NEW.id IS NOT OLD.id
@@ -84,13 +85,16 @@ FOR EACH ROW WHEN NEW.id IS NOT OLD.id
   OR NEW.phone IS NOT OLD.phone
   OR NEW.address IS NOT OLD.address
 BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
+  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
+  INSERT INTO customers_fts_pending (id, indexed)
+  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
 END;
 CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
+  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
 END;
 CREATE VIRTUAL TABLE customers_fts USING fts5(
   name, email, phone, address,

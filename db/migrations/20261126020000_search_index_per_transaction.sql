@@ -16,8 +16,9 @@ DROP TRIGGER customers_fts_update;
 -- One row per customer changed since the index was last brought up to date.
 -- indexed = 1: the index holds name, email, phone and address for id (they
 -- must be named exactly to remove them); indexed = 0: it holds nothing for
--- id (created since). The first note of a customer wins (INSERT OR IGNORE):
--- later values were never indexed.
+-- id (created since). The first note of a customer wins (NOT EXISTS: later
+-- values were never indexed); not INSERT OR IGNORE, because the conflict
+-- clause of the statement that fires a trigger overrides the trigger's own.
 CREATE TABLE customers_fts_pending (
   id      INTEGER PRIMARY KEY,
   indexed INTEGER NOT NULL CHECK (indexed IN (0, 1)),
@@ -27,7 +28,8 @@ CREATE TABLE customers_fts_pending (
   address TEXT
 );
 CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+  INSERT INTO customers_fts_pending (id, indexed)
+  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
 END;
 CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF id, name, email, phone, address ON customers
 FOR EACH ROW WHEN NEW.id IS NOT OLD.id
@@ -36,13 +38,16 @@ FOR EACH ROW WHEN NEW.id IS NOT OLD.id
   OR NEW.phone IS NOT OLD.phone
   OR NEW.address IS NOT OLD.address
 BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed) VALUES (NEW.id, 0);
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
+  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
+  INSERT INTO customers_fts_pending (id, indexed)
+  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
 END;
 CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
-  INSERT OR IGNORE INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address);
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
+  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
 END;
 
 -- migrate:down
