@@ -294,15 +294,17 @@ WHERE seq IN (
 -- writer runs them before every COMMIT.
 
 -- name: SearchIndexApplyNotes :exec
--- One statement: FTS5 writes what it holds in memory out as a new segment
--- whenever a statement that may need a statement rollback begins after it
--- was written to, so removals and additions in two statements would cost a
--- segment more per transaction. The removals come first (step 0), because
--- FTS5 needs the indexed values themselves to find the entries to remove,
--- and a customer whose values stay partly the same is removed and added
--- again. The notes are read before customers (CROSS JOIN), never the other
--- way round: statistics taken while many notes were waiting (a bulk load)
--- would otherwise make SQLite scan customers.
+-- FTS5 writes what it holds in memory out to disk as a new segment (and
+-- merges segments) whenever a statement that may need a statement rollback
+-- begins after it was written to, and whenever it is given a rowid lower
+-- than the one before (or the same, other than an addition after a
+-- removal). So this is one statement, in rowid order, each customer's
+-- removal (step 0) before its addition (step 1): the index then writes
+-- once per transaction, at COMMIT. FTS5 needs the indexed values
+-- themselves to find the entries to remove; the notes hold them. The notes
+-- are read before customers (CROSS JOIN), never the other way round:
+-- statistics taken while many notes were waiting (a bulk load) would
+-- otherwise make SQLite scan customers.
 INSERT INTO customers_fts (customers_fts, rowid, name, email, phone, address)
 SELECT command, id, name, email, phone, address FROM (
   SELECT 0 AS step, 'delete' AS command, p.id, p.name, p.email, p.phone, p.address
@@ -311,7 +313,7 @@ SELECT command, id, name, email, phone, address FROM (
   SELECT 1, NULL, c.id, c.name, c.email, c.phone, c.address
   FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
 )
-ORDER BY step, id;
+ORDER BY id, step;
 
 -- name: SearchIndexClearNotes :exec
 DELETE FROM customers_fts_pending;

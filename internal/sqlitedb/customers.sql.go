@@ -1383,22 +1383,24 @@ SELECT command, id, name, email, phone, address FROM (
   SELECT 1, NULL, c.id, c.name, c.email, c.phone, c.address
   FROM customers_fts_pending p CROSS JOIN customers c ON c.id = p.id
 )
-ORDER BY step, id
+ORDER BY id, step
 `
 
 // The SearchIndex* queries bring the full-text index up to date with the
 // notes the customers_fts_note_* triggers leave in customers_fts_pending
 // (see db/migrations/20261126020000_search_index_per_transaction.sql). The
 // writer runs them before every COMMIT.
-// One statement: FTS5 writes what it holds in memory out as a new segment
-// whenever a statement that may need a statement rollback begins after it
-// was written to, so removals and additions in two statements would cost a
-// segment more per transaction. The removals come first (step 0), because
-// FTS5 needs the indexed values themselves to find the entries to remove,
-// and a customer whose values stay partly the same is removed and added
-// again. The notes are read before customers (CROSS JOIN), never the other
-// way round: statistics taken while many notes were waiting (a bulk load)
-// would otherwise make SQLite scan customers.
+// FTS5 writes what it holds in memory out to disk as a new segment (and
+// merges segments) whenever a statement that may need a statement rollback
+// begins after it was written to, and whenever it is given a rowid lower
+// than the one before (or the same, other than an addition after a
+// removal). So this is one statement, in rowid order, each customer's
+// removal (step 0) before its addition (step 1): the index then writes
+// once per transaction, at COMMIT. FTS5 needs the indexed values
+// themselves to find the entries to remove; the notes hold them. The notes
+// are read before customers (CROSS JOIN), never the other way round:
+// statistics taken while many notes were waiting (a bulk load) would
+// otherwise make SQLite scan customers.
 func (q *Queries) SearchIndexApplyNotes(ctx context.Context) error {
 	_, err := q.exec(ctx, q.searchIndexApplyNotesStmt, searchIndexApplyNotes)
 	return err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -54,17 +55,21 @@ WHERE NOT EXISTS (
     AND ifnull(c.phone, '') NOT LIKE '%' || w.value || '%' AND ifnull(c.address, '') NOT LIKE '%' || w.value || '%')
 ORDER BY id LIMIT ?`
 
+var searchCustomers = flag.Int("search-customers", 100_000, "customers BenchmarkSearch seeds")
+
 // BenchmarkSearch compares the FTS5 search ListCustomers uses with a LIKE
-// scan, on 100,000 customers, for a first page of 50 in id order:
+// scan, on 100,000 customers (or -search-customers), for a first page of 50
+// in id order:
 //
 //	go test ./internal/store -run '^$' -bench Search -benchtime 2s
+//	go test ./internal/store -run '^$' -bench Search/fts5 -args -search-customers 1000000
 func BenchmarkSearch(b *testing.B) {
 	s, err := Open(filepath.Join(b.TempDir(), "bench.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	seed(b, s, 100_000)
+	seed(b, s, *searchCustomers)
 	ctx := context.Background()
 	for _, q := range []struct{ name, query, json string }{
 		{"common", "london", `["london"]`},              // a tenth of the rows
