@@ -38,7 +38,6 @@ CREATE TABLE customer_changes (
   updated_at  DATETIME NOT NULL,
   recorded_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
-CREATE INDEX customer_changes_recorded_at_idx ON customer_changes (recorded_at);
 CREATE TRIGGER customer_changes_insert AFTER INSERT ON customers BEGIN
   INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
   VALUES ('created', NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address, NEW.revision, NEW.created_at, NEW.updated_at);
@@ -110,4 +109,5 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261125150000'),
   ('20261126010000'),
   ('20261126020000'),
-  ('20261126030000');
+  ('20261126030000'),
+  ('20261126040000');

@@ -279,13 +279,14 @@ SELECT seq FROM customer_changes ORDER BY seq LIMIT 1;
 SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1;
 
 -- name: DeleteOldChanges :execrows
--- Deletes at most batch changes recorded before a time.
+-- Deletes those of the oldest batch changes that were recorded before a
+-- time. Changes are recorded in seq order, so the expired ones come first:
+-- fewer than batch deleted means none is left. (recorded_at has no index:
+-- every write would pay for it.)
 DELETE FROM customer_changes
 WHERE seq IN (
-  SELECT seq FROM customer_changes
+  SELECT seq FROM (SELECT seq, recorded_at FROM customer_changes ORDER BY seq LIMIT sqlc.arg(batch))
   WHERE recorded_at <= CAST(sqlc.arg(recorded_before) AS TEXT)
-  ORDER BY seq
-  LIMIT sqlc.arg(batch)
 );
 
 -- The SearchIndex* queries bring the full-text index up to date with the

@@ -115,21 +115,22 @@ func (q *Queries) DeleteExpiredCreateRequests(ctx context.Context, arg DeleteExp
 const deleteOldChanges = `-- name: DeleteOldChanges :execrows
 DELETE FROM customer_changes
 WHERE seq IN (
-  SELECT seq FROM customer_changes
-  WHERE recorded_at <= CAST(?1 AS TEXT)
-  ORDER BY seq
-  LIMIT ?2
+  SELECT seq FROM (SELECT seq, recorded_at FROM customer_changes ORDER BY seq LIMIT ?1)
+  WHERE recorded_at <= CAST(?2 AS TEXT)
 )
 `
 
 type DeleteOldChangesParams struct {
-	RecordedBefore string
 	Batch          int64
+	RecordedBefore string
 }
 
-// Deletes at most batch changes recorded before a time.
+// Deletes those of the oldest batch changes that were recorded before a
+// time. Changes are recorded in seq order, so the expired ones come first:
+// fewer than batch deleted means none is left. (recorded_at has no index:
+// every write would pay for it.)
 func (q *Queries) DeleteOldChanges(ctx context.Context, arg DeleteOldChangesParams) (int64, error) {
-	result, err := q.exec(ctx, q.deleteOldChangesStmt, deleteOldChanges, arg.RecordedBefore, arg.Batch)
+	result, err := q.exec(ctx, q.deleteOldChangesStmt, deleteOldChanges, arg.Batch, arg.RecordedBefore)
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
 )
 
 func openForTest(t *testing.T, opts Options) *Store {
@@ -73,4 +74,49 @@ func TestCleanupRunsInTheBackground(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("the expired request_id was never deleted")
+}
+
+// Changes past the retention are deleted oldest first, in batches, and the
+// newer ones stay, in order; with no index on recorded_at the cleanup walks
+// the oldest changes instead.
+func TestPurgeOldChanges(t *testing.T) {
+	ctx := context.Background()
+	s := openForTest(t, Options{ChangeRetention: time.Hour, CleanupInterval: time.Hour})
+	tx, err := s.write.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1300 {
+		if _, err := tx.Exec(`INSERT INTO customers (name, email) VALUES ('C', ?)`, fmt.Sprintf("c%d@example.com", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first 1,200 changes (more than two batches) were recorded long ago.
+	if _, err := tx.Exec(`UPDATE customer_changes SET recorded_at = '2000-01-01T00:00:00.000Z' WHERE seq <= (SELECT min(seq) + 1199 FROM customer_changes)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := UpdateSearchIndex(ctx, sqlitedb.New(tx)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	oldest, newest, err := s.ChangeBounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.purgeOldChanges(ctx)
+	if err != nil || n != 1200 {
+		t.Fatalf("purged %d, %v; want 1200", n, err)
+	}
+	first, last, err := s.ChangeBounds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != oldest+1200 || last != newest || countRows(t, s, "customer_changes") != 100 {
+		t.Fatalf("changes %d..%d (%d rows) left of %d..%d; want the newest 100", first, last, countRows(t, s, "customer_changes"), oldest, newest)
+	}
+	if n, err := s.purgeOldChanges(ctx); err != nil || n != 0 {
+		t.Fatalf("second purge: %d, %v; want nothing", n, err)
+	}
 }
