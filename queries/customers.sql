@@ -7,6 +7,10 @@ RETURNING *;
 -- name: GetCustomer :one
 SELECT * FROM customers WHERE id = sqlc.arg(id);
 
+-- name: GetCustomersIn :many
+-- The customers whose ids the JSON array ids holds, in no particular order.
+SELECT * FROM customers WHERE id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)));
+
 -- The UpdateCustomer* queries apply a field mask. Name and email are
 -- indexed, so each has its own query per choice of writing them or not:
 -- SQLite rewrites the index entries of every column an UPDATE assigns, even

@@ -181,6 +181,43 @@ func (q *Queries) GetCustomer(ctx context.Context, id int64) (Customer, error) {
 	return i, err
 }
 
+const getCustomersIn = `-- name: GetCustomersIn :many
+SELECT id, name, email, phone, address, revision, created_at, updated_at FROM customers WHERE id IN (SELECT value FROM json_each(CAST(?1 AS TEXT)))
+`
+
+// The customers whose ids the JSON array ids holds, in no particular order.
+func (q *Queries) GetCustomersIn(ctx context.Context, ids string) ([]Customer, error) {
+	rows, err := q.query(ctx, q.getCustomersInStmt, getCustomersIn, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Customer
+	for rows.Next() {
+		var i Customer
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Email,
+			&i.Phone,
+			&i.Address,
+			&i.Revision,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listChanges = `-- name: ListChanges :many
 SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at, recorded_at FROM customer_changes
 WHERE seq > ?1

@@ -48,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getCustomerStmt, err = db.PrepareContext(ctx, getCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCustomer: %w", err)
 	}
+	if q.getCustomersInStmt, err = db.PrepareContext(ctx, getCustomersIn); err != nil {
+		return nil, fmt.Errorf("error preparing query GetCustomersIn: %w", err)
+	}
 	if q.listChangesStmt, err = db.PrepareContext(ctx, listChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query ListChanges: %w", err)
 	}
@@ -181,6 +184,11 @@ func (q *Queries) Close() error {
 	if q.getCustomerStmt != nil {
 		if cerr := q.getCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getCustomerStmt: %w", cerr)
+		}
+	}
+	if q.getCustomersInStmt != nil {
+		if cerr := q.getCustomersInStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getCustomersInStmt: %w", cerr)
 		}
 	}
 	if q.listChangesStmt != nil {
@@ -380,6 +388,7 @@ type Queries struct {
 	deleteOldChangesStmt                *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
+	getCustomersInStmt                  *sql.Stmt
 	listChangesStmt                     *sql.Stmt
 	listCustomersByCreateTimeAscStmt    *sql.Stmt
 	listCustomersByCreateTimeDescStmt   *sql.Stmt
@@ -424,6 +433,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteOldChangesStmt:                q.deleteOldChangesStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
+		getCustomersInStmt:                  q.getCustomersInStmt,
 		listChangesStmt:                     q.listChangesStmt,
 		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
 		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,

@@ -67,8 +67,9 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 }
 
 // UpdateCustomer applies u: when u.Etag is set, a read to check it; the
-// UPDATE; then a read of the row, because RETURNING would show updated_at
-// from before the trigger that maintains it. It fails with
+// UPDATE; then a read of the row (with the other updates of its write
+// transaction, see readBack), because RETURNING would show updated_at from
+// before the trigger that maintains it. It fails with
 // customer.NotFound, customer.Aborted (stale etag, checked before anything
 // else) or customer.AlreadyExists (email taken).
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
@@ -80,6 +81,9 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 			if err == nil && u.Etag != "" && u.Etag != customer.Etag(row.ID, row.Revision) {
 				return errStaleEtag
 			}
+			return err
+		}
+		if err := s.readBack.settle(ctx, q, u.ID); err != nil {
 			return err
 		}
 		if u.Etag != "" {
@@ -100,8 +104,8 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		if n == 0 {
 			return sql.ErrNoRows
 		}
-		row, err = q.GetCustomer(ctx, u.ID)
-		return err
+		s.readBack.add(u.ID, &row) // read with the batch's others before COMMIT
+		return nil
 	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
@@ -138,6 +142,9 @@ func applyUpdate(ctx context.Context, q *sqlitedb.Queries, u customer.Update) (i
 // unknown id and customer.Aborted when etag is non-empty and stale.
 func (s *Store) DeleteCustomer(ctx context.Context, id int64, tag string) error {
 	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
+		if err := s.readBack.settle(ctx, q, id); err != nil {
+			return err
+		}
 		if tag != "" {
 			cur, err := q.GetCustomer(ctx, id)
 			if err != nil {

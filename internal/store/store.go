@@ -86,13 +86,14 @@ func ParseDurability(s string) (Durability, error) {
 
 // Store is the SQLite customer store. Its methods are safe for concurrent use.
 type Store struct {
-	write  *sql.DB // one connection, owned by the writer
-	read   *sql.DB // read-only pool
-	reads  *sqlitedb.Queries
-	writer *writer.Writer
-	ckpt   *checkpointer // nil for :memory:, which has no WAL
-	path   string
-	log    *slog.Logger
+	write    *sql.DB // one connection, owned by the writer
+	read     *sql.DB // read-only pool
+	reads    *sqlitedb.Queries
+	writer   *writer.Writer
+	readBack *readBack     // the writer's: see readBack
+	ckpt     *checkpointer // nil for :memory:, which has no WAL
+	path     string
+	log      *slog.Logger
 
 	requestTTL      time.Duration
 	changeRetention time.Duration
@@ -197,9 +198,16 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	var commits *broadcast.Signal // set below, once the Store exists
+	rb := new(readBack)
 	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
-		BeforeCommit: UpdateSearchIndex,
-		AfterCommit:  func() { commits.Notify() }})
+		BeforeWrites: rb.reset,
+		BeforeCommit: func(ctx context.Context, q *sqlitedb.Queries) error {
+			if err := UpdateSearchIndex(ctx, q); err != nil {
+				return err
+			}
+			return rb.read(ctx, q)
+		},
+		AfterCommit: func() { commits.Notify() }})
 	if err != nil {
 		reads.Close()
 		read.Close()
@@ -228,6 +236,7 @@ func Open(path string, opts Options) (*Store, error) {
 		read:            read,
 		reads:           reads,
 		writer:          w,
+		readBack:        rb,
 		log:             log,
 		requestTTL:      cmp.Or(opts.RequestIDTTL, 24*time.Hour),
 		changeRetention: cmp.Or(opts.ChangeRetention, 24*time.Hour),

@@ -65,6 +65,11 @@ type Options struct {
 	// Logger receives panics (error level) and one line per batch (debug
 	// level); nil discards them.
 	Logger *slog.Logger
+	// BeforeWrites, if set, is called on the writer's goroutine at the
+	// start of every transaction, before its writes run (so twice for a
+	// batch that runs again with savepoints): state that the writes and
+	// BeforeCommit share starts over there.
+	BeforeWrites func()
 	// BeforeCommit, if set, runs in every transaction after its writes and
 	// before its COMMIT (work a batch shares, such as bringing an index up
 	// to date once instead of once per write). If it fails, the
@@ -83,6 +88,7 @@ type Writer struct {
 	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
 	log      *slog.Logger
 	maxBatch int
+	start    func()
 	before   Func
 	after    func()
 	reqs     chan request
@@ -120,6 +126,7 @@ func New(conn *sql.DB, opts Options) (*Writer, error) {
 		queries:  q,
 		log:      log,
 		maxBatch: cmp.Or(max(opts.MaxBatch, 0), 128),
+		start:    opts.BeforeWrites,
 		before:   opts.BeforeCommit,
 		after:    opts.AfterCommit,
 		reqs:     make(chan request, cmp.Or(max(opts.Queue, 0), 1024)),
@@ -281,6 +288,9 @@ func (w *Writer) execBatch(batch []request, results []error, live int, savepoint
 		return 0, fmt.Errorf("writer: begin: %w", err)
 	}
 	defer tx.Rollback() // a no-op after Commit
+	if w.start != nil {
+		w.start()
+	}
 	q := w.queries.WithTx(tx)
 	exec := func(i int) error {
 		if live == 1 || !savepoints {
