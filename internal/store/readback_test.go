@@ -54,14 +54,22 @@ func TestReadBackAnswersEachWrite(t *testing.T) {
 		}
 	}
 	name := func(n string) *string { return &n }
-	queue(func() (customer.Customer, error) { return s.UpdateCustomer(ctx, customer.Update{ID: x.ID, Name: name("X1")}) })
-	queue(func() (customer.Customer, error) { return s.UpdateCustomer(ctx, customer.Update{ID: x.ID, Name: name("X2")}) })
-	queue(func() (customer.Customer, error) { return s.UpdateCustomer(ctx, customer.Update{ID: y.ID, Name: name("Y1")}) })
+	queue(func() (customer.Customer, error) {
+		return s.UpdateCustomer(ctx, customer.Update{ID: x.ID, Name: name("X1")})
+	})
+	queue(func() (customer.Customer, error) {
+		return s.UpdateCustomer(ctx, customer.Update{ID: x.ID, Name: name("X2")})
+	})
+	queue(func() (customer.Customer, error) {
+		return s.UpdateCustomer(ctx, customer.Update{ID: y.ID, Name: name("Y1")})
+	})
 	queue(func() (customer.Customer, error) { return customer.Customer{}, s.DeleteCustomer(ctx, y.ID, "") })
 	queue(func() (customer.Customer, error) {
 		return s.UpdateCustomer(ctx, customer.Update{ID: z.ID, Email: name(x.Email)}) // taken: fails
 	})
-	queue(func() (customer.Customer, error) { return s.UpdateCustomer(ctx, customer.Update{ID: z.ID, Name: name("Z1")}) })
+	queue(func() (customer.Customer, error) {
+		return s.UpdateCustomer(ctx, customer.Update{ID: z.ID, Name: name("Z1")})
+	})
 	close(release)
 	if err := <-held; err != nil {
 		t.Fatal(err)

@@ -181,6 +181,13 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 
+	// Index what writers other than this server (the sqlite3 shell)
+	// changed while it was not running.
+	if err := updateSearchIndexNow(write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: update the search index: %w", err)
+	}
+
 	read, err := sql.Open("sqlite", readDSN)
 	if err != nil {
 		write.Close()
@@ -245,13 +252,22 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
-	// An empty write: its transaction indexes what writers other than this
-	// server (the sqlite3 shell) changed while it was not running.
-	if err := w.Do(context.Background(), func(context.Context, *sqlitedb.Queries) error { return nil }); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: update the search index: %w", err)
-	}
 	return s, nil
+}
+
+// updateSearchIndexNow runs UpdateSearchIndex in a transaction of its own
+// on conn.
+func updateSearchIndexNow(conn *sql.DB) error {
+	ctx := context.Background()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := UpdateSearchIndex(ctx, sqlitedb.New(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // UpdateSearchIndex brings the full-text index up to date with the
