@@ -72,10 +72,31 @@ CREATE TABLE customers_fts_pending (
   email   TEXT,
   phone   TEXT,
   address TEXT
+, added TEXT NOT NULL DEFAULT '');
+CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
+  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
+  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
+END;
+CREATE VIRTUAL TABLE customers_fts USING fts5(
+  name, email, phone, address,
+  content = 'customers', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2',
+  columnsize = 0
 );
+CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE VIRTUAL TABLE customers_fts_terms USING fts5vocab(customers_fts, 'row');
+CREATE VIRTUAL TABLE customers_fts_stage USING fts5(
+  added, content = '', detail = 'none',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE customers_fts_stage_terms USING fts5vocab(customers_fts_stage, 'row');
 CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
   INSERT INTO customers_fts_pending (id, indexed)
   SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
+  UPDATE customers_fts_pending
+  SET added = added || ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, '')
+  WHERE id = NEW.id;
 END;
 CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF id, name, email, phone, address ON customers
 FOR EACH ROW WHEN NEW.id IS NOT OLD.id
@@ -89,18 +110,15 @@ BEGIN
   WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
   INSERT INTO customers_fts_pending (id, indexed)
   SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
+  -- Only the values that changed (all of them under a new id).
+  UPDATE customers_fts_pending
+  SET added = added
+    || iif(NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name COLLATE BINARY, ' ' || NEW.name, '')
+    || iif(NEW.id IS NOT OLD.id OR NEW.email IS NOT OLD.email COLLATE BINARY, ' ' || NEW.email, '')
+    || iif(NEW.id IS NOT OLD.id OR NEW.phone IS NOT OLD.phone, ' ' || ifnull(NEW.phone, ''), '')
+    || iif(NEW.id IS NOT OLD.id OR NEW.address IS NOT OLD.address, ' ' || ifnull(NEW.address, ''), '')
+  WHERE id = NEW.id;
 END;
-CREATE TRIGGER customers_fts_note_delete AFTER DELETE ON customers BEGIN
-  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
-  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
-END;
-CREATE VIRTUAL TABLE customers_fts USING fts5(
-  name, email, phone, address,
-  content = 'customers', content_rowid = 'id',
-  tokenize = 'unicode61 remove_diacritics 2',
-  columnsize = 0
-);
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
@@ -110,4 +128,5 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261126010000'),
   ('20261126020000'),
   ('20261126030000'),
-  ('20261126040000');
+  ('20261126040000'),
+  ('20261126050000');

@@ -322,3 +322,27 @@ ORDER BY id, step;
 
 -- name: SearchIndexClearNotes :exec
 DELETE FROM customers_fts_pending;
+
+-- The SearchTerms* queries keep search_terms, every word the full-text
+-- index holds (see db/migrations/20261126050000_search_terms.sql): the
+-- values the noted customers gained are tokenized by FTS5 itself, in
+-- customers_fts_stage, whose words are then added. The writer runs them
+-- after SearchIndexApplyNotes and before SearchIndexClearNotes.
+
+-- name: SearchTermsStage :exec
+INSERT INTO customers_fts_stage (rowid, added)
+SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> '';
+
+-- name: SearchTermsAddStaged :exec
+INSERT OR IGNORE INTO search_terms (term) SELECT t.term FROM customers_fts_stage_terms t;
+
+-- name: SearchTermsClearStage :exec
+INSERT INTO customers_fts_stage (customers_fts_stage) VALUES ('delete-all');
+
+-- name: SearchTermsFrom :many
+-- At most max_terms words from first (inclusive) to past (exclusive), in
+-- order: the words a prefix stands for.
+SELECT term FROM search_terms
+WHERE term >= CAST(sqlc.arg(first) AS TEXT) AND term < CAST(sqlc.arg(past) AS TEXT)
+ORDER BY term
+LIMIT sqlc.arg(max_terms);

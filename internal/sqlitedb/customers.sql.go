@@ -1453,6 +1453,78 @@ func (q *Queries) SearchIndexClearNotes(ctx context.Context) error {
 	return err
 }
 
+const searchTermsAddStaged = `-- name: SearchTermsAddStaged :exec
+INSERT OR IGNORE INTO search_terms (term) SELECT t.term FROM customers_fts_stage_terms t
+`
+
+func (q *Queries) SearchTermsAddStaged(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchTermsAddStagedStmt, searchTermsAddStaged)
+	return err
+}
+
+const searchTermsClearStage = `-- name: SearchTermsClearStage :exec
+INSERT INTO customers_fts_stage (customers_fts_stage) VALUES ('delete-all')
+`
+
+func (q *Queries) SearchTermsClearStage(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchTermsClearStageStmt, searchTermsClearStage)
+	return err
+}
+
+const searchTermsFrom = `-- name: SearchTermsFrom :many
+SELECT term FROM search_terms
+WHERE term >= CAST(?1 AS TEXT) AND term < CAST(?2 AS TEXT)
+ORDER BY term
+LIMIT ?3
+`
+
+type SearchTermsFromParams struct {
+	First    string
+	Past     string
+	MaxTerms int64
+}
+
+// At most max_terms words from first (inclusive) to past (exclusive), in
+// order: the words a prefix stands for.
+func (q *Queries) SearchTermsFrom(ctx context.Context, arg SearchTermsFromParams) ([]string, error) {
+	rows, err := q.query(ctx, q.searchTermsFromStmt, searchTermsFrom, arg.First, arg.Past, arg.MaxTerms)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var term string
+		if err := rows.Scan(&term); err != nil {
+			return nil, err
+		}
+		items = append(items, term)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const searchTermsStage = `-- name: SearchTermsStage :exec
+
+INSERT INTO customers_fts_stage (rowid, added)
+SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> ''
+`
+
+// The SearchTerms* queries keep search_terms, every word the full-text
+// index holds (see db/migrations/20261126050000_search_terms.sql): the
+// values the noted customers gained are tokenized by FTS5 itself, in
+// customers_fts_stage, whose words are then added. The writer runs them
+// after SearchIndexApplyNotes and before SearchIndexClearNotes.
+func (q *Queries) SearchTermsStage(ctx context.Context) error {
+	_, err := q.exec(ctx, q.searchTermsStageStmt, searchTermsStage)
+	return err
+}
+
 const updateCustomer = `-- name: UpdateCustomer :execrows
 
 UPDATE customers

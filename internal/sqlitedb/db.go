@@ -129,6 +129,18 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchIndexClearNotesStmt, err = db.PrepareContext(ctx, searchIndexClearNotes); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchIndexClearNotes: %w", err)
 	}
+	if q.searchTermsAddStagedStmt, err = db.PrepareContext(ctx, searchTermsAddStaged); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsAddStaged: %w", err)
+	}
+	if q.searchTermsClearStageStmt, err = db.PrepareContext(ctx, searchTermsClearStage); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsClearStage: %w", err)
+	}
+	if q.searchTermsFromStmt, err = db.PrepareContext(ctx, searchTermsFrom); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsFrom: %w", err)
+	}
+	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
+	}
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
 	}
@@ -321,6 +333,26 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchIndexClearNotesStmt: %w", cerr)
 		}
 	}
+	if q.searchTermsAddStagedStmt != nil {
+		if cerr := q.searchTermsAddStagedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsAddStagedStmt: %w", cerr)
+		}
+	}
+	if q.searchTermsClearStageStmt != nil {
+		if cerr := q.searchTermsClearStageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsClearStageStmt: %w", cerr)
+		}
+	}
+	if q.searchTermsFromStmt != nil {
+		if cerr := q.searchTermsFromStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsFromStmt: %w", cerr)
+		}
+	}
+	if q.searchTermsStageStmt != nil {
+		if cerr := q.searchTermsStageStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
+		}
+	}
 	if q.updateCustomerStmt != nil {
 		if cerr := q.updateCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateCustomerStmt: %w", cerr)
@@ -415,6 +447,10 @@ type Queries struct {
 	searchCustomersByUpdateTimeDescStmt *sql.Stmt
 	searchIndexApplyNotesStmt           *sql.Stmt
 	searchIndexClearNotesStmt           *sql.Stmt
+	searchTermsAddStagedStmt            *sql.Stmt
+	searchTermsClearStageStmt           *sql.Stmt
+	searchTermsFromStmt                 *sql.Stmt
+	searchTermsStageStmt                *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
 	updateCustomerKeepNameStmt          *sql.Stmt
@@ -460,6 +496,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchCustomersByUpdateTimeDescStmt: q.searchCustomersByUpdateTimeDescStmt,
 		searchIndexApplyNotesStmt:           q.searchIndexApplyNotesStmt,
 		searchIndexClearNotesStmt:           q.searchIndexClearNotesStmt,
+		searchTermsAddStagedStmt:            q.searchTermsAddStagedStmt,
+		searchTermsClearStageStmt:           q.searchTermsClearStageStmt,
+		searchTermsFromStmt:                 q.searchTermsFromStmt,
+		searchTermsStageStmt:                q.searchTermsStageStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
 		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,

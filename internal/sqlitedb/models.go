@@ -54,4 +54,25 @@ type CustomersFtsPending struct {
 	Email   *string
 	Phone   *string
 	Address *string
+	Added   string
+}
+
+type CustomersFtsStage struct {
+	Added string
+}
+
+type CustomersFtsStageTerm struct {
+	Term string
+	Doc  int64
+	Cnt  int64
+}
+
+type CustomersFtsTerm struct {
+	Term string
+	Doc  int64
+	Cnt  int64
+}
+
+type SearchTerm struct {
+	Term string
 }

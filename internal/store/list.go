@@ -106,16 +106,14 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 		}
 		rows, err = query(ctx, s.reads, a)
 	} else {
-		match, ok := ftsQuery(p.Query)
-		if !ok {
-			return nil, nil // no word of the query can match anything
-		}
 		query, ok := searchQueries[p.Order]
 		if !ok {
 			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		rows, err = query(ctx, s.reads, searchArgs{
-			AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, Match: match, PageLimit: a.PageLimit,
+		rows, err = s.search(ctx, p.Query, func(q *sqlitedb.Queries, match string) ([]sqlitedb.Customer, error) {
+			return query(ctx, q, searchArgs{
+				AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, Match: match, PageLimit: a.PageLimit,
+			})
 		})
 	}
 	if err != nil {
@@ -156,6 +154,96 @@ func updatedAfter(p customer.ListParams) string {
 	return customer.FormatTime(p.UpdatedAfter)
 }
 
+// maxWordsPerPrefix is the most words of the index a search word's prefix
+// may stand for to be searched as those words. FTS5 reads a query of words
+// lazily, but sets each word up in every segment of the index: past a few
+// words, the prefix itself is cheaper.
+const maxWordsPerPrefix = 16
+
+// search runs a search query for the user's words q, with the FTS5 query
+// it builds from them, in one read transaction, so that the words
+// search_terms lists and the index agree. A word of ASCII letters and
+// digits only (whose FTS5 word is the word in lower case) that is the
+// prefix of at most maxWordsPerPrefix words of the index becomes those
+// words, ("london" OR "londoner"), which FTS5 reads lazily, in rowid order;
+// asked for the prefix itself, FTS5 first merges the lists of every
+// matching word, in proportion to all the customers they hold. A word that
+// starts no word at all means nothing matches. Other words stay prefixes
+// (see ftsQuery). It returns nil rows when nothing can match.
+func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queries, string) ([]sqlitedb.Customer, error)) ([]sqlitedb.Customer, error) {
+	words := searchWords(q)
+	if len(words) == 0 {
+		return nil, nil // no word of the query can match anything
+	}
+	tx, err := s.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() // read only: nothing to keep
+	rq := s.reads.WithTx(tx)
+	var b strings.Builder
+	for _, w := range words {
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		if !plainWord(w) {
+			b.WriteString(ftsPrefix(w))
+			continue
+		}
+		lower := strings.ToLower(w)
+		terms, err := rq.SearchTermsFrom(ctx, sqlitedb.SearchTermsFromParams{
+			First: lower, Past: lower + "\xff", MaxTerms: maxWordsPerPrefix + 1,
+		})
+		switch {
+		case err != nil:
+			return nil, err
+		case len(terms) == 0:
+			return nil, nil // no customer has a word that starts so
+		case len(terms) > maxWordsPerPrefix:
+			b.WriteString(ftsPrefix(w))
+		default:
+			b.WriteString("(")
+			for i, t := range terms {
+				if i > 0 {
+					b.WriteString(" OR ")
+				}
+				b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+			}
+			b.WriteString(")")
+		}
+	}
+	return query(rq, b.String())
+}
+
+// plainWord reports whether w holds ASCII letters and digits only: FTS5's
+// tokenizer makes it one word, its lower case.
+func plainWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return w != ""
+}
+
+// searchWords returns the words of a user's search that hold a letter or a
+// digit; the others can match nothing (FTS5 would find nothing, or fail,
+// on an empty phrase) and are left out.
+func searchWords(q string) []string {
+	var out []string
+	for _, w := range strings.Fields(q) {
+		if strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// ftsPrefix quotes w for an FTS5 query as a prefix: a quoted string (so
+// no FTS5 syntax from the user is ever interpreted) followed by *.
+func ftsPrefix(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) + `"*` }
+
 // ftsQuery turns a user's search words into an FTS5 query in which every
 // word must match the start of a word in some column. Each word becomes a
 // quoted string (so no FTS5 syntax from the user is ever interpreted)
@@ -167,14 +255,11 @@ func ftsQuery(q string) (string, bool) {
 		return "", true
 	}
 	var b strings.Builder
-	for _, w := range words {
-		if strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0 {
-			continue
-		}
+	for _, w := range searchWords(q) {
 		if b.Len() > 0 {
 			b.WriteString(" AND ")
 		}
-		b.WriteString(`"` + strings.ReplaceAll(w, `"`, `""`) + `"*`)
+		b.WriteString(ftsPrefix(w))
 	}
 	return b.String(), b.Len() > 0
 }

@@ -280,10 +280,19 @@ func updateSearchIndexNow(conn *sql.DB) error {
 // It returns the database's error, if any; the transaction should then be
 // rolled back.
 func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
-	if err := q.SearchIndexApplyNotes(ctx); err != nil {
-		return err
+	for _, step := range []func(*sqlitedb.Queries, context.Context) error{
+		(*sqlitedb.Queries).SearchIndexApplyNotes,
+		// The words of the noted customers' new values join search_terms.
+		(*sqlitedb.Queries).SearchTermsStage,
+		(*sqlitedb.Queries).SearchTermsAddStaged,
+		(*sqlitedb.Queries).SearchTermsClearStage,
+		(*sqlitedb.Queries).SearchIndexClearNotes,
+	} {
+		if err := step(q, ctx); err != nil {
+			return err
+		}
 	}
-	return q.SearchIndexClearNotes(ctx)
+	return nil
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that
