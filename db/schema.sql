@@ -92,32 +92,34 @@ CREATE VIRTUAL TABLE customers_fts_stage USING fts5(
 );
 CREATE VIRTUAL TABLE customers_fts_stage_terms USING fts5vocab(customers_fts_stage, 'row');
 CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
-  INSERT INTO customers_fts_pending (id, indexed)
-  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
-  UPDATE customers_fts_pending
-  SET added = added || ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, '')
-  WHERE id = NEW.id;
+  INSERT INTO customers_fts_pending (id, indexed, added)
+  VALUES (NEW.id, 0, ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, ''))
+  ON CONFLICT (id) DO UPDATE SET added = added || excluded.added;
 END;
-CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF id, name, email, phone, address ON customers
-FOR EACH ROW WHEN NEW.id IS NOT OLD.id
-  OR NEW.name IS NOT OLD.name COLLATE BINARY
+CREATE TRIGGER customers_fts_note_update AFTER UPDATE OF name, email, phone, address ON customers
+FOR EACH ROW WHEN NEW.id = OLD.id AND (NEW.name IS NOT OLD.name COLLATE BINARY
   OR NEW.email IS NOT OLD.email COLLATE BINARY
   OR NEW.phone IS NOT OLD.phone
-  OR NEW.address IS NOT OLD.address
+  OR NEW.address IS NOT OLD.address)
+BEGIN
+  -- Only the values that changed join added.
+  INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address, added)
+  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address,
+    iif(NEW.name IS NOT OLD.name COLLATE BINARY, ' ' || NEW.name, '')
+    || iif(NEW.email IS NOT OLD.email COLLATE BINARY, ' ' || NEW.email, '')
+    || iif(NEW.phone IS NOT OLD.phone, ' ' || ifnull(NEW.phone, ''), '')
+    || iif(NEW.address IS NOT OLD.address, ' ' || ifnull(NEW.address, ''), ''))
+  ON CONFLICT (id) DO UPDATE SET added = added || excluded.added;
+END;
+CREATE TRIGGER customers_fts_note_renumber AFTER UPDATE OF id ON customers
+FOR EACH ROW WHEN NEW.id IS NOT OLD.id
 BEGIN
   INSERT INTO customers_fts_pending (id, indexed, name, email, phone, address)
-  SELECT OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address
-  WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = OLD.id);
-  INSERT INTO customers_fts_pending (id, indexed)
-  SELECT NEW.id, 0 WHERE NOT EXISTS (SELECT 1 FROM customers_fts_pending WHERE id = NEW.id);
-  -- Only the values that changed (all of them under a new id).
-  UPDATE customers_fts_pending
-  SET added = added
-    || iif(NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name COLLATE BINARY, ' ' || NEW.name, '')
-    || iif(NEW.id IS NOT OLD.id OR NEW.email IS NOT OLD.email COLLATE BINARY, ' ' || NEW.email, '')
-    || iif(NEW.id IS NOT OLD.id OR NEW.phone IS NOT OLD.phone, ' ' || ifnull(NEW.phone, ''), '')
-    || iif(NEW.id IS NOT OLD.id OR NEW.address IS NOT OLD.address, ' ' || ifnull(NEW.address, ''), '')
-  WHERE id = NEW.id;
+  VALUES (OLD.id, 1, OLD.name, OLD.email, OLD.phone, OLD.address)
+  ON CONFLICT (id) DO NOTHING;
+  INSERT INTO customers_fts_pending (id, indexed, added)
+  VALUES (NEW.id, 0, ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, ''))
+  ON CONFLICT (id) DO UPDATE SET added = added || excluded.added;
 END;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES

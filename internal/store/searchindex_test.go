@@ -224,6 +224,10 @@ func TestSearchIndexCatchesUpWithPlainSQL(t *testing.T) {
 	if _, err := shell.ExecContext(ctx, `INSERT INTO customers (name, email) VALUES ('Sigma', 'sigma@example.com')`); err != nil {
 		t.Fatal(err)
 	}
+	// A customer given another id: found under the new one only.
+	if _, err := shell.ExecContext(ctx, `UPDATE customers SET id = 1000 WHERE name = 'Sigma'`); err != nil {
+		t.Fatal(err)
+	}
 	shell.Close()
 
 	s, err = Open(path, Options{})
@@ -240,8 +244,8 @@ func TestSearchIndexCatchesUpWithPlainSQL(t *testing.T) {
 			t.Fatalf("search %s after restart: got %v, want nothing", gone, got)
 		}
 	}
-	if got := searchIDs(t, s, "Sigma"); len(got) != 1 {
-		t.Fatalf("search Sigma after restart: got %v, want one customer", got)
+	if got := searchIDs(t, s, "Sigma"); len(got) != 1 || got[0] != 1000 {
+		t.Fatalf("search Sigma after restart: got %v, want [1000]", got)
 	}
 
 	// While running: the plain write is indexed by the server's next write.
