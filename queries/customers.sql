@@ -346,3 +346,13 @@ SELECT term FROM search_terms
 WHERE term >= CAST(sqlc.arg(first) AS TEXT) AND term < CAST(sqlc.arg(past) AS TEXT)
 ORDER BY term
 LIMIT sqlc.arg(max_terms);
+
+-- name: SearchTermsNotes :many
+-- The noted customers that gained values, and the values.
+SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> '';
+
+-- name: SearchTermsStageSome :exec
+-- SearchTermsStage for the noted customers whose ids the JSON array holds.
+INSERT INTO customers_fts_stage (rowid, added)
+SELECT p.id, p.added FROM customers_fts_pending p
+WHERE p.id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)));

@@ -1509,6 +1509,39 @@ func (q *Queries) SearchTermsFrom(ctx context.Context, arg SearchTermsFromParams
 	return items, nil
 }
 
+const searchTermsNotes = `-- name: SearchTermsNotes :many
+SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> ''
+`
+
+type SearchTermsNotesRow struct {
+	ID    int64
+	Added string
+}
+
+// The noted customers that gained values, and the values.
+func (q *Queries) SearchTermsNotes(ctx context.Context) ([]SearchTermsNotesRow, error) {
+	rows, err := q.query(ctx, q.searchTermsNotesStmt, searchTermsNotes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SearchTermsNotesRow
+	for rows.Next() {
+		var i SearchTermsNotesRow
+		if err := rows.Scan(&i.ID, &i.Added); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const searchTermsStage = `-- name: SearchTermsStage :exec
 
 INSERT INTO customers_fts_stage (rowid, added)
@@ -1522,6 +1555,18 @@ SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> ''
 // after SearchIndexApplyNotes and before SearchIndexClearNotes.
 func (q *Queries) SearchTermsStage(ctx context.Context) error {
 	_, err := q.exec(ctx, q.searchTermsStageStmt, searchTermsStage)
+	return err
+}
+
+const searchTermsStageSome = `-- name: SearchTermsStageSome :exec
+INSERT INTO customers_fts_stage (rowid, added)
+SELECT p.id, p.added FROM customers_fts_pending p
+WHERE p.id IN (SELECT value FROM json_each(CAST(?1 AS TEXT)))
+`
+
+// SearchTermsStage for the noted customers whose ids the JSON array holds.
+func (q *Queries) SearchTermsStageSome(ctx context.Context, ids string) error {
+	_, err := q.exec(ctx, q.searchTermsStageSomeStmt, searchTermsStageSome, ids)
 	return err
 }
 

@@ -138,8 +138,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchTermsFromStmt, err = db.PrepareContext(ctx, searchTermsFrom); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsFrom: %w", err)
 	}
+	if q.searchTermsNotesStmt, err = db.PrepareContext(ctx, searchTermsNotes); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsNotes: %w", err)
+	}
 	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
+	}
+	if q.searchTermsStageSomeStmt, err = db.PrepareContext(ctx, searchTermsStageSome); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsStageSome: %w", err)
 	}
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
@@ -348,9 +354,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchTermsFromStmt: %w", cerr)
 		}
 	}
+	if q.searchTermsNotesStmt != nil {
+		if cerr := q.searchTermsNotesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsNotesStmt: %w", cerr)
+		}
+	}
 	if q.searchTermsStageStmt != nil {
 		if cerr := q.searchTermsStageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
+		}
+	}
+	if q.searchTermsStageSomeStmt != nil {
+		if cerr := q.searchTermsStageSomeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsStageSomeStmt: %w", cerr)
 		}
 	}
 	if q.updateCustomerStmt != nil {
@@ -450,7 +466,9 @@ type Queries struct {
 	searchTermsAddStagedStmt            *sql.Stmt
 	searchTermsClearStageStmt           *sql.Stmt
 	searchTermsFromStmt                 *sql.Stmt
+	searchTermsNotesStmt                *sql.Stmt
 	searchTermsStageStmt                *sql.Stmt
+	searchTermsStageSomeStmt            *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
 	updateCustomerKeepNameStmt          *sql.Stmt
@@ -499,7 +517,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchTermsAddStagedStmt:            q.searchTermsAddStagedStmt,
 		searchTermsClearStageStmt:           q.searchTermsClearStageStmt,
 		searchTermsFromStmt:                 q.searchTermsFromStmt,
+		searchTermsNotesStmt:                q.searchTermsNotesStmt,
 		searchTermsStageStmt:                q.searchTermsStageStmt,
+		searchTermsStageSomeStmt:            q.searchTermsStageSomeStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
 		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,

@@ -205,16 +205,22 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	var commits *broadcast.Signal // set below, once the Store exists
-	rb := new(readBack)
+	rb, kw := new(readBack), new(knownWords)
 	w, err := writer.New(write, writer.Options{MaxBatch: opts.MaxBatch, Queue: queue, Logger: log,
-		BeforeWrites: rb.reset,
+		BeforeWrites: func() {
+			rb.reset()
+			kw.reset()
+		},
 		BeforeCommit: func(ctx context.Context, q *sqlitedb.Queries) error {
-			if err := UpdateSearchIndex(ctx, q); err != nil {
+			if err := kw.update(ctx, q); err != nil {
 				return err
 			}
 			return rb.read(ctx, q)
 		},
-		AfterCommit: func() { commits.Notify() }})
+		AfterCommit: func() {
+			kw.committed()
+			commits.Notify()
+		}})
 	if err != nil {
 		reads.Close()
 		read.Close()
