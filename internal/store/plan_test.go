@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,14 +58,13 @@ func queryPlan(t *testing.T, conn *sql.DB, query string, args ...any) []string {
 // own index, with no sort; with a search the page starts from the full-text
 // matches and looks customers up by id, sorting only the matches (in id
 // order, not even those).
-func TestListQueriesUseIndexes(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "plan.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	// Plans depend on statistics: give the planner a populated, analyzed
-	// table in which "ada" is rare.
+// analyzedStore returns a store whose planner statistics were taken on
+// 3,000 customers, inserted with plain SQL (so their search index notes are
+// still waiting, as after a bulk load), in which "ada" is rare: plans
+// depend on statistics.
+func analyzedStore(t *testing.T) *Store {
+	t.Helper()
+	s := openForTest(t, Options{})
 	tx, err := s.write.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +85,11 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	if _, err := s.write.Exec(`ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+func TestListQueriesUseIndexes(t *testing.T) {
+	s := analyzedStore(t)
 	rangeSearch := regexp.MustCompile(`(?m)^SEARCH c USING (INTEGER PRIMARY KEY|INDEX \w+) \(\w+[<>]`)
 	byID := regexp.MustCompile(`(?m)^SEARCH c USING INTEGER PRIMARY KEY \(rowid=\?\)`)
 	fullText := regexp.MustCompile(`(?m)^SCAN (customers_fts|f) VIRTUAL TABLE INDEX \d+:M`)
@@ -133,27 +136,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 // plain SQL): a scan of customers would make every write transaction cost
 // in proportion to the table.
 func TestSearchIndexQueriesReadTheNotes(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "plan.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	tx, err := s.write.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3000 {
-		if _, err := tx.Exec(`INSERT INTO customers (name, email) VALUES (?, ?)`,
-			fmt.Sprintf("Customer %d", i), fmt.Sprintf("c%d@example.com", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.Exec(`ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	s := analyzedStore(t)
 	fullScan := regexp.MustCompile(`(?m)^SCAN c( |$)`)
 	queries := namedQueries(t)
 	for _, name := range []string{"SearchIndexApplyNotes", "SearchIndexClearNotes"} {

@@ -71,11 +71,7 @@ func searchIDs(t *testing.T, s *Store, query string) []int64 {
 
 func TestSearchIndexFollowsBatchedWrites(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openForTest(t, Options{})
 
 	// 32 writers, each creating, renaming twice, and deleting every third
 	// of its customers, with a duplicate email and a stale etag among them:
@@ -158,11 +154,7 @@ func TestSearchIndexFollowsBatchedWrites(t *testing.T) {
 // changes a customer and is then rolled back leaves the index as it was.
 func TestSearchIndexIgnoresRolledBackWrites(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "t.db"), Options{MaxBatch: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openForTest(t, Options{MaxBatch: 1})
 	a, err := s.CreateCustomer(ctx, customer.New{Name: "Alpha", Email: "a1@example.com"})
 	if err != nil {
 		t.Fatal(err)
