@@ -327,11 +327,19 @@ DELETE FROM customers_fts_pending;
 -- index holds (see db/migrations/20261126050000_search_terms.sql): the
 -- values the noted customers gained are tokenized by FTS5 itself, in
 -- customers_fts_stage, whose words are then added. The writer runs them
--- after SearchIndexApplyNotes and before SearchIndexClearNotes.
+-- in this order before SearchIndexApplyNotes (see internal/store's
+-- knownWords.update, which skips the notes whose words it knows).
+
+-- name: SearchTermsNotes :many
+-- The noted customers that gained values, and the values.
+SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> '';
 
 -- name: SearchTermsStage :exec
+-- Tokenizes the new values of the noted customers whose ids the JSON array
+-- holds.
 INSERT INTO customers_fts_stage (rowid, added)
-SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> '';
+SELECT p.id, p.added FROM customers_fts_pending p
+WHERE p.id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)));
 
 -- name: SearchTermsAddStaged :exec
 INSERT OR IGNORE INTO search_terms (term) SELECT t.term FROM customers_fts_stage_terms t;
@@ -346,13 +354,3 @@ SELECT term FROM search_terms
 WHERE term >= CAST(sqlc.arg(first) AS TEXT) AND term < CAST(sqlc.arg(past) AS TEXT)
 ORDER BY term
 LIMIT sqlc.arg(max_terms);
-
--- name: SearchTermsNotes :many
--- The noted customers that gained values, and the values.
-SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> '';
-
--- name: SearchTermsStageSome :exec
--- SearchTermsStage for the noted customers whose ids the JSON array holds.
-INSERT INTO customers_fts_stage (rowid, added)
-SELECT p.id, p.added FROM customers_fts_pending p
-WHERE p.id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)));

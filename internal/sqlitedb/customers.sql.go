@@ -1510,6 +1510,7 @@ func (q *Queries) SearchTermsFrom(ctx context.Context, arg SearchTermsFromParams
 }
 
 const searchTermsNotes = `-- name: SearchTermsNotes :many
+
 SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> ''
 `
 
@@ -1518,6 +1519,12 @@ type SearchTermsNotesRow struct {
 	Added string
 }
 
+// The SearchTerms* queries keep search_terms, every word the full-text
+// index holds (see db/migrations/20261126050000_search_terms.sql): the
+// values the noted customers gained are tokenized by FTS5 itself, in
+// customers_fts_stage, whose words are then added. The writer runs them
+// in this order before SearchIndexApplyNotes (see internal/store's
+// knownWords.update, which skips the notes whose words it knows).
 // The noted customers that gained values, and the values.
 func (q *Queries) SearchTermsNotes(ctx context.Context) ([]SearchTermsNotesRow, error) {
 	rows, err := q.query(ctx, q.searchTermsNotesStmt, searchTermsNotes)
@@ -1543,30 +1550,15 @@ func (q *Queries) SearchTermsNotes(ctx context.Context) ([]SearchTermsNotesRow, 
 }
 
 const searchTermsStage = `-- name: SearchTermsStage :exec
-
-INSERT INTO customers_fts_stage (rowid, added)
-SELECT p.id, p.added FROM customers_fts_pending p WHERE p.added <> ''
-`
-
-// The SearchTerms* queries keep search_terms, every word the full-text
-// index holds (see db/migrations/20261126050000_search_terms.sql): the
-// values the noted customers gained are tokenized by FTS5 itself, in
-// customers_fts_stage, whose words are then added. The writer runs them
-// after SearchIndexApplyNotes and before SearchIndexClearNotes.
-func (q *Queries) SearchTermsStage(ctx context.Context) error {
-	_, err := q.exec(ctx, q.searchTermsStageStmt, searchTermsStage)
-	return err
-}
-
-const searchTermsStageSome = `-- name: SearchTermsStageSome :exec
 INSERT INTO customers_fts_stage (rowid, added)
 SELECT p.id, p.added FROM customers_fts_pending p
 WHERE p.id IN (SELECT value FROM json_each(CAST(?1 AS TEXT)))
 `
 
-// SearchTermsStage for the noted customers whose ids the JSON array holds.
-func (q *Queries) SearchTermsStageSome(ctx context.Context, ids string) error {
-	_, err := q.exec(ctx, q.searchTermsStageSomeStmt, searchTermsStageSome, ids)
+// Tokenizes the new values of the noted customers whose ids the JSON array
+// holds.
+func (q *Queries) SearchTermsStage(ctx context.Context, ids string) error {
+	_, err := q.exec(ctx, q.searchTermsStageStmt, searchTermsStage, ids)
 	return err
 }
 

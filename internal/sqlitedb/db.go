@@ -144,9 +144,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
 	}
-	if q.searchTermsStageSomeStmt, err = db.PrepareContext(ctx, searchTermsStageSome); err != nil {
-		return nil, fmt.Errorf("error preparing query SearchTermsStageSome: %w", err)
-	}
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
 	}
@@ -364,11 +361,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
 		}
 	}
-	if q.searchTermsStageSomeStmt != nil {
-		if cerr := q.searchTermsStageSomeStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing searchTermsStageSomeStmt: %w", cerr)
-		}
-	}
 	if q.updateCustomerStmt != nil {
 		if cerr := q.updateCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateCustomerStmt: %w", cerr)
@@ -468,7 +460,6 @@ type Queries struct {
 	searchTermsFromStmt                 *sql.Stmt
 	searchTermsNotesStmt                *sql.Stmt
 	searchTermsStageStmt                *sql.Stmt
-	searchTermsStageSomeStmt            *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
 	updateCustomerKeepNameStmt          *sql.Stmt
@@ -519,7 +510,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchTermsFromStmt:                 q.searchTermsFromStmt,
 		searchTermsNotesStmt:                q.searchTermsNotesStmt,
 		searchTermsStageStmt:                q.searchTermsStageStmt,
-		searchTermsStageSomeStmt:            q.searchTermsStageSomeStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
 		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,

@@ -42,8 +42,11 @@ func (k *knownWords) committed() {
 	k.fresh = k.fresh[:0]
 }
 
-// update is UpdateSearchIndex for the store's writer: it tokenizes with
-// FTS5 only the notes whose words it does not know.
+// update does what UpdateSearchIndex documents, having FTS5 tokenize only
+// the notes whose words k does not know. The words of the noted customers'
+// new values join search_terms first: FTS5 writes what it holds out to
+// disk at the start of every later statement of the transaction, so the
+// index, written last, writes once, at COMMIT.
 func (k *knownWords) update(ctx context.Context, q *sqlitedb.Queries) error {
 	notes, err := q.SearchTermsNotes(ctx)
 	if err != nil {
@@ -65,7 +68,7 @@ func (k *knownWords) update(ctx context.Context, q *sqlitedb.Queries) error {
 	}
 	if len(k.ids) > 1 {
 		k.ids = append(k.ids, ']')
-		if err := q.SearchTermsStageSome(ctx, string(k.ids)); err != nil {
+		if err := q.SearchTermsStage(ctx, string(k.ids)); err != nil {
 			return err
 		}
 		if err := q.SearchTermsAddStaged(ctx); err != nil {

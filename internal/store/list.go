@@ -163,7 +163,7 @@ const maxWordsPerPrefix = 16
 // search runs a search query for the user's words q, with the FTS5 query
 // it builds from them, in one read transaction, so that the words
 // search_terms lists and the index agree. A word of ASCII letters and
-// digits only (whose FTS5 word is the word in lower case) that is the
+// digits only (asciiWords: its FTS5 word is the word in lower case) that is the
 // prefix of at most maxWordsPerPrefix words of the index becomes those
 // words, ("london" OR "londoner"), which FTS5 reads lazily, in rowid order;
 // asked for the prefix itself, FTS5 first merges the lists of every
@@ -186,11 +186,12 @@ func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queri
 		if b.Len() > 0 {
 			b.WriteString(" AND ")
 		}
-		if !plainWord(w) {
-			b.WriteString(ftsPrefix(w))
+		tokens, ascii := asciiWords(w)
+		if !ascii || len(tokens) != 1 || len(tokens[0]) != len(w) {
+			b.WriteString(ftsPrefix(w)) // not one word of letters and digits
 			continue
 		}
-		lower := strings.ToLower(w)
+		lower := tokens[0]
 		terms, err := rq.SearchTermsFrom(ctx, sqlitedb.SearchTermsFromParams{
 			First: lower, Past: lower + "\xff", MaxTerms: maxWordsPerPrefix + 1,
 		})
@@ -207,24 +208,12 @@ func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queri
 				if i > 0 {
 					b.WriteString(" OR ")
 				}
-				b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+				b.WriteString(ftsWord(t))
 			}
 			b.WriteString(")")
 		}
 	}
 	return query(rq, b.String())
-}
-
-// plainWord reports whether w holds ASCII letters and digits only: FTS5's
-// tokenizer makes it one word, its lower case.
-func plainWord(w string) bool {
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return w != ""
 }
 
 // searchWords returns the words of a user's search that hold a letter or a
@@ -240,9 +229,12 @@ func searchWords(q string) []string {
 	return out
 }
 
-// ftsPrefix quotes w for an FTS5 query as a prefix: a quoted string (so
-// no FTS5 syntax from the user is ever interpreted) followed by *.
-func ftsPrefix(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) + `"*` }
+// ftsWord quotes w for an FTS5 query: a quoted string, so that no FTS5
+// syntax from the user is ever interpreted.
+func ftsWord(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) + `"` }
+
+// ftsPrefix quotes w for an FTS5 query as a prefix.
+func ftsPrefix(w string) string { return ftsWord(w) + "*" }
 
 // ftsQuery turns a user's search words into an FTS5 query in which every
 // word must match the start of a word in some column. Each word becomes a

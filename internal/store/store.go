@@ -286,22 +286,7 @@ func updateSearchIndexNow(conn *sql.DB) error {
 // It returns the database's error, if any; the transaction should then be
 // rolled back.
 func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
-	// The words of the noted customers' new values join search_terms
-	// first: FTS5 writes what it holds out to disk at the start of every
-	// later statement of the transaction, so the index, written last,
-	// writes once, at COMMIT.
-	for _, step := range []func(*sqlitedb.Queries, context.Context) error{
-		(*sqlitedb.Queries).SearchTermsStage,
-		(*sqlitedb.Queries).SearchTermsAddStaged,
-		(*sqlitedb.Queries).SearchTermsClearStage,
-		(*sqlitedb.Queries).SearchIndexApplyNotes,
-		(*sqlitedb.Queries).SearchIndexClearNotes,
-	} {
-		if err := step(q, ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return new(knownWords).update(ctx, q) // knowing no word: every note is tokenized
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that
