@@ -30,30 +30,33 @@ const drainPeriod = 500 * time.Millisecond
 
 // config is what the flags and environment select.
 type config struct {
-	addr          string
-	dbPath        string
-	shutdownGrace time.Duration
-	requestIDTTL  time.Duration
-	retention     time.Duration
-	corsOrigins   string
-	durability    string
-	maxBatch      int
-	logLevel      slog.Level
-	logFormat     string
-	debugAddr     string
-	timeout       time.Duration
-	queue         int
-	maxInFlight   int
-	maxRequest    int
-	authKeys      string
-	tlsCert       string
-	tlsKey        string
+	addr           string
+	dbPath         string
+	shutdownGrace  time.Duration
+	requestIDTTL   time.Duration
+	retention      time.Duration
+	corsOrigins    string
+	durability     string
+	maxBatch       int
+	logLevel       slog.Level
+	logFormat      string
+	debugAddr      string
+	timeout        time.Duration
+	queue          int
+	maxInFlight    int
+	maxWatchers    int
+	maxWatchersKey int
+	maxRequest     int
+	authKeys       string
+	tlsCert        string
+	tlsKey         string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, retention: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: 512, maxRequest: rpc.DefaultMaxRequestBytes,
+		requestIDTTL: 24 * time.Hour, retention: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: rpc.DefaultMaxInFlight,
+		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
 	if v := getenv("CUSTOMERD_ADDR"); v != "" {
 		cfg.addr = v
@@ -86,6 +89,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.timeout, "request-timeout", cfg.timeout, "deadline of a call whose client sets none")
 	fs.IntVar(&cfg.queue, "queue", cfg.queue, "how many writes may wait for the writer; more fail at once with resource_exhausted")
 	fs.IntVar(&cfg.maxInFlight, "max-inflight", cfg.maxInFlight, "how many calls may run at once; more are refused at once with resource_exhausted")
+	fs.IntVar(&cfg.maxWatchers, "max-watchers", cfg.maxWatchers, "how many WatchCustomers streams may be open at once; more are refused with resource_exhausted")
+	fs.IntVar(&cfg.maxWatchersKey, "max-watchers-per-key", cfg.maxWatchersKey, "how many WatchCustomers streams one API key may have open at once")
 	fs.IntVar(&cfg.maxRequest, "max-request-bytes", cfg.maxRequest, "the largest request message; larger ones fail with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
@@ -99,8 +104,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return config{}, errors.New("-tls-cert and -tls-key go together")
 	}
-	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 {
-		return config{}, errors.New("-request-timeout, -queue, -max-inflight and -max-request-bytes must be positive")
+	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 || cfg.maxWatchers < 1 || cfg.maxWatchersKey < 1 {
+		return config{}, errors.New("-request-timeout, -queue, -max-inflight, -max-watchers, -max-watchers-per-key and -max-request-bytes must be positive")
 	}
 	if cfg.logFormat != "text" && cfg.logFormat != "json" {
 		return config{}, errors.New("-log-format must be text or json")
@@ -194,17 +199,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler: rpc.NewHandler(st, health, log, rpc.Options{
 			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
+			MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
 			MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
 			Draining: draining.Load, Web: webui.Handler(),
 		}),
-		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Protocols: &protocols,
+		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// No ReadTimeout or WriteTimeout: they would cut long-lived streams
-	// such as health watches. Unary calls are bounded by their deadlines.
+	rpc.ConfigureServer(srv)
 
 	if cfg.debugAddr != "" {
 		if err := serveDebug(cfg.debugAddr, log); err != nil {

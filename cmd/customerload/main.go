@@ -15,6 +15,12 @@
 //
 //	go run ./cmd/customerload [-n 100000] [-c 64] [-d 5s] [-runs 1] [-protocol connect|grpc]
 //
+// With -ops attacks it instead runs every attack of internal/attack, each
+// for -attack-d, against one customerd with API keys, and prints per attack
+// the server's peak RSS and a probe client's GetCustomer latencies:
+//
+//	go run ./cmd/customerload -ops attacks [-n 100000] [-attack-d 15s]
+//
 // It only ever talks to servers it started itself on the loopback interface,
 // and it stops by itself: every phase is bounded by -d.
 package main
@@ -59,7 +65,11 @@ type config struct {
 	keep       bool
 	serverArgs []string
 	watchers   int
-	postgres   string // admin URL for the postgres modes
+	// attackDuration is how long each attack of -ops attacks runs.
+	attackDuration time.Duration
+	// attackOnly, when not empty, names the attacks to run.
+	attackOnly []string
+	postgres       string // admin URL for the postgres modes
 }
 
 func parseFlags(args []string) (config, error) {
@@ -76,6 +86,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched, postgres (one customerd on PostgreSQL), postgres3 (three customerd replicas on one PostgreSQL database, clients round-robin)")
 	fs.StringVar(&cfg.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (on this machine) for the postgres modes: a URL whose user may create databases")
 	fs.IntVar(&cfg.watchers, "watchers", 0, "WatchCustomers streams kept open during each operation (each reads every change)")
+	fs.DurationVar(&cfg.attackDuration, "attack-d", 15*time.Second, "how long each attack of -ops attacks runs")
+	attackOnly := fs.String("attack-only", "", "comma-separated `names` of the attacks to run (default: all)")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (databases, server logs)")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra space-separated flags for customerd, e.g. \"-debug-addr 127.0.0.1:6060\" to profile it")
@@ -83,10 +95,13 @@ func parseFlags(args []string) (config, error) {
 		return cfg, err
 	}
 	cfg.ops, cfg.modes = strings.Split(ops, ","), strings.Split(modes, ",")
+	if *attackOnly != "" {
+		cfg.attackOnly = strings.Split(*attackOnly, ",")
+	}
 	cfg.serverArgs = strings.Fields(serverArgs)
 	for _, op := range cfg.ops {
-		if !contains(allOps, op) {
-			return cfg, fmt.Errorf("unknown operation %q (want some of %v)", op, allOps)
+		if !contains(allOps, op) && (op != attacksOp || len(cfg.ops) > 1) {
+			return cfg, fmt.Errorf("unknown operation %q (want some of %v, or %s alone)", op, allOps, attacksOp)
 		}
 	}
 	for _, m := range cfg.modes {
@@ -97,8 +112,8 @@ func parseFlags(args []string) (config, error) {
 	if cfg.protocol != "connect" && cfg.protocol != "grpc" {
 		return cfg, fmt.Errorf("-protocol must be connect or grpc")
 	}
-	if cfg.customers < 1 || cfg.clients < 1 || cfg.runs < 1 || cfg.duration <= 0 {
-		return cfg, fmt.Errorf("-n, -c, -runs and -d must be positive")
+	if cfg.customers < 1 || cfg.clients < 1 || cfg.runs < 1 || cfg.duration <= 0 || cfg.attackDuration <= 0 {
+		return cfg, fmt.Errorf("-n, -c, -runs, -d and -attack-d must be positive")
 	}
 	return cfg, nil
 }
@@ -138,6 +153,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("seeded in %s\n", time.Since(start).Round(time.Millisecond))
+	if cfg.ops[0] == attacksOp {
+		return runAttacks(ctx, cfg, bin, template, dir)
+	}
 	var pg *pgServer
 	if slices.ContainsFunc(cfg.modes, func(m string) bool { return replicasOf[m] > 0 }) {
 		fmt.Printf("seeding %d customers in PostgreSQL...\n", cfg.customers)

@@ -146,16 +146,24 @@ func Load(path string) (*Keys, error) {
 // Len returns how many keys there are.
 func (k *Keys) Len() int { return len(k.entries) }
 
-// Check returns the scope of the key in an Authorization header value
-// ("Bearer KEY"). It compares the key's hash with every stored hash in
+// Key is a key a request presented, as the server may name it.
+type Key struct {
+	// ID names the key in logs and per-key limits without revealing it:
+	// "key-" and the first 12 hex digits of its hash, as in the key file.
+	ID    string
+	Scope Scope
+}
+
+// Check returns the key in an Authorization header value ("Bearer KEY").
+// It compares the key's hash with every stored hash in
 // constant time, so timing tells nothing about which hashes exist. It
 // returns ErrNoKey when the header holds no bearer key and ErrWrongKey when
 // the key is unknown.
-func (k *Keys) Check(authorization string) (Scope, error) {
+func (k *Keys) Check(authorization string) (Key, error) {
 	scheme, key, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	key = strings.TrimSpace(key)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
-		return 0, ErrNoKey
+		return Key{}, ErrNoKey
 	}
 	hash := []byte(hashKey(key))
 	var found Scope
@@ -165,7 +173,7 @@ func (k *Keys) Check(authorization string) (Scope, error) {
 		}
 	}
 	if found == 0 {
-		return 0, ErrWrongKey
+		return Key{}, ErrWrongKey
 	}
-	return found, nil
+	return Key{ID: "key-" + string(hash[:12]), Scope: found}, nil
 }

@@ -36,8 +36,12 @@ func TestAddLoadCheck(t *testing.T) {
 		"bearer " + writeKey: Write,
 		"Bearer  " + readKey: Read,
 	} {
-		if got, err := keys.Check(header); err != nil || got != want {
+		got, err := keys.Check(header)
+		if err != nil || got.Scope != want {
 			t.Errorf("Check(%.12q…) = %v, %v; want %v", header, got, err, want)
+		}
+		if wantID := "key-" + hashKey(strings.TrimSpace(header[len("bearer "):]))[:12]; got.ID != wantID || strings.Contains(header, got.ID[4:]) {
+			t.Errorf("Check(%.12q…) ID %q, want %q (a prefix of the hash, not of the key)", header, got.ID, wantID)
 		}
 	}
 	for header, want := range map[string]error{

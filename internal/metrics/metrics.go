@@ -26,22 +26,49 @@ type histogram struct {
 	count  uint64
 }
 
+// Other is the procedure label of every call to a path that is not one of
+// the procedures an RPC was made with.
+const Other = "other"
+
 // RPC counts calls by procedure and code, and their durations by procedure.
-// The zero value is ready to use; it is safe for concurrent use.
+// Its labels come only from a fixed set of procedures and codes: a path or
+// code outside them is counted as Other, so that no client can add series
+// (and memory) by calling made-up paths. It is safe for concurrent use.
 type RPC struct {
+	known     map[string]bool
 	mu        sync.Mutex
 	calls     map[key]uint64
 	durations map[string]*histogram
 }
 
+// NewRPC returns metrics that label calls with one of procedures, or Other.
+func NewRPC(procedures ...string) *RPC {
+	m := &RPC{known: map[string]bool{}, calls: map[key]uint64{}, durations: map[string]*histogram{}}
+	for _, p := range procedures {
+		m.known[p] = true
+	}
+	return m
+}
+
+// codes are the code labels Observe keeps: the gRPC codes by their Connect
+// names, and the two successes.
+var codes = map[string]bool{
+	"ok": true, "not_modified": true, "canceled": true, "unknown": true, "invalid_argument": true,
+	"deadline_exceeded": true, "not_found": true, "already_exists": true, "permission_denied": true,
+	"resource_exhausted": true, "failed_precondition": true, "aborted": true, "out_of_range": true,
+	"unimplemented": true, "internal": true, "unavailable": true, "data_loss": true, "unauthenticated": true,
+}
+
 // Observe records one finished call.
 func (m *RPC) Observe(procedure, code string, d time.Duration) {
+	if !m.known[procedure] {
+		procedure = Other
+	}
+	if !codes[code] {
+		code = "unknown"
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.calls == nil {
-		m.calls = map[key]uint64{}
-		m.durations = map[string]*histogram{}
-	}
 	m.calls[key{procedure, code}]++
 	h := m.durations[procedure]
 	if h == nil {

@@ -7,11 +7,13 @@ import (
 )
 
 func TestWrite(t *testing.T) {
-	var m RPC
+	m := NewRPC("/s/Get", "/s/Create")
 	m.Observe("/s/Get", "ok", 3*time.Millisecond)
 	m.Observe("/s/Get", "ok", 30*time.Millisecond)
 	m.Observe("/s/Get", "not_found", time.Millisecond)
 	m.Observe("/s/Create", "ok", 20*time.Second)
+	m.Observe("/s/"+strings.Repeat("junk", 1000), "unauthenticated", time.Millisecond)
+	m.Observe("/elsewhere", "made-up code", time.Millisecond)
 	var b strings.Builder
 	if err := m.Write(&b, []Gauge{{Name: "x_queue", Help: "Queue.", Type: "gauge", Value: func() float64 { return 7 }}}); err != nil {
 		t.Fatal(err)
@@ -25,9 +27,15 @@ func TestWrite(t *testing.T) {
 		`customerd_rpc_duration_seconds_bucket{procedure="/s/Create",le="10"} 0`,
 		`customerd_rpc_duration_seconds_count{procedure="/s/Create"} 1`,
 		"# TYPE x_queue gauge\nx_queue 7",
+		`customerd_rpc_calls_total{procedure="other",code="unauthenticated"} 1`,
+		`customerd_rpc_calls_total{procedure="other",code="unknown"} 1`,
+		`customerd_rpc_duration_seconds_count{procedure="other"} 2`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "junk") || strings.Contains(out, "elsewhere") || strings.Contains(out, "made-up") {
+		t.Errorf("a label came from an unknown path or code:\n%s", out)
 	}
 }

@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -9,6 +11,9 @@ import (
 	"customerd/internal/auth"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
+
+// servicePrefix starts the path of every CustomerService procedure.
+const servicePrefix = "/" + customerv1connect.CustomerServiceName + "/"
 
 // writeProcedures are the RPCs that need a key with the write scope.
 var writeProcedures = map[string]bool{
@@ -30,35 +35,67 @@ var writeProcedures = map[string]bool{
 // reach the API by pointing its own domain name at 127.0.0.1 (DNS
 // rebinding).
 func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http.Handler {
-	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if keys == nil {
 			if !isLoopbackHost(r.Host) {
-				log.Warn("refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
+				log.Warn("refused a request for a non-loopback host", "host", clip(r.Host), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 				f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
 				return
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, withCaller(r, localCaller))
 			return
 		}
-		service := strings.HasPrefix(r.URL.Path, prefix)
+		service := strings.HasPrefix(r.URL.Path, servicePrefix)
 		if !service && r.URL.Path != "/metrics" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scope, err := keys.Check(r.Header.Get("Authorization"))
+		key, err := keys.Check(r.Header.Get("Authorization"))
 		if err != nil {
-			log.Warn("authentication failed", "path", r.URL.Path, "peer", r.RemoteAddr, "reason", err)
+			log.Warn("authentication failed", "path", clip(r.URL.Path), "peer", r.RemoteAddr, "reason", err)
 			f.refuse(w, r, "16", http.StatusUnauthorized, "unauthenticated", err.Error())
 			return
 		}
-		if service && writeProcedures[r.URL.Path] && scope != auth.Write {
-			log.Warn("permission denied", "path", r.URL.Path, "peer", r.RemoteAddr, "scope", scope)
+		if service && writeProcedures[r.URL.Path] && key.Scope != auth.Write {
+			log.Warn("permission denied", "path", clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
 			f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this API key may only read")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, withCaller(r, key.ID))
 	})
+}
+
+// localCaller is the caller of every call to a server without keys.
+const localCaller = "local"
+
+type callerKey struct{}
+
+// withCaller returns r with its caller (an API key's ID, or localCaller)
+// on its context, for per-caller limits.
+func withCaller(r *http.Request, caller string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+}
+
+// callerOf returns the caller guard found for r, or localCaller.
+func callerOf(r *http.Request) string {
+	if c, ok := r.Context().Value(callerKey{}).(string); ok {
+		return c
+	}
+	return localCaller
+}
+
+// clipLen is how much of a client-chosen string (a path, a Host) a log
+// line quotes.
+const clipLen = 96
+
+// clip returns s, or its first clipLen bytes and how long it was: a client
+// chooses paths and hosts up to the header limit, and must not be able to
+// fill the log with them.
+func clip(s string) string {
+	if len(s) <= clipLen {
+		return s
+	}
+	return strings.ToValidUTF8(s[:clipLen], "") + fmt.Sprintf("…(%d bytes)", len(s))
 }
 
 // isLoopbackHost reports whether a Host header names this machine:

@@ -42,7 +42,7 @@ func TestGuardRunsBeforeTheLimiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := guard(keys, slog.New(slog.DiscardHandler), refuser{}, limitInFlight(1, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := guard(keys, slog.New(slog.DiscardHandler), refuser{}, limitCalls(limits{inFlight: 1, watchers: 1, watchersPerKey: 1}, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Hold") != "" {
 			close(entered)
 			<-release

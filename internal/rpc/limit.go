@@ -1,42 +1,104 @@
 package rpc
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
-	"time"
+	"sync"
 
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/metrics"
 )
 
-// bodyReadTimeout bounds how long a call may take to send its request body.
-const bodyReadTimeout = 30 * time.Second
+// Defaults of the limits on calls.
+const (
+	DefaultMaxInFlight       = 512
+	DefaultMaxWatchers       = 256
+	DefaultMaxWatchersPerKey = 64
+	maxReflectionStreams     = 32
+	reflectionPathPrefix     = "/grpc.reflection."
+)
 
-// limitInFlight lets at most n CustomerService calls run at once and
-// answers the others at once with RESOURCE_EXHAUSTED, before reading their
-// bodies: under overload, queueing more work only makes every caller wait
-// longer and the server's memory grow. Health checks and reflection are not
-// limited.
-func limitInFlight(n int, f refuser, next http.Handler) http.Handler {
-	slots := make(chan struct{}, n)
-	prefix := "/" + customerv1connect.CustomerServiceName + "/"
+// limits are how many calls of each kind may run at once.
+type limits struct {
+	inFlight, watchers, watchersPerKey int
+}
+
+// limitCalls lets at most l.inFlight CustomerService calls run at once,
+// l.watchers WatchCustomers streams in all and l.watchersPerKey per
+// caller (API key), and a few reflection streams; it answers the others at
+// once with RESOURCE_EXHAUSTED: under overload, queueing more work only
+// makes every caller wait longer and the server's memory grow. Calls come
+// here with their requests read (readBodies), so a slot is only held by a
+// call the server is working on. Watches last as long as their clients, so
+// they count against the watcher limits instead of the in-flight slots.
+// Health checks are not limited.
+func limitCalls(l limits, f refuser, next http.Handler) http.Handler {
+	slots := make(chan struct{}, l.inFlight)
+	reflection := make(chan struct{}, maxReflectionStreams)
+	watchers := &watcherCount{max: l.watchers, maxPerKey: l.watchersPerKey, perKey: map[string]int{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Watches last as long as their clients: they hold no slot.
-		if !strings.HasPrefix(r.URL.Path, prefix) || r.URL.Path == customerv1connect.CustomerServiceWatchCustomersProcedure {
-			next.ServeHTTP(w, r)
-			return
+		switch {
+		case r.URL.Path == customerv1connect.CustomerServiceWatchCustomersProcedure:
+			caller := callerOf(r)
+			if msg := watchers.join(caller); msg != "" {
+				w.Header().Set("Retry-After", "10")
+				f.refuse(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", msg)
+				return
+			}
+			defer watchers.leave(caller)
+		case strings.HasPrefix(r.URL.Path, servicePrefix):
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			default:
+				f.overloaded(w, r)
+				return
+			}
+		case strings.HasPrefix(r.URL.Path, reflectionPathPrefix):
+			select {
+			case reflection <- struct{}{}:
+				defer func() { <-reflection }()
+			default:
+				f.overloaded(w, r)
+				return
+			}
 		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			// A client that sends its headers and then stalls must not
-			// hold a slot for long: bound the time to read its body.
-			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTimeout))
-			next.ServeHTTP(w, r)
-		default:
-			f.overloaded(w, r)
-		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// watcherCount counts open watches, in all and per caller.
+type watcherCount struct {
+	max, maxPerKey int
+	mu             sync.Mutex
+	total          int
+	perKey         map[string]int
+}
+
+// join counts a new watch of caller, or says why it may not start.
+func (c *watcherCount) join(caller string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.total >= c.max:
+		return fmt.Sprintf("this server already serves %d watchers, its limit; retry later", c.max)
+	case c.perKey[caller] >= c.maxPerKey && caller != localCaller:
+		return fmt.Sprintf("this API key already has %d watchers open, its limit; close some, or retry later", c.maxPerKey)
+	}
+	c.total++
+	c.perKey[caller]++
+	return ""
+}
+
+// leave counts a watch of caller as ended.
+func (c *watcherCount) leave(caller string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total--
+	if c.perKey[caller]--; c.perKey[caller] == 0 {
+		delete(c.perKey, caller) // keeps the map as small as the callers watching
+	}
 }
 
 // refuseWhileDraining answers every CustomerService call with UNAVAILABLE
@@ -47,13 +109,12 @@ func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) htt
 	if draining == nil {
 		return next
 	}
-	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if draining() {
 			// Every answer now closes its HTTP/1.1 connection, so that no
 			// client is left holding one the server is about to close.
 			w.Header().Set("Connection", "close")
-			if strings.HasPrefix(r.URL.Path, prefix) {
+			if strings.HasPrefix(r.URL.Path, servicePrefix) {
 				f.refuse(w, r, "14", http.StatusServiceUnavailable, "unavailable", "the server is shutting down; retry")
 				return
 			}
@@ -88,4 +149,12 @@ func (f refuser) refuse(w http.ResponseWriter, r *http.Request, grpcCode string,
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
+}
+
+// writeGRPCError writes a trailers-only gRPC response with status code.
+func writeGRPCError(w http.ResponseWriter, contentType, code, msg string) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Grpc-Status", code)
+	w.Header().Set("Grpc-Message", msg)
+	w.WriteHeader(http.StatusOK)
 }

@@ -9,7 +9,7 @@ import (
 
 func TestLimitInFlight(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := limitInFlight(1, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := limitCalls(limits{inFlight: 1, watchers: 1, watchersPerKey: 1}, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/customer.v1.CustomerService/GetCustomer" {
 			close(entered)
 			<-release

@@ -17,6 +17,7 @@ import (
 
 	"customerd/internal/auth"
 	"customerd/internal/customer"
+	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/metrics"
 )
@@ -41,8 +42,23 @@ type Options struct {
 	// present; health checks, reflection and /healthz stay open.
 	Keys *auth.Keys
 	// MaxInFlight is how many CustomerService calls may run at once; more
-	// are refused at once with RESOURCE_EXHAUSTED. 0 means 512.
+	// are refused at once with RESOURCE_EXHAUSTED. 0 means
+	// DefaultMaxInFlight. A call counts once its request has arrived.
 	MaxInFlight int
+	// MaxWatchers and MaxWatchersPerKey are how many WatchCustomers
+	// streams may be open at once, in all and per API key; more are refused
+	// with RESOURCE_EXHAUSTED. 0 means DefaultMaxWatchers and
+	// DefaultMaxWatchersPerKey.
+	MaxWatchers, MaxWatchersPerKey int
+	// BodyBudget is how many bytes of request bodies all calls together
+	// may hold while they arrive, beyond a small allowance each; a call
+	// that finds it used up is refused with RESOURCE_EXHAUSTED. 0 means
+	// DefaultBodyBudget.
+	BodyBudget int64
+	// BodyTimeout is how long a client may take to send a request body;
+	// one that trickles it is cut off with DEADLINE_EXCEEDED. 0 means
+	// DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// MaxRequestBytes caps one request message; larger ones fail with
 	// RESOURCE_EXHAUSTED. 0 means DefaultMaxRequestBytes.
 	MaxRequestBytes int
@@ -67,14 +83,14 @@ type Options struct {
 // /metrics (Prometheus text). Every call is logged to log, one line each.
 func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger, opts Options) http.Handler {
 	maxBytes := cmp.Or(opts.MaxRequestBytes, DefaultMaxRequestBytes)
-	rpcMetrics := &metrics.RPC{}
+	rpcMetrics := metrics.NewRPC(append(procedures(), "/metrics")...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, opts.Gauges))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
 	}
-	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc,
+	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc, append(codecs(),
 		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),
 		connect.WithCompressMinBytes(1024),
@@ -82,11 +98,13 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 			log.Error("handler panicked", "panic", p)
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-	))
+	)...))
 	mux.Handle(grpchealth.NewHandler(health))
 	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	// Reflection requests are small; they arrive on a stream that
+	// readBodies cannot read ahead, so connect-go bounds each one.
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, connect.WithReadMaxBytes(reflectionMaxBytes)))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, connect.WithReadMaxBytes(reflectionMaxBytes)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		res, err := health.Check(r.Context(), &grpchealth.CheckRequest{})
 		if err != nil || res.Status != grpchealth.StatusServing {
@@ -102,8 +120,28 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		mux.Handle("/", opts.Web)
 	}
 	f := refuser{metrics: rpcMetrics}
+	l := limits{
+		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
+		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
+		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
+	}
 	return withBatchedFlushes(withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
-		limitInFlight(cmp.Or(opts.MaxInFlight, 512), f, checkFrames(maxBytes, f, mux))))))
+		readBodies(bodyLimits{
+			maxBytes: maxBytes, budget: cmp.Or(opts.BodyBudget, DefaultBodyBudget), timeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
+		}, f, limitCalls(l, f, mux))))))
+}
+
+// reflectionMaxBytes bounds one server reflection request.
+const reflectionMaxBytes = 64 << 10
+
+// procedures returns the path of every CustomerService procedure.
+func procedures() []string {
+	methods := customerv1.File_customer_v1_customer_proto.Services().ByName("CustomerService").Methods()
+	out := make([]string, methods.Len())
+	for i := range out {
+		out[i] = servicePrefix + string(methods.Get(i).Name())
+	}
+	return out
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
@@ -127,5 +165,34 @@ func defaultTimeout(d time.Duration) connect.UnaryInterceptorFunc {
 			}
 			return next(ctx, req)
 		}
+	}
+}
+
+// ConfigureServer sets the limits of an HTTP server that serves the
+// handler: how long a client may take to send its headers and how large
+// they may be, how long an idle connection stays, and HTTP/2's own limits
+// (streams per connection, header tables, flow-control windows), chosen
+// rather than left to the library's defaults. There is no ReadTimeout or
+// WriteTimeout: they would cut long-lived streams such as watches; request
+// bodies are bounded per call (readBodies) and unary calls by deadlines.
+func ConfigureServer(s *http.Server) {
+	s.ReadHeaderTimeout = 10 * time.Second
+	s.MaxHeaderBytes = 64 << 10 // also HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE
+	s.IdleTimeout = 2 * time.Minute
+	s.HTTP2 = &http.HTTP2Config{
+		// Streams one connection may have open; Go's server runs at most
+		// this many handlers per connection, so a client resetting streams
+		// as fast as it opens them (rapid reset) waits for its own.
+		MaxConcurrentStreams:      100,
+		MaxDecoderHeaderTableSize: 4 << 10,
+		MaxEncoderHeaderTableSize: 4 << 10,
+		MaxReadFrameSize:          16 << 10,
+		// What a client may send ahead of the handlers reading it.
+		MaxReceiveBufferPerConnection: 1 << 20,
+		MaxReceiveBufferPerStream:     256 << 10,
+		// A connection that goes quiet is pinged after a minute and closed
+		// if the ping goes unanswered, so dead peers free their watches.
+		SendPingTimeout: time.Minute,
+		PingTimeout:     15 * time.Second,
 	}
 }

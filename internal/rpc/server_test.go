@@ -54,6 +54,7 @@ func startServerOn(t testing.TB, e enginetest.Engine, opts engine.Options) *test
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: []string{"https://app.example"}, Feed: st}))
+	rpc.ConfigureServer(srv.Config)
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetHTTP1(true)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)

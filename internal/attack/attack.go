@@ -1,0 +1,207 @@
+// Package attack holds the hostile clients customerd is tested against.
+// Each runs one kind of attack on a server at a URL until its context ends
+// or it has sent what it was asked to, and counts what the server answered.
+// The tests of internal/rpc run each one briefly against a server in
+// process; "customerload -ops attacks" runs them all, longer, against the
+// real binary and measures its memory and a probe client meanwhile.
+//
+// Only ever point them at a server of your own on the loopback interface.
+package attack
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Target is the server under attack.
+type Target struct {
+	// URL is the server's base URL, such as http://127.0.0.1:8080.
+	URL string
+	// Key is an API key attacks that need one present ("" for a server
+	// without keys).
+	Key string
+}
+
+// host returns the target's host:port.
+func (t Target) host() string {
+	u, err := url.Parse(t.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// dial opens a TCP connection to the target.
+func (t Target) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", t.host())
+}
+
+// Answers counts what a server answered, by code: a Connect or gRPC code
+// name ("ok", "resource_exhausted", ...), "http NNN" for an HTTP status
+// without one, or what went wrong on the client's side ("reset", "timeout").
+type Answers struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+// Add counts one answer.
+func (a *Answers) Add(code string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.counts == nil {
+		a.counts = map[string]int{}
+	}
+	a.counts[code]++
+}
+
+// Merge adds the answers of o.
+func (a *Answers) Merge(o *Answers) {
+	o.mu.Lock()
+	counts := maps.Clone(o.counts)
+	o.mu.Unlock()
+	for code, n := range counts {
+		a.mu.Lock()
+		if a.counts == nil {
+			a.counts = map[string]int{}
+		}
+		a.counts[code] += n
+		a.mu.Unlock()
+	}
+}
+
+// Count returns how many answers were code.
+func (a *Answers) Count(code string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.counts[code]
+}
+
+// Total returns how many answers there were.
+func (a *Answers) Total() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, c := range a.counts {
+		n += c
+	}
+	return n
+}
+
+// String lists the answers by code, most frequent first.
+func (a *Answers) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := slices.SortedFunc(maps.Keys(a.counts), func(x, y string) int { return a.counts[y] - a.counts[x] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, a.counts[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// codeOf reads the Connect or gRPC code of a response whose body has been
+// read into body.
+func codeOf(resp *http.Response, body []byte) string {
+	st := resp.Header.Get("Grpc-Status")
+	if st == "" {
+		st = resp.Trailer.Get("Grpc-Status")
+	}
+	if st != "" {
+		if st == "0" {
+			return "ok"
+		}
+		return grpcCodeName(st)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return "ok"
+	}
+	if i := strings.Index(string(body), `"code":"`); i >= 0 {
+		rest := string(body[i+len(`"code":"`):])
+		if j := strings.IndexByte(rest, '"'); j >= 0 {
+			return rest[:j]
+		}
+	}
+	return fmt.Sprintf("http %d", resp.StatusCode)
+}
+
+// grpcCodeName names a gRPC status code as Connect does.
+func grpcCodeName(n string) string {
+	names := []string{"ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
+		"already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted",
+		"out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"}
+	for i, name := range names {
+		if fmt.Sprint(i) == n {
+			return name
+		}
+	}
+	return "grpc " + n
+}
+
+// errorName classifies a transport error.
+func errorName(err error) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return "ok"
+	case strings.Contains(err.Error(), "reset"), strings.Contains(err.Error(), "broken pipe"):
+		return "reset"
+	case strings.Contains(err.Error(), "EOF"):
+		return "closed"
+	case asNetError(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "error"
+}
+
+func asNetError(err error, target *net.Error) bool {
+	ne, ok := err.(net.Error)
+	if ok {
+		*target = ne
+	}
+	return ok
+}
+
+// junk returns n random letters.
+func junk(n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return string(b)
+}
+
+// drain reads and closes a response body, up to a bound.
+func drain(resp *http.Response) []byte {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return b
+}
+
+// waitOrDone sleeps for d, or less when ctx ends; it reports whether ctx
+// is still going.
+func waitOrDone(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

