@@ -69,7 +69,7 @@ type config struct {
 	attackDuration time.Duration
 	// attackOnly, when not empty, names the attacks to run.
 	attackOnly []string
-	postgres       string // admin URL for the postgres modes
+	postgres   string // admin URL for the postgres modes
 }
 
 func parseFlags(args []string) (config, error) {
