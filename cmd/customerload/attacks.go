@@ -161,6 +161,7 @@ func watchersAttack(ctx context.Context, t attack.Target, keys []string, d time.
 		return "", "interrupted"
 	}
 	before := events.Load()
+	open := metric(t, "customerd_watchers")
 	writeCtx, cancel := context.WithTimeout(ctx, third)
 	with := attack.Creates(writeCtx, t, 8)
 	cancel()
@@ -172,8 +173,8 @@ func watchersAttack(ctx context.Context, t attack.Target, keys []string, d time.
 		all.Merge(r)
 	}
 	return fmt.Sprintf("5,000 watchers over %d keys", len(keys)),
-		fmt.Sprintf("%s; creates %.0f/s alone, %.0f/s beside the open ones (%.2fx), which received %d events",
-			all.String(), float64(base)/third.Seconds(), float64(with)/third.Seconds(), float64(with)/float64(max(base, 1)), delivered)
+		fmt.Sprintf("%s; the server counted %s open; creates %.0f/s alone, %.0f/s beside the open ones (%.2fx), which received %d events",
+			all.String(), open, float64(base)/third.Seconds(), float64(with)/third.Seconds(), float64(with)/float64(max(base, 1)), delivered)
 }
 
 // metricsSize scrapes /metrics with the target's key and says how large
@@ -188,6 +189,25 @@ func metricsSize(t attack.Target) string {
 	defer resp.Body.Close()
 	n, _ := io.Copy(io.Discard, resp.Body)
 	return fmt.Sprintf("/metrics %d bytes", n)
+}
+
+// metric scrapes /metrics with the target's key and returns the value of
+// the series name.
+func metric(t attack.Target, name string) string {
+	req, _ := http.NewRequest(http.MethodGet, t.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+t.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
 
 // sleep waits d or until ctx ends, and reports whether ctx is still going.

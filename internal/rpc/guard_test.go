@@ -42,12 +42,12 @@ func TestGuardRunsBeforeTheLimiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := guard(keys, slog.New(slog.DiscardHandler), refuser{}, limitCalls(limits{inFlight: 1, watchers: 1, watchersPerKey: 1}, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := guard(keys, slog.New(slog.DiscardHandler), refuser{}, onlyHandler(limitCalls(limits{inFlight: 1, watchers: 1, watchersPerKey: 1}, refuser{}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Hold") != "" {
 			close(entered)
 			<-release
 		}
-	})))
+	}))))
 	request := func(path, auth string, hold bool) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader("{}"))
 		req.Header.Set("Content-Type", "application/json")

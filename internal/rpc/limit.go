@@ -33,10 +33,16 @@ type limits struct {
 // call the server is working on. Watches last as long as their clients, so
 // they count against the watcher limits instead of the in-flight slots.
 // Health checks are not limited.
-func limitCalls(l limits, f refuser, next http.Handler) http.Handler {
+func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics.Gauge) {
 	slots := make(chan struct{}, l.inFlight)
 	reflection := make(chan struct{}, maxReflectionStreams)
 	watchers := &watcherCount{max: l.watchers, maxPerKey: l.watchersPerKey, perKey: map[string]int{}}
+	gauges := []metrics.Gauge{
+		{Name: "customerd_rpc_in_flight", Help: "CustomerService calls running now (WatchCustomers aside).", Type: "gauge",
+			Value: func() float64 { return float64(len(slots)) }},
+		{Name: "customerd_watchers", Help: "WatchCustomers streams open now.", Type: "gauge",
+			Value: func() float64 { return float64(watchers.open()) }},
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == customerv1connect.CustomerServiceWatchCustomersProcedure:
@@ -65,7 +71,7 @@ func limitCalls(l limits, f refuser, next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r)
-	})
+	}), gauges
 }
 
 // watcherCount counts open watches, in all and per caller.
@@ -89,6 +95,13 @@ func (c *watcherCount) join(caller string) string {
 	c.total++
 	c.perKey[caller]++
 	return ""
+}
+
+// open returns how many watches are open.
+func (c *watcherCount) open() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
 }
 
 // leave counts a watch of caller as ended.

@@ -84,8 +84,14 @@ type Options struct {
 func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slog.Logger, opts Options) http.Handler {
 	maxBytes := cmp.Or(opts.MaxRequestBytes, DefaultMaxRequestBytes)
 	rpcMetrics := metrics.NewRPC(append(procedures(), "/metrics")...)
+	f := refuser{metrics: rpcMetrics}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, opts.Gauges))
+	limited, limitGauges := limitCalls(limits{
+		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
+		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
+		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
+	}, f, mux)
+	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, append(limitGauges, opts.Gauges...)))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
@@ -119,16 +125,10 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		// so it only gets what they leave.
 		mux.Handle("/", opts.Web)
 	}
-	f := refuser{metrics: rpcMetrics}
-	l := limits{
-		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
-		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
-		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
-	}
 	return withBatchedFlushes(withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
 		readBodies(bodyLimits{
 			maxBytes: maxBytes, budget: cmp.Or(opts.BodyBudget, DefaultBodyBudget), timeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
-		}, f, limitCalls(l, f, mux))))))
+		}, f, limited)))))
 }
 
 // reflectionMaxBytes bounds one server reflection request.
