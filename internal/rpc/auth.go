@@ -2,12 +2,12 @@ package rpc
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
 	"customerd/internal/auth"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/loopback"
 )
 
 // writeProcedures are the RPCs that need a key with the write scope.
@@ -33,7 +33,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 	prefix := "/" + customerv1connect.CustomerServiceName + "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if keys == nil {
-			if !isLoopbackHost(r.Host) {
+			if !loopback.IsHost(r.Host) {
 				log.Warn("refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
 				f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
 				return
@@ -59,18 +59,4 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// isLoopbackHost reports whether a Host header names this machine:
-// localhost or a loopback address, with or without a port.
-func isLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
