@@ -111,7 +111,10 @@ var _ customer.Store = (*Store)(nil)
 // Open opens (creating if needed) the SQLite database at path, or a private
 // in-memory database for Memory, applies pending migrations and starts the
 // writer. It returns an error when the file cannot be opened or a
-// migration fails.
+// migration fails; the error says what is wrong and what to do. A file
+// that is not a SQLite database, or holds tables but no schema_migrations
+// (another application's database), is refused before anything writes to
+// it, so it is left exactly as it was.
 func Open(path string, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
@@ -124,6 +127,13 @@ func Open(path string, opts Options) (*Store, error) {
 	queue := opts.Queue
 	if queue <= 0 {
 		queue = 1024
+	}
+	if path != Memory {
+		// Before anything that writes: a file of another application must
+		// be refused as it was found.
+		if err := inspect(path); err != nil {
+			return nil, err
+		}
 	}
 
 	name, journal := fileURI(path), "WAL"
@@ -173,19 +183,19 @@ func Open(path string, opts Options) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	if err := write.Ping(); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, explainOpenError(path, "open", err)
 	}
 
 	if err := migrate.Up(writeDSN, logWriter{log}); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+		return nil, explainOpenError(path, "migrate", err)
 	}
 
 	// Index what writers other than this server (the sqlite3 shell)
 	// changed while it was not running.
 	if err := updateSearchIndexNow(write); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: update the search index: %w", err)
+		return nil, explainOpenError(path, "update the search index of", err)
 	}
 
 	read, err := sql.Open("sqlite", readDSN)
