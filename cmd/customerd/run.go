@@ -141,6 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "backup" {
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) > 1 && args[0] == "keys" && args[1] == "add" {
 		return runKeysAdd(args[2:], getenv, stdout, stderr)
 	}
@@ -194,9 +197,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
+	notServing := func() {
+		health.SetStatus("", grpchealth.StatusNotServing)
+		health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	}
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
 		ChangeRetention: cfg.retention,
+		// A damaged database file fails writes until it is restored: load
+		// balancers and orchestrators must stop sending work here.
+		Damaged: notServing,
 	})
 	if err != nil {
 		return err
@@ -257,8 +267,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	log.Info("shutting down")
-	health.SetStatus("", grpchealth.StatusNotServing)
-	health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	notServing()
 	// First refuse new calls with a clear UNAVAILABLE on the connections
 	// clients already hold, and close those connections after each answer;
 	// only then stop listening and close what is idle. Closing at once would
@@ -343,6 +352,39 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
 	return nil
+}
+
+// runCheck is "customerd check -db PATH": it prints "ok" when the database
+// is sound, and otherwise each problem found and fails.
+func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("customerd check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", cmp.Or(getenv("CUSTOMERD_DB"), "customers.db"), "the database `path` (env CUSTOMERD_DB), or a backup")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("usage: customerd check [-db PATH]")
+	}
+	if *dbPath == store.Memory {
+		return errors.New("check: an in-memory database lives only inside its server")
+	}
+	if engine.IsPostgres(*dbPath) {
+		return errors.New("check: PostgreSQL checks its own storage: use pg_amcheck (the amcheck extension) on the database server; customerd check is for SQLite files")
+	}
+	problems, err := store.Check(ctx, *dbPath)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(stdout, "ok")
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s is damaged:\n", *dbPath)
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
 // runKeysAdd is "customerd keys add -file FILE -scope read|write": it prints

@@ -62,6 +62,11 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database in the background; 0 means 20ms.
 	CheckpointInterval time.Duration
+	// Damaged, if set, is called once, on the first operation that finds
+	// the database file damaged (SQLITE_CORRUPT or SQLITE_NOTADB), after
+	// the store has logged at error level what to do: a server should then
+	// report itself unhealthy. It must not block.
+	Damaged func()
 }
 
 // Durability is the synchronous setting of the write connection.
@@ -104,6 +109,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	closing   atomic.Bool // set when Close begins: errors from then on are "unavailable"
+
+	damagedOnce sync.Once
+	onDamaged   func() // Options.Damaged
 }
 
 var _ customer.Store = (*Store)(nil)
@@ -265,6 +273,7 @@ func Open(path string, opts Options) (*Store, error) {
 		changeRetention: cmp.Or(opts.ChangeRetention, 24*time.Hour),
 		stopCleanup:     make(chan struct{}),
 		cleanupDone:     make(chan struct{}),
+		onDamaged:       opts.Damaged,
 	}
 	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
@@ -372,9 +381,11 @@ func (s *Store) cleanup(interval time.Duration) {
 			return
 		case <-ticker.C:
 			if _, err := s.purgeExpiredRequests(context.Background()); err != nil {
+				s.noteDamage(err)
 				s.log.Warn("deleting expired request_ids failed", "err", err)
 			}
 			if _, err := s.purgeOldChanges(context.Background()); err != nil {
+				s.noteDamage(err)
 				s.log.Warn("deleting old changes failed", "err", err)
 			}
 		}
