@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"customerd/internal/sqlitedb"
@@ -24,7 +25,9 @@ import (
 // the index is brought up to date with changes noted but not yet indexed
 // (as the server does at start), and holds the write lock meanwhile, so a
 // server using the file waits for it. It returns an error, and no problems,
-// when path does not exist or is not a customerd database.
+// when path does not exist or is not a customerd database, or when the
+// pages are sound but the file or its directory is read-only, so the search
+// index could not be checked.
 func Check(ctx context.Context, path string) ([]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -42,8 +45,17 @@ func Check(ctx context.Context, path string) ([]string, error) {
 	if err != nil || len(problems) > 0 {
 		return problems, err
 	}
-	if problem, err := searchIndexCheck(ctx, path); err != nil || problem != "" {
-		return []string{problem}, err
+	if !writable(path) || !writable(filepath.Dir(path)) {
+		// A read-only connection cannot run FTS5's check, and a writable
+		// one would leave -wal and -shm files it cannot remove.
+		return nil, fmt.Errorf("integrity_check found no problem, but the search index can only be checked in a file and directory this user may write: check a writable copy")
+	}
+	problem, err := searchIndexCheck(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("integrity_check found no problem, but the search index could not be checked (it needs a writable file; check a writable copy): %w", err)
+	}
+	if problem != "" {
+		return []string{problem}, nil
 	}
 	return nil, nil
 }
