@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,12 +14,14 @@ import (
 	"net/http/pprof"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/auth"
 	"customerd/internal/engine"
+	"customerd/internal/loopback"
 	"customerd/internal/rpc"
 	"customerd/internal/store"
 	"customerd/internal/webui"
@@ -143,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "backup" {
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) > 1 && args[0] == "keys" && args[1] == "add" {
 		return runKeysAdd(args[2:], getenv, stdout, stderr)
 	}
@@ -162,35 +168,66 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
-		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention,
-	})
-	if err != nil {
-		return err
+	// Everything the command line names is checked, and every port bound,
+	// before the database is opened: a typo must not first create or
+	// migrate a database.
+	var tlsConfig *tls.Config
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return fmt.Errorf("-tls-cert %s, -tls-key %s: %w", cfg.tlsCert, cfg.tlsKey, err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
-	defer st.Close()
-
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := listen("-addr", cfg.addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
 	if keys == nil {
 		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			return fmt.Errorf("refusing to serve on %s without -auth-keys: anyone who can reach it could read and change every customer; "+
-				"make keys with \"customerd keys add\" or listen on 127.0.0.1", ln.Addr())
+			return fmt.Errorf("refusing to serve on %s (-addr %s) without -auth-keys: anyone who can reach it could read and change every customer; "+
+				"make keys with \"customerd keys add\" or listen on 127.0.0.1", ln.Addr(), cfg.addr)
 		}
+	}
+	var debugLn net.Listener
+	if cfg.debugAddr != "" {
+		if debugLn, err = listen("-debug-addr", cfg.debugAddr); err != nil {
+			return err
+		}
+		defer debugLn.Close()
+		if ip := debugLn.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			return fmt.Errorf("-debug-addr %s is not a loopback address: profiles reveal the server's internals; use 127.0.0.1:PORT", cfg.debugAddr)
+		}
+	}
+
+	health := grpchealth.NewStaticChecker(rpc.ServiceName)
+	notServing := func() {
+		health.SetStatus("", grpchealth.StatusNotServing)
+		health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	}
+	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
+		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
+		ChangeRetention: cfg.retention,
+		// A damaged database file fails writes until it is restored: load
+		// balancers and orchestrators must stop sending work here.
+		Damaged: notServing,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if keys == nil {
 		log.Info("no -auth-keys: serving on loopback only, without authentication")
 	} else {
 		log.Info("API keys required", "keys", keys.Len())
 	}
-	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	var draining atomic.Bool
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	scheme := "http"
-	if cfg.tlsCert != "" {
+	if tlsConfig != nil {
 		protocols.SetHTTP2(true) // negotiated with ALPN
 		scheme = "https"
 	} else {
@@ -203,21 +240,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
 			Draining: draining.Load, Web: webui.Handler(),
 		}),
+		TLSConfig: tlsConfig,
 		Protocols: &protocols,
 		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	rpc.ConfigureServer(srv)
 
-	if cfg.debugAddr != "" {
-		if err := serveDebug(cfg.debugAddr, log); err != nil {
-			return err
-		}
+	if debugLn != nil {
+		debug := debugServer(log)
+		defer debug.Close()
+		go debug.Serve(debugLn)
+		log.Info("profiles on http://" + debugLn.Addr().String() + "/debug/pprof/")
 	}
-
 	serveErr := make(chan error, 1)
 	go func() {
-		if cfg.tlsCert != "" {
-			serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		if tlsConfig != nil {
+			serveErr <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
 		} else {
 			serveErr <- srv.Serve(ln)
 		}
@@ -231,8 +269,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	log.Info("shutting down")
-	health.SetStatus("", grpchealth.StatusNotServing)
-	health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	notServing()
 	// First refuse new calls with a clear UNAVAILABLE on the connections
 	// clients already hold, and close those connections after each answer;
 	// only then stop listening and close what is idle. Closing at once would
@@ -259,25 +296,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return err
 }
 
-// serveDebug serves net/http/pprof on addr, which must be a loopback
-// address: profiles reveal internals and cost CPU, so they stay local.
-func serveDebug(addr string, log *slog.Logger) error {
+// listen binds addr for the flag named flagName, saying which flag to
+// change when the port is taken.
+func listen(flagName, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s %s: the port is already in use (by another customerd?); stop it or pass another %s: %w", flagName, addr, flagName, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flagName, addr, err)
 	}
-	if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-		ln.Close()
-		return fmt.Errorf("-debug-addr %s is not a loopback address", addr)
-	}
+	return ln, nil
+}
+
+// debugServer serves net/http/pprof. It listens on loopback only and, like
+// the API without keys, answers only requests addressed to a loopback name
+// (see [loopback.IsHost]): otherwise a web page that points its own domain
+// name at 127.0.0.1 could read goroutine stacks and profiles (DNS
+// rebinding). Others get 403.
+func debugServer(log *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	log.Info("profiles on http://" + ln.Addr().String() + "/debug/pprof/")
-	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
-	return nil
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopback.IsHost(r.Host) {
+			log.Warn("debug server refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
+			http.Error(w, "forbidden: the debug server only answers requests addressed to localhost or a loopback address", http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // runBackup is "customerd backup -db PATH -out FILE": a consistent copy of
@@ -304,6 +354,39 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
 	return nil
+}
+
+// runCheck is "customerd check -db PATH": it prints "ok" when the database
+// is sound, and otherwise each problem found and fails.
+func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("customerd check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbPath := fs.String("db", cmp.Or(getenv("CUSTOMERD_DB"), "customers.db"), "the database `path` (env CUSTOMERD_DB), or a backup")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("usage: customerd check [-db PATH]")
+	}
+	if *dbPath == store.Memory {
+		return errors.New("check: an in-memory database lives only inside its server")
+	}
+	if engine.IsPostgres(*dbPath) {
+		return errors.New("check: PostgreSQL checks its own storage: use pg_amcheck (the amcheck extension) on the database server; customerd check is for SQLite files")
+	}
+	problems, err := store.Check(ctx, *dbPath)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(stdout, "ok")
+		return nil
+	}
+	fmt.Fprintf(stdout, "%s is damaged:\n", *dbPath)
+	for _, p := range problems {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
 // runKeysAdd is "customerd keys add -file FILE -scope read|write": it prints

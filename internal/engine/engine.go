@@ -54,6 +54,11 @@ type Options struct {
 	// CleanupInterval is how often expired request_ids and changes are
 	// deleted.
 	CleanupInterval time.Duration
+	// Damaged, if set, is called once when SQLite finds the database file
+	// damaged, after the store logged what to do (see
+	// store.Options.Damaged). PostgreSQL never calls it: it reports and
+	// repairs its own storage.
+	Damaged func()
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -99,6 +104,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 	s, err := store.Open(dsn, store.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
+		Damaged: opts.Damaged,
 	})
 	if err != nil {
 		return nil, err // not a typed nil in an interface

@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 
 	"customerd/internal/auth"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/loopback"
 )
 
 // servicePrefix starts the path of every CustomerService procedure.
@@ -37,7 +37,7 @@ var writeProcedures = map[string]bool{
 func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if keys == nil {
-			if !isLoopbackHost(r.Host) {
+			if !loopback.IsHost(r.Host) {
 				log.Warn("refused a request for a non-loopback host", "host", clip(r.Host), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
 				f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
 				return
@@ -96,18 +96,4 @@ func clip(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:clipLen], "") + fmt.Sprintf("…(%d bytes)", len(s))
-}
-
-// isLoopbackHost reports whether a Host header names this machine:
-// localhost or a loopback address, with or without a port.
-func isLoopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -47,6 +47,12 @@ func (s *Store) mapError(err error) error {
 	if errors.Is(err, writer.ErrClosed) {
 		return customer.Errorf(customer.Unavailable, "the server is shutting down")
 	}
+	if s.noteDamage(err) {
+		// Unavailable, not Internal: the write was rolled back, this
+		// server reports NOT_SERVING until an operator restores the
+		// database, and a client may retry (elsewhere, or later).
+		return customer.Errorf(customer.Unavailable, "the server's database is damaged; it cannot serve this request until an operator repairs it")
+	}
 	if e, ok := errors.AsType[*sqlite.Error](err); ok {
 		switch code := e.Code(); {
 		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
@@ -65,4 +71,20 @@ func (s *Store) mapError(err error) error {
 	}
 	s.log.Error("store operation failed", "err", err)
 	return customer.Errorf(customer.Internal, "internal error")
+}
+
+// noteDamage reports whether err is SQLite finding the database file
+// damaged. The first time, it logs at error level what the operator should
+// do and calls Options.Damaged.
+func (s *Store) noteDamage(err error) bool {
+	if !isDamage(err) {
+		return false
+	}
+	s.damagedOnce.Do(func() {
+		s.log.Error(damagedMessage(s.path), "err", err)
+		if s.onDamaged != nil {
+			s.onDamaged()
+		}
+	})
+	return true
 }

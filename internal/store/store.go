@@ -62,6 +62,11 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database in the background; 0 means 20ms.
 	CheckpointInterval time.Duration
+	// Damaged, if set, is called once, on the first operation that finds
+	// the database file damaged (SQLITE_CORRUPT or SQLITE_NOTADB), after
+	// the store has logged at error level what to do: a server should then
+	// report itself unhealthy. It must not block.
+	Damaged func()
 }
 
 // Durability is the synchronous setting of the write connection.
@@ -104,6 +109,9 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	closing   atomic.Bool // set when Close begins: errors from then on are "unavailable"
+
+	damagedOnce sync.Once
+	onDamaged   func() // Options.Damaged
 }
 
 var _ customer.Store = (*Store)(nil)
@@ -111,7 +119,10 @@ var _ customer.Store = (*Store)(nil)
 // Open opens (creating if needed) the SQLite database at path, or a private
 // in-memory database for Memory, applies pending migrations and starts the
 // writer. It returns an error when the file cannot be opened or a
-// migration fails.
+// migration fails; the error says what is wrong and what to do. A file
+// that is not a SQLite database, or holds tables but no schema_migrations
+// (another application's database), is refused before anything writes to
+// it, so it is left exactly as it was.
 func Open(path string, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
@@ -124,6 +135,13 @@ func Open(path string, opts Options) (*Store, error) {
 	queue := opts.Queue
 	if queue <= 0 {
 		queue = 1024
+	}
+	if path != Memory {
+		// Before anything that writes: a file of another application must
+		// be refused as it was found.
+		if err := inspect(path); err != nil {
+			return nil, err
+		}
 	}
 
 	name, journal := fileURI(path), "WAL"
@@ -173,19 +191,19 @@ func Open(path string, opts Options) (*Store, error) {
 	write.SetConnMaxIdleTime(0)
 	if err := write.Ping(); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, explainOpenError(path, "open", err)
 	}
 
 	if err := migrate.Up(writeDSN, logWriter{log}); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+		return nil, explainOpenError(path, "migrate", err)
 	}
 
 	// Index what writers other than this server (the sqlite3 shell)
 	// changed while it was not running.
 	if err := updateSearchIndexNow(write); err != nil {
 		write.Close()
-		return nil, fmt.Errorf("store: update the search index: %w", err)
+		return nil, explainOpenError(path, "update the search index of", err)
 	}
 
 	read, err := sql.Open("sqlite", readDSN)
@@ -255,6 +273,7 @@ func Open(path string, opts Options) (*Store, error) {
 		changeRetention: cmp.Or(opts.ChangeRetention, 24*time.Hour),
 		stopCleanup:     make(chan struct{}),
 		cleanupDone:     make(chan struct{}),
+		onDamaged:       opts.Damaged,
 	}
 	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
@@ -362,9 +381,11 @@ func (s *Store) cleanup(interval time.Duration) {
 			return
 		case <-ticker.C:
 			if _, err := s.purgeExpiredRequests(context.Background()); err != nil {
+				s.noteDamage(err)
 				s.log.Warn("deleting expired request_ids failed", "err", err)
 			}
 			if _, err := s.purgeOldChanges(context.Background()); err != nil {
+				s.noteDamage(err)
 				s.log.Warn("deleting old changes failed", "err", err)
 			}
 		}
