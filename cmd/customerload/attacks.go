@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +18,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"customerd/internal/attack"
+	customerv1 "customerd/internal/gen/customer/v1"
 )
 
 // attacksOp is the -ops value that runs every attack of internal/attack,
@@ -73,12 +78,16 @@ func runAttacks(ctx context.Context, cfg config, bin, template, dir string) erro
 		}
 		actx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
-		var probe *attack.Probe
-		var wg sync.WaitGroup
-		wg.Go(func() { probe = attack.RunProbe(actx, t, 1, 20*time.Millisecond, 10*time.Second) })
+		probe, wait, err := startProbe(actx, t)
+		if err != nil {
+			fmt.Println("cannot start the probe:", err)
+			return
+		}
 		sent, answers := attackFn(actx)
 		cancel()
-		wg.Wait()
+		if err := wait(); err != nil {
+			fmt.Println("probe:", err)
+		}
 		rss, _ := srv.peakRSS()
 		row := attackRow{name: name, sent: sent, answers: answers, peakRSS: rss, probe: probe}
 		fmt.Printf("%-16s peak RSS %4d MB  probe p99 %-9v %s\n", name, rss>>20, round(probe.Quantile(0.99)), answers)
@@ -137,6 +146,71 @@ func runAttacks(ctx context.Context, cfg config, bin, template, dir string) erro
 	}
 	tw.Flush()
 	return ctx.Err()
+}
+
+// probeCommand is the first argument that makes this program the probe
+// client of -ops attacks: a process of its own, so that the attackers'
+// goroutines and garbage do not slow it down.
+const probeCommand = "attack-probe"
+
+// startProbe starts this program as the probe client of t until ctx ends;
+// wait waits for it and fills the probe with its calls.
+func startProbe(ctx context.Context, t attack.Target) (probe *attack.Probe, wait func() error, err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(self, probeCommand, t.URL, t.Key)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { cmd.Process.Signal(os.Interrupt) })
+	probe = &attack.Probe{}
+	return probe, func() error {
+		defer stop()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var ns int64
+			var code string
+			if _, err := fmt.Sscan(sc.Text(), &ns, &code); err == nil {
+				probe.Record(time.Duration(ns), code)
+			}
+		}
+		return cmd.Wait()
+	}, nil
+}
+
+// runProbe is the probe process: it reads customer 1 every 20 ms (each
+// call with a deadline of 10 s) until interrupted, printing each call's
+// nanoseconds and code on a line.
+func runProbe(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: %s URL KEY", probeCommand)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c := attack.Target{URL: args[0], Key: args[1]}.ConnectClient()
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	for ctx.Err() == nil {
+		callCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		_, err := c.GetCustomer(callCtx, &customerv1.GetCustomerRequest{Id: 1})
+		d := time.Since(start)
+		cancel()
+		code := "ok"
+		if err != nil {
+			code = connect.CodeOf(err).String()
+		}
+		fmt.Fprintln(w, d.Nanoseconds(), code)
+		sleep(ctx, 20*time.Millisecond)
+	}
+	return nil
 }
 
 // watchersAttack measures creates for a third of d without watchers,

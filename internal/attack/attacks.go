@@ -266,7 +266,13 @@ func slowBody(ctx context.Context, t Target, b Body) string {
 		return "canceled"
 	case err := <-wrote:
 		if err == nil {
-			err = ctx.Err()
+			// All sent: wait for the answer as long as the attack lasts.
+			select {
+			case code := <-answered:
+				return code
+			case <-ctx.Done():
+				return "canceled"
+			}
 		}
 		// The server may have answered and closed: read what it said.
 		select {

@@ -29,13 +29,18 @@ func RunProbe(ctx context.Context, t Target, id int64, interval, timeout time.Du
 		_, err := c.GetCustomer(callCtx, &customerv1.GetCustomerRequest{Id: id})
 		d := time.Since(start)
 		cancel()
-		p.mu.Lock()
-		p.latencies = append(p.latencies, d)
-		p.mu.Unlock()
-		p.answers.Add(codeName(err))
+		p.Record(d, codeName(err))
 		waitOrDone(ctx, interval)
 	}
 	return p
+}
+
+// Record adds one call that took d and was answered code.
+func (p *Probe) Record(d time.Duration, code string) {
+	p.mu.Lock()
+	p.latencies = append(p.latencies, d)
+	p.mu.Unlock()
+	p.answers.Add(code)
 }
 
 // Answers returns what the probe's calls were answered.

@@ -23,7 +23,7 @@ const (
 	// drawing on the shared budget: enough for any ordinary request.
 	freeBodyBytes = 16 << 10
 	// DefaultBodyBudget is the default of Options.BodyBudget.
-	DefaultBodyBudget = 64 << 20
+	DefaultBodyBudget = 32 << 20
 )
 
 // Errors of readBody.
