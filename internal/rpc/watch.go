@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -14,6 +15,13 @@ import (
 
 // watchBatch is how many changes one read of the feed takes.
 const watchBatch = 500
+
+// watchLinger is how long a watcher waits after sending a run of events
+// before it looks for more: under a stream of commits, each flush (a
+// write to the connection, per watcher) then carries the changes of
+// several commits instead of one, for at most this much added delay. A
+// change after a quiet spell is sent at once.
+const watchLinger = 10 * time.Millisecond
 
 var changeTypes = map[customer.ChangeType]customerv1.ChangeType{
 	customer.Created: customerv1.ChangeType_CHANGE_TYPE_CREATED,
@@ -70,6 +78,8 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 	flusher := flusherFrom(ctx)
 	leave := s.fanout.join(after)
 	defer leave()
+	linger := time.NewTimer(0)
+	defer linger.Stop()
 	for {
 		if s.draining != nil && s.draining() {
 			return connect.NewError(connect.CodeUnavailable, errors.New("the server is shutting down; resume with the last resume_token"))
@@ -92,6 +102,14 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 		}
 		if flusher != nil {
 			flusher.release()
+		}
+		if len(events) > 0 {
+			linger.Reset(watchLinger)
+			select {
+			case <-linger.C:
+			case <-ctx.Done():
+				return nil // the client left
+			}
 		}
 	}
 }
