@@ -388,7 +388,9 @@ func idsOf(cs []customer.Customer) []int64 {
 func TestDataSurvivesReopen(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
 		dsn := e.DSN(t)
-		s, err := engine.Open(context.Background(), dsn, engine.Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), enginetest.OpenTimeout)
+		defer cancel()
+		s, err := engine.Open(ctx, dsn, engine.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

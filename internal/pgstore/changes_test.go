@@ -214,10 +214,12 @@ func TestOldChangesArePruned(t *testing.T) {
 // nothing to do.
 func TestReplicasMigrateAtOnce(t *testing.T) {
 	url := pgtest.URL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
-			s, err := pgstore.Open(context.Background(), url, pgstore.Options{})
+			s, err := pgstore.Open(ctx, url, pgstore.Options{})
 			if err != nil {
 				t.Error(err)
 				return
