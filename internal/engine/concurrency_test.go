@@ -9,6 +9,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
+	"customerd/internal/waitfor"
 )
 
 // TestConcurrentWriters runs many writers at once, with deliberate duplicate
@@ -107,7 +108,7 @@ func testConcurrentWriters(t *testing.T, s engine.Engine) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers")
 	if t.Failed() {
 		return
 	}

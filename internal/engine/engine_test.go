@@ -14,6 +14,7 @@ import (
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
 	"customerd/internal/store"
+	"customerd/internal/waitfor"
 )
 
 func ptr(s string) *string { return &s }
@@ -488,7 +489,7 @@ func TestCancelMeansNotWritten(t *testing.T) {
 				}
 			})
 		}
-		wg.Wait()
+		waitfor.Group(t, &wg, "the creates")
 	})
 }
 

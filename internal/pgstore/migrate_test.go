@@ -9,6 +9,7 @@ import (
 
 	"customerd/internal/pgstore"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 // migrateLockKey is the key of the advisory lock that Open holds while it
@@ -38,7 +39,7 @@ func TestOpenWaitsForMigrationLockWithinContext(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	waitFor(t, "the abandoned lock request to go", func() bool {
+	waitfor.Cond(t, "the abandoned lock request to go", func() bool {
 		var waiting int
 		err := holder.QueryRow(context.Background(),
 			"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", migrateLockKey).Scan(&waiting)
@@ -87,7 +88,7 @@ func TestOpenBoundsBlockedMigration(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	waitFor(t, "the migration session to end", func() bool {
+	waitfor.Cond(t, "the migration session to end", func() bool {
 		var n int
 		err := blocker.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'customerd migrate%' AND datname = current_database()").Scan(&n)
 		return err == nil && n == 0

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"customerd/internal/waitfor"
 )
 
 func TestLimitInFlight(t *testing.T) {
@@ -21,7 +23,7 @@ func TestLimitInFlight(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/GetCustomer", nil))
 		close(done)
 	}()
-	<-entered
+	waitfor.Recv(t, entered, "the held call to reach the handler")
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/ListCustomers", strings.NewReader("{}"))
@@ -44,7 +46,7 @@ func TestLimitInFlight(t *testing.T) {
 		t.Fatalf("/healthz over the limit: %d", rec.Code)
 	}
 	close(release)
-	<-done
+	waitfor.Recv(t, done, "the held call to return")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/ListCustomers", nil))
 	if rec.Code != http.StatusOK {
