@@ -81,7 +81,9 @@ func TestSweep(t *testing.T) {
 	if err != nil {
 		t.Skipf("PostgreSQL not reachable (%v)", err)
 	}
-	defer admin.Close(ctx)
+	// A cleanup, not a defer: the databases are dropped in cleanups, which
+	// run after the test function returns and before this one.
+	t.Cleanup(func() { admin.Close(ctx) })
 
 	// A process that has exited, and one that runs until the test ends.
 	gone := exec.Command("true")
@@ -113,7 +115,11 @@ func TestSweep(t *testing.T) {
 		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+		t.Cleanup(func() {
+			if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+				t.Errorf("drop %s: %v", name, err)
+			}
+		})
 	}
 	u, _ := url.Parse(server)
 	u.Path = "/" + dbs["GoneInUse"]
