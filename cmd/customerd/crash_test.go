@@ -248,7 +248,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := waitExit(t, cmd, out); err != nil {
 		t.Fatalf("exit after SIGTERM under load: %v\n%s", err, out)
 	}
 	wg.Wait()
@@ -261,8 +261,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Errorf("-wal file is %d bytes after a clean stop; want it checkpointed", fi.Size())
 	}
 
-	cmd, url, _ = startBinary(t, bin, dbPath)
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	cmd, url, out = startBinary(t, bin, dbPath)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); waitExit(t, cmd, out) }()
 	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
 	stored := listByEmail(t, client)
 	for email := range acked {

@@ -19,6 +19,7 @@ import (
 
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/waitfor"
 )
 
 var listeningRE = regexp.MustCompile(`listening on (https?://[0-9.:]+)`)
@@ -77,7 +78,7 @@ func launch(t *testing.T, args []string, env map[string]string) (string, func() 
 		var once sync.Once
 		var err error
 		stop := func() error {
-			once.Do(func() { cancel(); err = <-done })
+			once.Do(func() { cancel(); err = waitfor.Recv(t, done, "run to return after its context ended") })
 			return err
 		}
 		t.Cleanup(func() { stop() })
@@ -92,19 +93,47 @@ func launch(t *testing.T, args []string, env map[string]string) (string, func() 
 	return "", nil, nil
 }
 
+// waitHealthy waits until url's /healthz answers 200, failing the test
+// after waitfor.Timeout.
 func waitHealthy(t *testing.T, url string) {
 	t.Helper()
-	for range 100 {
-		resp, err := http.Get(url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+	client := &http.Client{Timeout: 5 * time.Second}
+	waitfor.Cond(t, url+"/healthz to answer 200", func() bool {
+		resp, err := client.Get(url + "/healthz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// waitExit waits for cmd to exit and returns Wait's error. After
+// waitfor.Timeout it sends SIGQUIT, which makes a Go program print its
+// goroutines and exit, and fails the test with what it printed to out (nil
+// when not kept).
+func waitExit(t *testing.T, cmd *exec.Cmd, out *lineWriter) error {
+	t.Helper()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(waitfor.Timeout):
 	}
-	t.Fatalf("%s/healthz never answered 200", url)
+	cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+	log := "(not kept)"
+	if out != nil {
+		log = out.String()
+	}
+	t.Fatalf("%s did not exit within %v; its goroutines:\n%s", cmd.Path, waitfor.Timeout, log)
+	return nil
 }
 
 func TestDataSurvivesRestart(t *testing.T) {
@@ -306,15 +335,15 @@ func TestBinarySIGTERM(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Wait(); err != nil {
+	if err := waitExit(t, cmd, out); err != nil {
 		t.Fatalf("exit after SIGTERM: %v (want exit code 0)\n%s", err, out)
 	}
 	if !strings.Contains(out.String(), "stopped") {
 		t.Errorf("no clean stop in the log:\n%s", out)
 	}
 
-	cmd, url, _ = start()
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	cmd, url, out = start()
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); waitExit(t, cmd, out) }()
 	waitHealthy(t, url)
 	client = customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
 	if _, err := client.GetCustomer(context.Background(), &customerv1.GetCustomerRequest{Id: res.Customer.Id}); err != nil {

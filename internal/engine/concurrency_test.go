@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,12 +10,20 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
+	"customerd/internal/waitfor"
 )
 
 // TestConcurrentWriters runs many writers at once, with deliberate duplicate
 // emails and stale etags, batched and unbatched, and checks that every
 // acknowledged write is stored as acknowledged, every rejected one left
 // nothing behind, and every caller got its own result.
+// writerRounds is how many rounds of writes each of TestConcurrentWriters'
+// 32 workers makes. Ten keep every race of the test (32 writers on one
+// email, one etag, one customer) ten times over in a few seconds per
+// engine; more, for a long run, cost a write transaction each on
+// PostgreSQL without batching, minutes on a loaded machine.
+var writerRounds = flag.Int("writers.rounds", 10, "rounds of TestConcurrentWriters (32 writers, 5 writes a round each)")
+
 func TestConcurrentWriters(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
 		for _, tc := range []struct {
@@ -30,7 +39,8 @@ func TestConcurrentWriters(t *testing.T) {
 
 func testConcurrentWriters(t *testing.T, s engine.Engine) {
 	ctx := context.Background()
-	const workers, rounds = 32, 40
+	const workers = 32
+	rounds := *writerRounds
 	contested, err := s.CreateCustomer(ctx, customer.New{Name: "Contested", Email: "contested@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +117,7 @@ func testConcurrentWriters(t *testing.T, s engine.Engine) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers")
 	if t.Failed() {
 		return
 	}

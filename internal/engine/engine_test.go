@@ -14,6 +14,7 @@ import (
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
 	"customerd/internal/store"
+	"customerd/internal/waitfor"
 )
 
 func ptr(s string) *string { return &s }
@@ -388,7 +389,9 @@ func idsOf(cs []customer.Customer) []int64 {
 func TestDataSurvivesReopen(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
 		dsn := e.DSN(t)
-		s, err := engine.Open(context.Background(), dsn, engine.Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), enginetest.OpenTimeout)
+		defer cancel()
+		s, err := engine.Open(ctx, dsn, engine.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -486,7 +489,7 @@ func TestCancelMeansNotWritten(t *testing.T) {
 				}
 			})
 		}
-		wg.Wait()
+		waitfor.Group(t, &wg, "the creates")
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"customerd/internal/engine"
 	"customerd/internal/pgtest"
@@ -62,13 +63,22 @@ func (e Engine) Open(t testing.TB, opts engine.Options) engine.Engine {
 	return e.Reopen(t, e.DSN(t), opts)
 }
 
+// OpenTimeout bounds opening a database in a test, migrating it included:
+// long enough for a loaded machine, and short of go test's own timeout, so
+// that a stuck migration fails its test with a message.
+const OpenTimeout = 2 * time.Minute
+
 // Reopen opens the database at dsn (made by e.DSN) with opts, and closes
-// it when the test ends.
+// it when the test ends. It fails the test when the database cannot be
+// opened within OpenTimeout.
 func (e Engine) Reopen(t testing.TB, dsn string, opts engine.Options) engine.Engine {
 	t.Helper()
-	s, err := engine.Open(context.Background(), dsn, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
+	defer cancel()
+	start := time.Now()
+	s, err := engine.Open(ctx, dsn, opts)
 	if err != nil {
-		t.Fatalf("open %s: %v", e.Name, err)
+		t.Fatalf("open %s (after %v): %v", e.Name, time.Since(start).Round(time.Millisecond), err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s

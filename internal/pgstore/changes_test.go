@@ -13,6 +13,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgstore"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 // TestChangeFeedInCommitOrder shows that a watcher reading "changes after
@@ -105,7 +106,7 @@ func TestChangeFeedInCommitOrder(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers")
 	done.Store(true)
 	if err := <-watched; err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestWaitForChangeAcrossReplicas(t *testing.T) {
 	a := mustOpen(t, url, pgstore.Options{})
 	b := mustOpen(t, url, pgstore.Options{})
 	pgstore.SetPoll(a, time.Hour)
-	waitFor(t, "a's LISTEN connection", func() bool { return pgstore.Listening(a) })
+	waitfor.Cond(t, "a's LISTEN connection", func() bool { return pgstore.Listening(a) })
 	for i := range 3 {
 		_, newest, err := a.ChangeBounds(ctx)
 		if err != nil {
@@ -145,7 +146,7 @@ func TestWaitForChangeAcrossReplicas(t *testing.T) {
 		woke := make(chan error, 1)
 		go func() { woke <- a.WaitForChange(ctx, newest) }()
 		mustCreate(t, b, "Ada", fmt.Sprintf("ada%d@example.com", i))
-		waitFor(t, "the notification of b's commit", func() bool { return pgstore.Notifications(a) > before })
+		waitfor.Cond(t, "the notification of b's commit", func() bool { return pgstore.Notifications(a) > before })
 		select {
 		case err := <-woke:
 			if err != nil {
@@ -161,18 +162,6 @@ func TestWaitForChangeAcrossReplicas(t *testing.T) {
 	defer cancel()
 	if err := a.WaitForChange(cctx, newest-1); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitFor polls cond for up to 10 seconds, failing the test if it never
-// holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10 s for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -200,13 +189,10 @@ func TestOldChangesArePruned(t *testing.T) {
 	ctx := context.Background()
 	s := mustOpen(t, pgtest.URL(t), pgstore.Options{ChangeRetention: 20 * time.Millisecond, CleanupInterval: 10 * time.Millisecond})
 	mustCreate(t, s, "Ada", "ada@example.com")
-	for range 200 {
-		if _, newest, _ := s.ChangeBounds(ctx); newest == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the old change was never deleted")
+	waitfor.Cond(t, "the cleanup to delete the old change", func() bool {
+		_, newest, _ := s.ChangeBounds(ctx)
+		return newest == 0
+	})
 }
 
 // TestReplicasMigrateAtOnce starts several stores on a new database at the
@@ -214,10 +200,12 @@ func TestOldChangesArePruned(t *testing.T) {
 // nothing to do.
 func TestReplicasMigrateAtOnce(t *testing.T) {
 	url := pgtest.URL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
-			s, err := pgstore.Open(context.Background(), url, pgstore.Options{})
+			s, err := pgstore.Open(ctx, url, pgstore.Options{})
 			if err != nil {
 				t.Error(err)
 				return
@@ -225,7 +213,7 @@ func TestReplicasMigrateAtOnce(t *testing.T) {
 			s.Close()
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the replicas to open")
 	if n := countRows(t, url, "schema_migrations"); n != 1 {
 		t.Fatalf("%d migrations recorded, want 1", n)
 	}

@@ -9,6 +9,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgstore"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 // TestConcurrentWriters runs many writers at once through two replicas,
@@ -67,7 +68,7 @@ func TestConcurrentWriters(t *testing.T) {
 					}
 				})
 			}
-			wg.Wait()
+			waitfor.Group(t, &wg, "the writers")
 			for i := range rounds {
 				if winners[i] != 1 {
 					t.Errorf("round %d: %d creates of the shared email succeeded", i, winners[i])

@@ -10,6 +10,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgstore"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 const requestID = "7f1d2c3b-4a5e-4f60-8a9b-0c1d2e3f4a5b"
@@ -23,13 +24,7 @@ func TestCleanupRunsInTheBackground(t *testing.T) {
 	if _, err := s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "ada@example.com", RequestID: requestID}); err != nil {
 		t.Fatal(err)
 	}
-	for range 200 {
-		if countRows(t, url, "create_requests") == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the expired request_id was never deleted")
+	waitfor.Cond(t, "the cleanup to delete the expired request_id", func() bool { return countRows(t, url, "create_requests") == 0 })
 }
 
 // TestRequestIDRaceAcrossReplicas sends the same create, with the same
@@ -57,7 +52,7 @@ func TestRequestIDRaceAcrossReplicas(t *testing.T) {
 				got[i] = c
 			})
 		}
-		wg.Wait()
+		waitfor.Group(t, &wg, "the creates")
 		for i, c := range got {
 			if c.ID != got[0].ID || c.Etag != got[0].Etag {
 				t.Fatalf("key %d: caller %d got %+v, caller 0 got %+v", k, i, c, got[0])

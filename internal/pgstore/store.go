@@ -3,23 +3,18 @@ package pgstore
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/amacneil/dbmate/v2/pkg/dbmate"
-	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // dbmate's postgres driver (lib/pq, pure Go)
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"customerd/db"
 	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
@@ -112,8 +107,10 @@ const (
 // migrations and starts the background cleanup and change listener. The
 // database must exist. Replicas that open the same database at once migrate
 // it one after another. It returns an error when url is malformed, the
-// server cannot be reached, or a migration fails; ctx bounds the
-// connecting and migrating.
+// server cannot be reached, or a migration fails. ctx bounds the
+// connecting and migrating, waiting for another replica's migration
+// included, and so do five minutes when ctx sets no earlier deadline: the
+// error then says what was being waited for.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	log := opts.Logger
 	if log == nil {
@@ -176,69 +173,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, time.Minute))
 	go s.listen(bg, cfg.ConnConfig.Copy())
 	return s, nil
-}
-
-// migrateLocked applies the migrations while holding a session advisory
-// lock on a connection of pool, so that replicas starting together do not
-// run the same migration twice: the others wait, then find nothing to do.
-func migrateLocked(ctx context.Context, pool *pgxpool.Pool, dbURL string, log *slog.Logger) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("pgstore: connect: %w", err)
-	}
-	// The lock belongs to this session: release it by closing the
-	// connection rather than returning it to the pool still locked.
-	defer conn.Release()
-	defer conn.Conn().Close(context.Background())
-	// Another replica may hold the lock for a long migration: wait for it
-	// without the statement timeout (this session is closed afterwards).
-	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
-		return fmt.Errorf("pgstore: lock for migrating: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
-		return fmt.Errorf("pgstore: lock for migrating: %w", err)
-	}
-	_, usesTLS := conn.Conn().PgConn().Conn().(*tls.Conn)
-	u, err := dbmateURL(dbURL, usesTLS)
-	if err != nil {
-		return err
-	}
-	m := dbmate.New(u)
-	m.FS = db.PostgresMigrations
-	m.MigrationsDir = []string{"postgres/migrations"}
-	m.AutoDumpSchema = false // db/postgres/schema.sql is checked by a test instead
-	m.Log = logWriter{log}
-	if err := m.Migrate(); err != nil {
-		return fmt.Errorf("pgstore: migrate: %w", err)
-	}
-	return nil
-}
-
-// dbmateURL adapts url for dbmate's driver, which connects with lib/pq:
-// pgx's own parameters (pool_*) are removed, and sslmode, which lib/pq
-// defaults to "require" and which cannot be "prefer" or "allow" there, is
-// set to what pgx actually negotiated when the URL leaves it open.
-func dbmateURL(dbURL string, usesTLS bool) (*url.URL, error) {
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		return nil, errors.New("pgstore: malformed database URL")
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.HasPrefix(k, "pool_") {
-			q.Del(k)
-		}
-	}
-	switch q.Get("sslmode") {
-	case "", "prefer", "allow":
-		if usesTLS {
-			q.Set("sslmode", "require")
-		} else {
-			q.Set("sslmode", "disable")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u, nil
 }
 
 // Size returns the bytes the database takes on disk (pg_database_size),

@@ -11,6 +11,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgstore"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 // BenchmarkCreateParallel runs creates from 64 goroutines at once against
@@ -50,9 +51,7 @@ func BenchmarkWakeAcrossReplicas(b *testing.B) {
 	url := pgtest.URL(b)
 	watcher := mustOpen(b, url, pgstore.Options{})
 	writer := mustOpen(b, url, pgstore.Options{})
-	for !pgstore.Listening(watcher) {
-		runtime.Gosched()
-	}
+	waitfor.Cond(b, "the watcher's LISTEN connection", func() bool { return pgstore.Listening(watcher) })
 	var afterCommit time.Duration // from the create's answer to the wake
 	b.ResetTimer()
 	for i := range b.N {
@@ -71,7 +70,7 @@ func BenchmarkWakeAcrossReplicas(b *testing.B) {
 			b.Fatal(err)
 		}
 		answered := time.Now()
-		afterCommit += max(0, (<-woke).Sub(answered))
+		afterCommit += max(0, waitfor.Recv(b, woke, "the watcher to wake").Sub(answered))
 	}
 	b.ReportMetric(float64(afterCommit.Microseconds())/float64(b.N), "µs-after-commit/op")
 }

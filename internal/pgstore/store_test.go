@@ -13,6 +13,11 @@ import (
 	"customerd/internal/pgtest"
 )
 
+// openTimeout bounds opening a store in a test, migrating it included, so
+// that a stuck migration fails its test with a message (see
+// enginetest.OpenTimeout).
+const openTimeout = 2 * time.Minute
+
 // MustOpenStore opens a store on a new, empty database.
 func MustOpenStore(tb testing.TB) *pgstore.Store {
 	tb.Helper()
@@ -21,7 +26,9 @@ func MustOpenStore(tb testing.TB) *pgstore.Store {
 
 func mustOpen(tb testing.TB, url string, opts pgstore.Options) *pgstore.Store {
 	tb.Helper()
-	s, err := pgstore.Open(context.Background(), url, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
+	s, err := pgstore.Open(ctx, url, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

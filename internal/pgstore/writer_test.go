@@ -8,6 +8,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 	"customerd/internal/pgtest"
+	"customerd/internal/waitfor"
 )
 
 // TestBatchIsolatesFailures puts a panicking write and a failing write in
@@ -41,7 +42,7 @@ func TestBatchIsolatesFailures(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writes")
 	for i, err := range errs {
 		switch {
 		case i%3 == 0 && err == nil, i%3 == 1 && customer.ErrorCode(s.mapError(err)) != customer.AlreadyExists, i%3 == 2 && err != nil:
@@ -67,7 +68,7 @@ func TestCloseRunsAcceptedWrites(t *testing.T) {
 		})
 	}
 	go s.Close()
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writes")
 	for _, err := range errs {
 		if err != nil && customer.ErrorCode(s.mapError(err)) != customer.Unavailable {
 			t.Fatalf("a write during Close failed with %v, want success or Unavailable", err)

@@ -11,6 +11,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
+	"customerd/internal/waitfor"
 )
 
 // TestFanoutDeliversEveryChangeOnce runs watchers that join at different
@@ -40,7 +41,7 @@ func TestFanoutDeliversEveryChangeOnce(t *testing.T) {
 					}
 				})
 			}
-			wg.Wait()
+			waitfor.Group(t, &wg, "the writers")
 		}
 		write(0, 50) // 100 changes before anyone watches
 		_, middle, err := st.ChangeBounds(ctx)
@@ -85,7 +86,7 @@ func TestFanoutDeliversEveryChangeOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		target.Store(newest)
-		wg.Wait()
+		waitfor.Group(t, &wg, "the watchers to see every change")
 		close(results)
 		all, err := st.ListChanges(ctx, 0, 1000)
 		if err != nil || len(all) != 400 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"customerd/internal/auth"
+	"customerd/internal/waitfor"
 )
 
 func TestGuardWithoutKeysRefusesForeignHosts(t *testing.T) {
@@ -63,7 +64,7 @@ func TestGuardRunsBeforeTheLimiter(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { request("/customer.v1.CustomerService/GetCustomer", key, true); close(done) }()
-	<-entered
+	waitfor.Recv(t, entered, "the held call to reach the handler")
 	if rec := request("/customer.v1.CustomerService/GetCustomer", "", false); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("no key while the slot is taken: %d, want 401", rec.Code)
 	}
@@ -80,5 +81,5 @@ func TestGuardRunsBeforeTheLimiter(t *testing.T) {
 		t.Fatalf("/healthz without a key: %d, want 200", rec.Code)
 	}
 	close(release)
-	<-done
+	waitfor.Recv(t, done, "the held call to return")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"customerd/internal/metrics"
+	"customerd/internal/waitfor"
 )
 
 func TestLimitInFlight(t *testing.T) {
@@ -23,7 +24,7 @@ func TestLimitInFlight(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/GetCustomer", nil))
 		close(done)
 	}()
-	<-entered
+	waitfor.Recv(t, entered, "the held call to reach the handler")
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/ListCustomers", strings.NewReader("{}"))
@@ -46,7 +47,7 @@ func TestLimitInFlight(t *testing.T) {
 		t.Fatalf("/healthz over the limit: %d", rec.Code)
 	}
 	close(release)
-	<-done
+	waitfor.Recv(t, done, "the held call to return")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/customer.v1.CustomerService/ListCustomers", nil))
 	if rec.Code != http.StatusOK {

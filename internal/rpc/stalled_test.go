@@ -12,6 +12,7 @@ import (
 
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/waitfor"
 )
 
 // TestStalledWatchersDoNotBlockWriters opens watchers that read nothing
@@ -59,7 +60,7 @@ func TestStalledWatchersDoNotBlockWriters(t *testing.T) {
 		next <- i
 	}
 	close(next)
-	wg.Wait()
+	waitfor.Group(t, &wg, "the creates beside stalled watchers")
 	if t.Failed() {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"customerd/internal/enginetest"
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/internal/waitfor"
 )
 
 // fromTheStart is the resume token of "before the first change" (the
@@ -131,12 +132,10 @@ func TestWatchAfterPruning(t *testing.T) {
 		c := customerv1connect.NewCustomerServiceClient(http1, srv.url)
 		create(t, c, "Ada", "ada@example.com")
 		create(t, c, "Bob", "bob@example.com")
-		for { // until the cleanup has pruned both changes
-			if _, newest, err := st.ChangeBounds(context.Background()); err != nil || newest == 0 {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.Cond(t, "the cleanup to prune both changes", func() bool {
+			_, newest, err := st.ChangeBounds(context.Background())
+			return err != nil || newest == 0
+		})
 		create(t, c, "Carol", "carol@example.com") // the feed now starts at the third change
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -8,10 +8,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"customerd/internal/customer"
 	"customerd/internal/store"
+	"customerd/internal/waitfor"
 )
 
 // TestBackupUnderLoad takes a backup while writers run, restores it (opens
@@ -61,15 +61,11 @@ func TestBackupUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	for {
+	waitfor.Cond(t, "300 acknowledged creates", func() bool {
 		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= 300 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(acked) >= 300
+	})
 	out := filepath.Join(dir, "backup.db")
 	beforeBackup.Store(false) // creates acknowledged from now on may or may not be in the copy
 	mu.Lock()
@@ -79,7 +75,7 @@ func TestBackupUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(stop)
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers to stop")
 
 	if err := store.Backup(ctx, path, out); err == nil {
 		t.Fatal("a backup over an existing file succeeded")

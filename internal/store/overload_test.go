@@ -10,6 +10,7 @@ import (
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
+	"customerd/internal/waitfor"
 )
 
 // TestOverloadFailsFast fills the writer's queue while the writer is held
@@ -28,7 +29,7 @@ func TestOverloadFailsFast(t *testing.T) {
 		<-release
 		return nil
 	})
-	<-started
+	waitfor.Recv(t, started, "the holding write to start")
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Go(func() {
@@ -37,9 +38,7 @@ func TestOverloadFailsFast(t *testing.T) {
 			}
 		})
 	}
-	for s.writer.QueueLen() < 4 {
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.Cond(t, "4 writes to queue", func() bool { return s.writer.QueueLen() >= 4 })
 	start := time.Now()
 	_, err = s.CreateCustomer(ctx, customer.New{Name: "Late", Email: "late@example.com"})
 	if customer.ErrorCode(err) != customer.ResourceExhausted {
@@ -49,7 +48,7 @@ func TestOverloadFailsFast(t *testing.T) {
 		t.Fatalf("refusing took %v; it must be immediate", d)
 	}
 	close(release)
-	wg.Wait()
+	waitfor.Group(t, &wg, "the queued creates")
 	page, err := s.ListCustomers(ctx, customer.ListParams{Limit: 10})
 	if err != nil || len(page) != 4 {
 		t.Fatalf("%d customers (%v), want the 4 queued ones", len(page), err)

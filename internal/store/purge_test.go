@@ -9,6 +9,7 @@ import (
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
+	"customerd/internal/waitfor"
 )
 
 func openForTest(t *testing.T, opts Options) *Store {
@@ -67,13 +68,7 @@ func TestCleanupRunsInTheBackground(t *testing.T) {
 	if _, err := s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "ada@example.com", RequestID: requestID}); err != nil {
 		t.Fatal(err)
 	}
-	for range 200 {
-		if countRows(t, s, "create_requests") == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the expired request_id was never deleted")
+	waitfor.Cond(t, "the cleanup to delete the expired request_id", func() bool { return countRows(t, s, "create_requests") == 0 })
 }
 
 // Changes past the retention are deleted oldest first, in batches, and the

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
+	"customerd/internal/waitfor"
 )
 
 // The updates of one write transaction are read back together before
@@ -38,7 +38,7 @@ func TestReadBackAnswersEachWrite(t *testing.T) {
 			return nil
 		})
 	}()
-	<-started
+	waitfor.Recv(t, started, "the holding write to start")
 	type answer struct {
 		c   customer.Customer
 		err error
@@ -49,9 +49,8 @@ func TestReadBackAnswersEachWrite(t *testing.T) {
 		answers = append(answers, ch)
 		before := s.writer.QueueLen()
 		go func() { c, err := f(); ch <- answer{c, err} }()
-		for s.writer.QueueLen() == before { // queued in order, behind the held write
-			time.Sleep(time.Millisecond)
-		}
+		// queued in order, behind the held write
+		waitfor.Cond(t, "the write to queue", func() bool { return s.writer.QueueLen() != before })
 	}
 	name := func(n string) *string { return &n }
 	queue(func() (customer.Customer, error) {
@@ -71,12 +70,12 @@ func TestReadBackAnswersEachWrite(t *testing.T) {
 		return s.UpdateCustomer(ctx, customer.Update{ID: z.ID, Name: name("Z1")})
 	})
 	close(release)
-	if err := <-held; err != nil {
+	if err := waitfor.Recv(t, held, "the holding write's answer"); err != nil {
 		t.Fatal(err)
 	}
 	got := make([]answer, len(answers))
 	for i, ch := range answers {
-		got[i] = <-ch
+		got[i] = waitfor.Recv(t, ch, fmt.Sprintf("the answer of queued write %d", i))
 	}
 	if st := s.WriterStats(); st.Reruns != 1 {
 		t.Fatalf("%d reruns, want the queued writes in one batch that ran again once", st.Reruns)

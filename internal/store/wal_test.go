@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"customerd/internal/customer"
+	"customerd/internal/waitfor"
 )
 
 // TestWALStaysBounded drives random updates (which dirty pages all over the
@@ -77,7 +78,7 @@ func TestWALStaysBounded(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers")
 	close(stop)
 	watch.Wait()
 
@@ -132,7 +133,7 @@ func TestLongReaderDoesNotStallWrites(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitfor.Group(t, &wg, "the writers")
 	reader.Rollback()
 	if failed.Load() > 0 {
 		t.Fatalf("%d writers failed while a reader was open", failed.Load())

@@ -18,6 +18,7 @@ import (
 
 	"customerd/internal/migrate"
 	"customerd/internal/sqlitedb"
+	"customerd/internal/waitfor"
 	"customerd/internal/writer"
 )
 
@@ -127,7 +128,7 @@ func TestCanceledWhileQueued(t *testing.T) {
 		<-release
 		return nil
 	})
-	<-started
+	waitfor.Recv(t, started, "the holding write to start")
 	ctx, cancel := context.WithCancel(context.Background())
 	var ran atomic.Bool
 	done := make(chan error)
@@ -139,7 +140,7 @@ func TestCanceledWhileQueued(t *testing.T) {
 	}()
 	cancel()
 	close(release)
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := waitfor.Recv(t, done, "the canceled write's answer"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 	if ran.Load() || count(t, conn) != 0 {
@@ -162,7 +163,7 @@ func TestCloseDrainsAcceptedWrites(t *testing.T) {
 		})
 	}
 	w.Close()
-	wg.Wait()
+	waitfor.Group(t, &wg, "every write to be answered after Close")
 	if got := count(t, conn); int64(got) != ok.Load() {
 		t.Fatalf("rows: got %d, acknowledged %d", got, ok.Load())
 	}
@@ -182,7 +183,7 @@ func holdWriter(t *testing.T, w *writer.Writer) (release chan struct{}) {
 		<-release
 		return nil
 	})
-	<-started
+	waitfor.Recv(t, started, "the holding write to start")
 	return release
 }
 
