@@ -84,6 +84,21 @@ type Store interface {
 	CountCustomers(ctx context.Context, p ListParams) (int, error)
 }
 
+// CanonicalRequestID returns the form in which a create's request_id is
+// stored and compared: a UUID (the only form the API accepts) with its hex
+// digits in lower case, as RFC 9562 writes UUIDs, so that the same UUID in
+// upper or mixed case is the same request. Every engine keys its
+// idempotency records with it.
+func CanonicalRequestID(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // Fingerprint identifies the fields of n (not its RequestID): two creates
 // with the same fingerprint ask for the same customer.
 func (n New) Fingerprint() string {

@@ -1,6 +1,11 @@
 package customer
 
-import "testing"
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
 
 func ptr(s string) *string { return &s }
 
@@ -43,5 +48,39 @@ func TestParseOrder(t *testing.T) {
 		if _, err := ParseOrder(in, "order_by"); ErrorCode(err) != Invalid {
 			t.Errorf("ParseOrder(%q): got %v, want Invalid", in, err)
 		}
+	}
+}
+
+func TestNormalizeQuery(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                          "",
+		"  ada \t lond\n":           "ada lond",
+		"ada\x00lond":               "ada lond", // control characters separate words
+		"\x00\x01\x7f\u0085":        "",
+		"user user User USER":       "user",
+		strings.Repeat("user ", 40): "user",
+		"Émile émile ÉMILE":         "Émile émile ÉMILE", // only ASCII letters fold
+		"- ! -":                     "- !",
+		"a b c d e f g h":           "a b c d e f g h",
+		"a b c d e f g h - ! ? .":   "a b c d e f g h - ! ? .", // words that cannot match do not count
+	} {
+		got, err := NormalizeQuery(in, "query")
+		if err != nil || got != want {
+			t.Errorf("NormalizeQuery(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{
+		"a b c d e f g h i":        "invalid request: query: must have at most 8 different words",
+		strings.Repeat("a", 201):   "invalid request: query: must be at most 200 characters",
+		strings.Repeat("a ", 1000): "invalid request: query: must be at most 200 characters",
+		"ada \xff":                 "invalid request: query: must be valid UTF-8",
+	} {
+		_, err := NormalizeQuery(in, "query")
+		if e, ok := errors.AsType[*Error](err); !ok || e.Code != Invalid || e.Message != msg || e.Violations[0].Field != "query" {
+			t.Errorf("NormalizeQuery(%.20q...): got %v, want %q", in, err, msg)
+		}
+	}
+	if got := QueryWords("ada - lond ½ 42"); !slices.Equal(got, []string{"ada", "lond", "42"}) {
+		t.Errorf("QueryWords: %q", got)
 	}
 }

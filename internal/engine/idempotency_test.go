@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +48,36 @@ func testCreateWithRequestID(t *testing.T, e enginetest.Engine) {
 		again, err := s.CreateCustomer(ctx, ada)
 		if err != nil || again.Etag != updated.Etag {
 			t.Fatalf("replay after update: %+v, %v; want %+v", again, err, updated)
+		}
+	})
+	t.Run("ReplayInAnotherCase", func(t *testing.T) {
+		s := e.Open(t, engine.Options{})
+		upper := ada
+		upper.RequestID = strings.ToUpper(requestID)
+		first, err := s.CreateCustomer(ctx, upper)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same UUID in lower case, and in mixed case, is the same request.
+		mixed := ada
+		mixed.RequestID = requestID[:9] + strings.ToUpper(requestID[9:])
+		for _, c := range []customer.New{ada, mixed, upper} {
+			again, err := s.CreateCustomer(ctx, c)
+			if err != nil {
+				t.Fatalf("replay with %s: %v", c.RequestID, err)
+			}
+			if again.ID != first.ID || again.Etag != first.Etag {
+				t.Fatalf("replay with %s returned %+v, want %+v", c.RequestID, again, first)
+			}
+		}
+		if n := countCustomers(t, s); n != 1 {
+			t.Fatalf("%d customers after replays, want 1", n)
+		}
+		// And in upper case with other fields it is the same key, reused.
+		other := upper
+		other.Email = "grace@example.com"
+		if _, err := s.CreateCustomer(ctx, other); customer.ErrorCode(err) != customer.AlreadyExists {
+			t.Fatalf("got %v, want AlreadyExists", err)
 		}
 	})
 	t.Run("ErrAlreadyExistsForOtherFields", func(t *testing.T) {

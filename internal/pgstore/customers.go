@@ -38,7 +38,7 @@ func fromRow(r row) customer.Customer {
 }
 
 // CreateCustomer stores c, which the caller has validated. A non-empty
-// c.RequestID makes it idempotent: the key, a fingerprint of c and the new
+// c.RequestID makes it idempotent: the key (customer.CanonicalRequestID), a fingerprint of c and the new
 // id are stored in the same transaction as the customer, so a retry on any
 // replica finds them. It fails with customer.AlreadyExists when the email
 // is taken or the key was used for other fields, customer.NotFound when the
@@ -46,6 +46,7 @@ func fromRow(r row) customer.Customer {
 // constraint rejects a field, and customer.Unavailable when the database
 // cannot be reached or the store is closed.
 func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
+	c.RequestID = customer.CanonicalRequestID(c.RequestID) // the same UUID in any case is one request
 	var out row
 	err := s.write(ctx, func(ctx context.Context, q *pgdb.Queries) error {
 		var fingerprint string

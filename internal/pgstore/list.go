@@ -97,38 +97,49 @@ var (
 )
 
 // ListCustomers returns one page of customers in p.Order, starting after
-// p.After. Cursors are those of the SQLite engine (customer.CursorOf), so a
+// p.After, as a scan (see scan: it waits for a scan slot and ends with
+// ctx). Cursors are those of the SQLite engine (customer.CursorOf), so a
 // page token of one engine or replica works on another. It fails with
-// customer.Invalid for an order the store does not know or a cursor whose
-// time is malformed, and customer.Unavailable when the database cannot be
-// reached.
+// customer.Invalid for a query customer.NormalizeQuery refuses, an order
+// the store does not know or a cursor whose time is malformed, and
+// customer.Unavailable when the database cannot be reached.
 func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]customer.Customer, error) {
 	if s.closing.Load() {
 		return nil, s.mapError(errClosed)
+	}
+	query, err := customer.NormalizeQuery(p.Query, "query")
+	if err != nil {
+		return nil, err
 	}
 	a, err := pageArgs(p)
 	if err != nil {
 		return nil, err
 	}
 	var rs []row
-	if p.Query == "" {
-		query, ok := listQueries[p.Order]
+	if query == "" {
+		list, ok := listQueries[p.Order]
 		if !ok {
 			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		rs, err = query(ctx, s.reads, a)
+		err = s.scan(ctx, func(q *pgdb.Queries) error {
+			rs, err = list(ctx, q, a)
+			return err
+		})
 	} else {
-		match, ok := searchQuery(p.Query)
+		match, ok := searchQuery(query)
 		if !ok {
 			return nil, nil // no word of the query can match anything
 		}
-		query, ok := searchQueries[p.Order]
+		search, ok := searchQueries[p.Order]
 		if !ok {
 			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		rs, err = query(ctx, s.reads, searchArgs{
-			Match: match, AfterValue: a.AfterValue, AfterTime: a.AfterTime, AfterID: a.AfterID,
-			UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
+		err = s.scan(ctx, func(q *pgdb.Queries) error {
+			rs, err = search(ctx, q, searchArgs{
+				Match: match, AfterValue: a.AfterValue, AfterTime: a.AfterTime, AfterID: a.AfterID,
+				UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
+			})
+			return err
 		})
 	}
 	if err != nil {
@@ -164,22 +175,33 @@ func pageArgs(p customer.ListParams) (listArgs, error) {
 	return a, nil
 }
 
-// CountCustomers counts the customers that pass p's filters. It fails with
-// customer.Unavailable when the database cannot be reached.
+// CountCustomers counts the customers that pass p's filters, as a scan
+// (see ListCustomers). It fails with customer.Invalid for a query
+// customer.NormalizeQuery refuses and customer.Unavailable when the
+// database cannot be reached.
 func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int, error) {
 	if s.closing.Load() {
 		return 0, s.mapError(errClosed)
 	}
+	query, err := customer.NormalizeQuery(p.Query, "query")
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	var err error
-	if p.Query == "" {
-		n, err = s.reads.CountCustomers(ctx, updatedAfter(p))
+	if query == "" {
+		err = s.scan(ctx, func(q *pgdb.Queries) error {
+			n, err = q.CountCustomers(ctx, updatedAfter(p))
+			return err
+		})
 	} else {
-		match, ok := searchQuery(p.Query)
+		match, ok := searchQuery(query)
 		if !ok {
 			return 0, nil
 		}
-		n, err = s.reads.CountSearchCustomers(ctx, pgdb.CountSearchCustomersParams{Match: match, UpdatedAfter: updatedAfter(p)})
+		err = s.scan(ctx, func(q *pgdb.Queries) error {
+			n, err = q.CountSearchCustomers(ctx, pgdb.CountSearchCustomersParams{Match: match, UpdatedAfter: updatedAfter(p)})
+			return err
+		})
 	}
 	if err != nil {
 		return 0, s.mapError(err)

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"customerd/internal/customer"
 )
 
 // Search in the SQLite engine is an FTS5 index with the tokenizer
@@ -136,19 +138,17 @@ func quoteLexeme(w string) string {
 	return "'" + strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(w) + "'"
 }
 
-// searchQuery turns a user's search into a tsquery, in its text form, that
-// keeps what the SQLite engine's FTS5 query keeps: every query word must
-// match the start of a word of some column. As in FTS5, a query word that
-// holds several words ("acme.com") is a phrase: its words in a row, within
-// one column, the last one as a prefix. Query words without a letter or a
-// digit are skipped, and it returns false when no word is left (nothing
-// matches), exactly as internal/store's ftsQuery does.
+// searchQuery turns a search query in canonical form
+// (customer.NormalizeQuery) into a tsquery, in its text form, that keeps
+// what the SQLite engine's FTS5 query keeps: every word that can match
+// (customer.QueryWords) must match the start of a word of some column. As
+// in FTS5, a query word that holds several words ("acme.com") is a phrase:
+// its words in a row, within one column, the last one as a prefix. It
+// returns false when no word can match (nothing matches), exactly as
+// internal/store's ftsQuery does.
 func searchQuery(q string) (string, bool) {
 	var parts []string
-	for _, w := range strings.Fields(q) {
-		if strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0 {
-			continue
-		}
+	for _, w := range customer.QueryWords(q) {
 		ws := words(w) // not empty: a letter or digit is a word
 		phrase := make([]string, len(ws))
 		for i, x := range ws {

@@ -30,6 +30,11 @@ type Options struct {
 	// share the change feed's lock), so a larger pool mostly serves reads.
 	// One more connection per store listens for change notifications.
 	MaxConns int
+	// ScanConns is how many connections of the pool lists, searches and
+	// counts may hold at once; the others are kept for point reads
+	// (GetCustomer, the change feed) and writes, which never wait behind
+	// them. 0 means all but a quarter of the pool, and at least one.
+	ScanConns int
 	// StatementTimeout bounds every statement on the server
 	// (statement_timeout); 0 means 30 seconds. A statement that runs longer,
 	// waiting for the write lock included, fails with customer.Unavailable.
@@ -72,7 +77,13 @@ type Options struct {
 type Store struct {
 	pool  *pgxpool.Pool
 	reads *pgdb.Queries
-	log   *slog.Logger
+	// scanSlots holds a token per list, search or count running on the
+	// pool (see scan).
+	scanSlots chan struct{}
+	// scanHook, when set (by tests), runs on every scan's connection
+	// before its query.
+	scanHook func(ctx context.Context, conn *pgx.Conn) error
+	log      *slog.Logger
 
 	maxRetries      int
 	batcher         *batcher // nil when MaxBatch is 1
@@ -140,6 +151,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// the full-text index depends on how common the words are, so every
 	// run is planned with its own values.
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	cfg.ConnConfig.BuildContextWatcherHandler = cancelOnDone
 	if opts.AsyncCommit {
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
@@ -157,6 +169,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s := &Store{
 		pool:            pool,
 		reads:           pgdb.New(pool),
+		scanSlots:       make(chan struct{}, max(1, min(cmp.Or(opts.ScanConns, scanConns(int(cfg.MaxConns))), int(cfg.MaxConns)))),
 		log:             log,
 		maxRetries:      opts.MaxRetries,
 		requestTTL:      cmp.Or(opts.RequestIDTTL, 24*time.Hour),

@@ -133,7 +133,9 @@ func toListParams(req *customerv1.ListCustomersRequest) (customer.ListParams, er
 		return p, err
 	}
 	p.Order = order
-	p.Query = customer.NormalizeQuery(req.GetQuery())
+	if p.Query, err = customer.NormalizeQuery(req.GetQuery(), "query"); err != nil {
+		return p, err
+	}
 	if ua := req.GetUpdatedAfter(); ua != nil {
 		if err := ua.CheckValid(); err != nil {
 			return p, customer.InvalidField("updated_after", "must be a valid timestamp")

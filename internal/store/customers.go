@@ -11,13 +11,14 @@ import (
 )
 
 // CreateCustomer stores c, which the caller has validated. A non-empty
-// c.RequestID makes it idempotent: the key, a fingerprint of c and the new
+// c.RequestID makes it idempotent: the key (customer.CanonicalRequestID), a fingerprint of c and the new
 // id are stored in the same transaction as the customer, so a retry finds
 // them even after a crash or restart. It fails with customer.AlreadyExists
 // when the email is taken or the key was used for other fields,
 // customer.NotFound when the key's customer has been deleted since, and
 // customer.Invalid when a database constraint rejects a field.
 func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
+	c.RequestID = customer.CanonicalRequestID(c.RequestID) // the same UUID in any case is one request
 	var row sqlitedb.Customer
 	err := s.writer.Do(ctx, func(ctx context.Context, q *sqlitedb.Queries) error {
 		var fingerprint string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"strings"
-	"unicode"
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
@@ -87,9 +86,14 @@ const (
 )
 
 // ListCustomers returns one page of customers from the read pool, in
-// p.Order, starting after p.After. It fails with customer.Invalid for an
-// order the store does not know.
+// p.Order, starting after p.After, as a scan (see scan: it waits for a scan
+// slot and ends with ctx). It fails with customer.Invalid for a query
+// customer.NormalizeQuery refuses or an order the store does not know.
 func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]customer.Customer, error) {
+	query, err := customer.NormalizeQuery(p.Query, "query")
+	if err != nil {
+		return nil, err
+	}
 	a := listArgs{AfterValue: firstValueAsc, UpdatedAfter: updatedAfter(p), PageLimit: int64(p.Limit)}
 	if p.Order.Desc {
 		a.AfterValue, a.AfterID = firstValueDesc, math.MaxInt64
@@ -98,22 +102,33 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 		a.AfterValue, a.AfterID = p.After.Value, p.After.ID
 	}
 	var rows []sqlitedb.Customer
-	var err error
-	if p.Query == "" {
-		query, ok := listQueries[p.Order]
+	if query == "" {
+		list, ok := listQueries[p.Order]
 		if !ok {
 			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		rows, err = query(ctx, s.reads, a)
+		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+			rows, err = list(ctx, q, a)
+			return err
+		})
 	} else {
-		query, ok := searchQueries[p.Order]
+		search, ok := searchQueries[p.Order]
 		if !ok {
 			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		rows, err = s.search(ctx, p.Query, func(q *sqlitedb.Queries, match string) ([]sqlitedb.Customer, error) {
-			return query(ctx, q, searchArgs{
+		words := customer.QueryWords(query)
+		if len(words) == 0 {
+			return nil, nil // no word of the query can match anything
+		}
+		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+			match, err := ftsMatch(ctx, q, words)
+			if err != nil || match == "" {
+				return err
+			}
+			rows, err = search(ctx, q, searchArgs{
 				AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, Match: match, PageLimit: a.PageLimit,
 			})
+			return err
 		})
 	}
 	if err != nil {
@@ -126,18 +141,28 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 	return out, nil
 }
 
-// CountCustomers counts the customers that pass p's filters.
+// CountCustomers counts the customers that pass p's filters, as a scan
+// (see ListCustomers).
 func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int, error) {
+	query, err := customer.NormalizeQuery(p.Query, "query")
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	var err error
-	if p.Query == "" {
-		n, err = s.reads.CountCustomers(ctx, updatedAfter(p))
+	if query == "" {
+		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+			n, err = q.CountCustomers(ctx, updatedAfter(p))
+			return err
+		})
 	} else {
-		match, ok := ftsQuery(p.Query)
+		match, ok := ftsQuery(query)
 		if !ok {
 			return 0, nil
 		}
-		n, err = s.reads.CountSearchCustomers(ctx, sqlitedb.CountSearchCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
+		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+			n, err = q.CountSearchCustomers(ctx, sqlitedb.CountSearchCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
+			return err
+		})
 	}
 	if err != nil {
 		return 0, s.mapError(err)
@@ -160,27 +185,18 @@ func updatedAfter(p customer.ListParams) string {
 // words, the prefix itself is cheaper.
 const maxWordsPerPrefix = 16
 
-// search runs a search query for the user's words q, with the FTS5 query
-// it builds from them, in one read transaction, so that the words
-// search_terms lists and the index agree. A word of ASCII letters and
-// digits only (asciiWords: its FTS5 word is the word in lower case) that is the
-// prefix of at most maxWordsPerPrefix words of the index becomes those
-// words, ("london" OR "londoner"), which FTS5 reads lazily, in rowid order;
-// asked for the prefix itself, FTS5 first merges the lists of every
-// matching word, in proportion to all the customers they hold. A word that
-// starts no word at all means nothing matches. Other words stay prefixes
-// (see ftsQuery). It returns nil rows when nothing can match.
-func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queries, string) ([]sqlitedb.Customer, error)) ([]sqlitedb.Customer, error) {
-	words := searchWords(q)
-	if len(words) == 0 {
-		return nil, nil // no word of the query can match anything
-	}
-	tx, err := s.read.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback() // read only: nothing to keep
-	rq := s.reads.WithTx(tx)
+// ftsMatch returns the FTS5 query for the words of a user's search (see
+// customer.QueryWords), reading search_terms with q, in the transaction
+// the search will run in, so that the words search_terms lists and the
+// index agree. A word of ASCII letters and digits only (asciiWords: its
+// FTS5 word is the word in lower case) that is the prefix of at most
+// maxWordsPerPrefix words of the index becomes those words, ("london" OR
+// "londoner"), which FTS5 reads lazily, in rowid order; asked for the
+// prefix itself, FTS5 first merges the lists of every matching word, in
+// proportion to all the customers they hold. A word that starts no word at
+// all means nothing matches, and ftsMatch returns "". Other words stay
+// prefixes (see ftsQuery).
+func ftsMatch(ctx context.Context, q *sqlitedb.Queries, words []string) (string, error) {
 	var b strings.Builder
 	for _, w := range words {
 		if b.Len() > 0 {
@@ -192,14 +208,14 @@ func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queri
 			continue
 		}
 		lower := tokens[0]
-		terms, err := rq.SearchTermsFrom(ctx, sqlitedb.SearchTermsFromParams{
+		terms, err := q.SearchTermsFrom(ctx, sqlitedb.SearchTermsFromParams{
 			First: lower, Past: lower + "\xff", MaxTerms: maxWordsPerPrefix + 1,
 		})
 		switch {
 		case err != nil:
-			return nil, err
+			return "", err
 		case len(terms) == 0:
-			return nil, nil // no customer has a word that starts so
+			return "", nil // no customer has a word that starts so
 		case len(terms) > maxWordsPerPrefix:
 			b.WriteString(ftsPrefix(w))
 		default:
@@ -213,20 +229,7 @@ func (s *Store) search(ctx context.Context, q string, query func(*sqlitedb.Queri
 			b.WriteString(")")
 		}
 	}
-	return query(rq, b.String())
-}
-
-// searchWords returns the words of a user's search that hold a letter or a
-// digit; the others can match nothing (FTS5 would find nothing, or fail,
-// on an empty phrase) and are left out.
-func searchWords(q string) []string {
-	var out []string
-	for _, w := range strings.Fields(q) {
-		if strings.IndexFunc(w, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
-			out = append(out, w)
-		}
-	}
-	return out
+	return b.String(), nil
 }
 
 // ftsWord quotes w for an FTS5 query: a quoted string, so that no FTS5
@@ -236,18 +239,15 @@ func ftsWord(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) + 
 // ftsPrefix quotes w for an FTS5 query as a prefix.
 func ftsPrefix(w string) string { return ftsWord(w) + "*" }
 
-// ftsQuery turns a user's search words into an FTS5 query in which every
-// word must match the start of a word in some column. Each word becomes a
+// ftsQuery turns a search query in canonical form (customer.NormalizeQuery)
+// into an FTS5 query in which every word that can match (customer.QueryWords)
+// must match the start of a word in some column. Each word becomes a
 // quoted string (so no FTS5 syntax from the user is ever interpreted)
-// followed by * for a prefix match. It returns false when no word holds a
-// letter or digit (FTS5 would find nothing, or fail, on an empty phrase).
+// followed by * for a prefix match. It returns false when no word can
+// match (FTS5 would find nothing, or fail, on an empty phrase).
 func ftsQuery(q string) (string, bool) {
-	words := strings.Fields(q)
-	if len(words) == 0 {
-		return "", true
-	}
 	var b strings.Builder
-	for _, w := range searchWords(q) {
+	for _, w := range customer.QueryWords(q) {
 		if b.Len() > 0 {
 			b.WriteString(" AND ")
 		}

@@ -41,6 +41,12 @@ type Options struct {
 	// ReadConns is the size of the read-only pool; 0 means
 	// max(4, 2×GOMAXPROCS).
 	ReadConns int
+	// ScanConns is how many connections of the read pool lists, searches
+	// and counts may hold at once; the others are kept for point reads
+	// (GetCustomer, the change feed), which never wait behind them. 0
+	// means all but a quarter of ReadConns, and at least one; it is at most
+	// ReadConns.
+	ScanConns int
 	// Queue is how many writes may wait for the writer; 0 means 1024.
 	Queue int
 	// MaxBatch is the most writes committed together; 0 means 128, 1
@@ -91,9 +97,15 @@ func ParseDurability(s string) (Durability, error) {
 
 // Store is the SQLite customer store. Its methods are safe for concurrent use.
 type Store struct {
-	write    *sql.DB // one connection, owned by the writer
-	read     *sql.DB // read-only pool
-	reads    *sqlitedb.Queries
+	write *sql.DB // one connection, owned by the writer
+	read  *sql.DB // read-only pool
+	reads *sqlitedb.Queries
+	// scanSlots holds a token per list, search or count running on the
+	// read pool (see scan).
+	scanSlots chan struct{}
+	// scanHook, when set (by tests), runs in every scan's transaction
+	// before its query.
+	scanHook func(ctx context.Context, tx *sql.Tx) error
 	writer   *writer.Writer
 	readBack *readBack     // the writer's: see readBack
 	ckpt     *checkpointer // nil for :memory:, which has no WAL
@@ -213,6 +225,11 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	read.SetMaxOpenConns(readConns)
 	read.SetMaxIdleConns(readConns)
+	if err := checkInterruptible(read); err != nil {
+		read.Close()
+		write.Close()
+		return nil, err
+	}
 	// Prepared once; database/sql prepares each on a pooled connection the
 	// first time it runs there and keeps it, so queries are parsed once
 	// per connection instead of once per call.
@@ -266,6 +283,7 @@ func Open(path string, opts Options) (*Store, error) {
 		write:           write,
 		read:            read,
 		reads:           reads,
+		scanSlots:       make(chan struct{}, max(1, min(cmp.Or(opts.ScanConns, scanConns(readConns)), readConns))),
 		writer:          w,
 		readBack:        rb,
 		log:             log,
@@ -278,6 +296,22 @@ func Open(path string, opts Options) (*Store, error) {
 	commits = &s.commits
 	go s.cleanup(cmp.Or(opts.CleanupInterval, time.Minute))
 	return s, nil
+}
+
+// checkInterruptible fails unless scan can interrupt the connections of
+// pool (see sqliteHandle).
+func checkInterruptible(pool *sql.DB) error {
+	conn, err := pool.Conn(context.Background())
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		if _, ok := sqliteHandle(dc); !ok {
+			return errNoHandle
+		}
+		return nil
+	})
 }
 
 // updateSearchIndexNow runs UpdateSearchIndex in a transaction of its own
