@@ -19,10 +19,11 @@ import (
 // Engine is one storage engine under test.
 type Engine struct {
 	Name string
-	// DSN returns the address of a new, empty database for one test (a
-	// file in a temp dir, or a throwaway PostgreSQL database dropped when
-	// the test ends). It skips the test, with the reason, when the engine
-	// cannot run here.
+	// DSN returns the address of an empty database for one test: a new
+	// file in a temp dir, or a PostgreSQL database of the process's pool
+	// (pgtest.Reused: no rows, and the schema of the last store opened on
+	// it). It skips the test, with the reason, when the engine cannot run
+	// here.
 	DSN func(t testing.TB) string
 }
 
@@ -33,7 +34,7 @@ type Engine struct {
 func All() []Engine {
 	all := []Engine{
 		{Name: "SQLite", DSN: func(t testing.TB) string { return filepath.Join(t.TempDir(), "customers.db") }},
-		{Name: "PostgreSQL", DSN: func(t testing.TB) string { return pgtest.URL(t) }},
+		{Name: "PostgreSQL", DSN: func(t testing.TB) string { return pgtest.Reused(t) }},
 	}
 	if only := os.Getenv("CUSTOMERD_TEST_ENGINES"); only != "" {
 		names := strings.Split(strings.ToLower(only), ",")

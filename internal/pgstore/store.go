@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/internal/broadcast"
@@ -184,7 +186,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	s.stopped.Add(2)
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, time.Minute))
-	go s.listen(bg, cfg.ConnConfig.Copy())
+	// The listener waits for notifications, not for a statement: a cancel
+	// request would have nothing to stop, so when the store closes its
+	// connection is closed at once rather than after cancelGrace.
+	listenCfg := cfg.ConnConfig.Copy()
+	listenCfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	go s.listen(bg, listenCfg)
 	return s, nil
 }
 

@@ -54,45 +54,8 @@ var (
 // host left behind (see the package comment).
 func URL(t testing.TB) string {
 	t.Helper()
-	server := os.Getenv(EnvServer)
-	if server == "" {
-		server = DefaultServer
-	}
-	u, err := url.Parse(server)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("pgtest: %s must be a postgres:// URL", EnvServer)
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(cctx, server)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); start it or set %s", u.Host, err, EnvServer)
-	}
-	defer admin.Close(context.Background())
-
-	swept.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		dropped, err := sweep(ctx, admin, time.Now(), hostTag(), alive)
-		if len(dropped) > 0 {
-			t.Logf("pgtest: dropped %d databases left by test processes that are gone: %s", len(dropped), strings.Join(dropped, ", "))
-		}
-		if err != nil {
-			t.Logf("pgtest: looking for databases left by earlier test runs: %v", err)
-		}
-	})
-
-	name := dbName(hostTag(), os.Getpid(), started, made.Add(1))
-	// A minute: under load, copying the template and its WAL can take
-	// seconds; the error says what was waited for rather than hanging.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	start := time.Now()
-	// template0 is always pristine (template1 may have been changed), and
-	// copying it is quick.
-	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'`, name)); err != nil {
-		t.Fatalf("pgtest: create database %s (after %v): %v", name, time.Since(start).Round(time.Millisecond), err)
-	}
+	server, u := serverURL(t)
+	name := create(t, server)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -110,6 +73,132 @@ func URL(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// pool holds the URLs of this process's reused databases that no test is
+// using (see Reused).
+var pool struct {
+	mu   sync.Mutex
+	free []string
+}
+
+// Reused returns the URL of a database of this process that no other test
+// is using, made by the first test that needs one. When the test ends,
+// every table but schema_migrations is emptied and its sequences
+// restarted, and the database goes back to the process's pool: the next
+// test gets it with the schema it was left with (migrated once, by the
+// first store opened on it) and no rows, without paying for creating,
+// migrating and dropping a database of its own (seconds on a loaded
+// machine). Use URL for a test that needs a database nobody migrated, or
+// that changes the schema. Reused databases outlive their process; the
+// next test process drops them (see the package comment).
+func Reused(t testing.TB) string {
+	t.Helper()
+	pool.mu.Lock()
+	var dsn string
+	if n := len(pool.free); n > 0 {
+		dsn, pool.free = pool.free[n-1], pool.free[:n-1]
+	}
+	pool.mu.Unlock()
+	if dsn == "" {
+		server, u := serverURL(t)
+		u.Path = "/" + create(t, server)
+		dsn = u.String()
+	}
+	t.Cleanup(func() {
+		// Stores close in cleanups registered after this one, so they have
+		// closed by now; a session still open would hold the TRUNCATE back.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := empty(ctx, dsn); err != nil {
+			t.Logf("pgtest: not reusing a database that could not be emptied: %v", err)
+			return
+		}
+		pool.mu.Lock()
+		pool.free = append(pool.free, dsn)
+		pool.mu.Unlock()
+	})
+	return dsn
+}
+
+// empty truncates every table of the public schema but schema_migrations,
+// restarting their sequences, after ending any session still connected.
+func empty(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		return err
+	}
+	rows, err := conn.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables
+		WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY tablename`)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) == 0 {
+		return err
+	}
+	_, err = conn.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")+` RESTART IDENTITY CASCADE`)
+	return err
+}
+
+// serverURL returns the test server's URL, as given and parsed; it skips
+// the test when the server does not answer, and sweeps once per process.
+func serverURL(t testing.TB) (string, *url.URL) {
+	t.Helper()
+	server := os.Getenv(EnvServer)
+	if server == "" {
+		server = DefaultServer
+	}
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("pgtest: %s must be a postgres:// URL", EnvServer)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(cctx, server)
+	if err != nil {
+		t.Skipf("PostgreSQL not reachable at %s (%v); start it or set %s", u.Host, err, EnvServer)
+	}
+	defer admin.Close(context.Background())
+	swept.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		dropped, err := sweep(ctx, admin, time.Now(), hostTag(), alive)
+		if len(dropped) > 0 {
+			t.Logf("pgtest: dropped %d databases left by test processes that are gone: %s", len(dropped), strings.Join(dropped, ", "))
+		}
+		if err != nil {
+			t.Logf("pgtest: looking for databases left by earlier test runs: %v", err)
+		}
+	})
+	return server, u
+}
+
+// create makes a new empty database on server and returns its name.
+func create(t testing.TB, server string) string {
+	t.Helper()
+	name := dbName(hostTag(), os.Getpid(), started, made.Add(1))
+	// A minute: under load, copying the template and its WAL can take
+	// seconds; the error says what was waited for rather than hanging.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, server)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer admin.Close(context.Background())
+	start := time.Now()
+	// template0 is always pristine (template1 may have been changed), and
+	// copying it is quick.
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'`, name)); err != nil {
+		t.Fatalf("pgtest: create database %s (after %v): %v", name, time.Since(start).Round(time.Millisecond), err)
+	}
+	return name
 }
 
 // hostTag names this host in database names: a short hash of its host

@@ -249,39 +249,79 @@ func TestAttackSlowBodies(t *testing.T) {
 	}
 }
 
-// watchWhileWriting opens n watches as the target's key for d while
-// customers are created, so that the open ones each receive changes.
-func (s *attackServer) watchWhileWriting(t *testing.T, key string, n int, d time.Duration) *attack.Answers {
+// watchWhileWriting opens n watches as key, waits until the server
+// counts open ones, creates a customer and waits until each open one has
+// received it, then closes them all and returns how each ended.
+func (s *attackServer) watchWhileWriting(t *testing.T, key string, n, open int) *attack.Answers {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var events atomic.Int64
 	var got *attack.Answers
 	var wg sync.WaitGroup
 	wg.Go(func() { got = attack.Watchers(ctx, attack.Target{URL: s.url, Key: key}, n, &events) })
-	c := s.target().Client()
-	for i := 0; ctx.Err() == nil; i++ {
-		_, err := c.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
-			Name: "Watched", Email: fmt.Sprintf("w%d-%d@example.com", time.Now().UnixNano(), i),
+	waitFor(t, time.Minute, fmt.Sprintf("the server to count %d open watches", open), func() bool {
+		return s.metric(t, "customerd_watchers") == float64(open)
+	})
+	// A watch counted open may not have joined the feed yet, and would miss
+	// a change made before it did: create customers until one change
+	// reaches as many watches as are open.
+	client := s.target().Client()
+	waitFor(t, time.Minute, "a change that every open watch receives", func() bool {
+		before := events.Load()
+		_, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+			Name: "Watched", Email: fmt.Sprintf("w%d@example.com", time.Now().UnixNano()),
 		}})
-		if err != nil && ctx.Err() == nil {
+		if err != nil {
 			t.Fatalf("create beside the watchers: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		deadline := time.Now().Add(time.Second)
+		for events.Load() < before+int64(open) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return events.Load() >= before+int64(open)
+	})
+	cancel()
 	wg.Wait()
+	waitFor(t, time.Minute, "the server to count the closed watches as gone", func() bool {
+		return s.metric(t, "customerd_watchers") == 0
+	})
 	return got
+}
+
+// metric returns the value of the unlabelled series name on /metrics.
+func (s *attackServer) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	if s.key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
 }
 
 // TestAttackWatchers: watches are capped per API key and in all, with
 // RESOURCE_EXHAUSTED beyond; a closed watch frees its place.
 func TestAttackWatchers(t *testing.T) {
 	s := startAttackServer(t, true, rpc.Options{MaxWatchers: 10, MaxWatchersPerKey: 4})
-	if got := s.watchWhileWriting(t, s.key, 7, 2*time.Second); got.Count("open") != 4 || got.Count("resource_exhausted") != 3 {
+	if got := s.watchWhileWriting(t, s.key, 7, 4); got.Count("open") != 4 || got.Count("resource_exhausted") != 3 {
 		t.Fatalf("7 watches of one key: %v, want open 4, resource_exhausted 3", got)
 	}
 	// Once those have closed, the key may watch again.
-	if got := s.watchWhileWriting(t, s.key, 4, time.Second); got.Count("open") != 4 {
+	if got := s.watchWhileWriting(t, s.key, 4, 4); got.Count("open") != 4 {
 		t.Fatalf("4 watches after the others closed: %v, want open 4", got)
 	}
 }
@@ -290,7 +330,7 @@ func TestAttackWatchers(t *testing.T) {
 // cap in all applies.
 func TestWatcherCapInAll(t *testing.T) {
 	s := startAttackServer(t, false, rpc.Options{MaxWatchers: 3, MaxWatchersPerKey: 1})
-	if got := s.watchWhileWriting(t, "", 5, 2*time.Second); got.Count("open") != 3 || got.Count("resource_exhausted") != 2 {
+	if got := s.watchWhileWriting(t, "", 5, 3); got.Count("open") != 3 || got.Count("resource_exhausted") != 2 {
 		t.Fatalf("5 watches: %v, want open 3, resource_exhausted 2", got)
 	}
 }
