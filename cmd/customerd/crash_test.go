@@ -109,7 +109,7 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
-	bin := buildBinary(t, t.TempDir())
+	bin := buildBinary(t)
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) { testCrashRecovery(t, bin, e.DSN(t)) })
 }
 
@@ -215,7 +215,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	dbPath := filepath.Join(dir, "term.db")
 	cmd, url, out := startBinary(t, bin, dbPath)
 	client := customerv1connect.NewCustomerServiceClient(&http.Client{Timeout: 5 * time.Second}, url)

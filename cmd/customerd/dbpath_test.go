@@ -73,7 +73,7 @@ func TestOpenErrorsAsAnotherUser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	makeDB := func(path string) {
 		s, err := store.Open(path, store.Options{})
 		if err != nil {

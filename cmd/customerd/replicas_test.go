@@ -61,7 +61,7 @@ func startReplicas(t *testing.T, n int) (kills []func(), urls []string, key stri
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys")
 	key = addKey(t, keys, "write")
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	for range n {
 		cmd, url, _ := startBinary(t, bin, db, "-auth-keys", keys)
 		kill := sync.OnceFunc(func() { cmd.Process.Kill(); cmd.Wait() })

@@ -320,7 +320,7 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
+	bin := buildBinary(t)
 	dbPath := filepath.Join(dir, "customers.db")
 	start := func() (*exec.Cmd, string, *lineWriter) { return startBinary(t, bin, dbPath) }
 	cmd, url, out := start()
@@ -381,16 +381,45 @@ func TestBackupCommand(t *testing.T) {
 	}
 }
 
-// buildBinary builds customerd without cgo into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "customerd")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+// built is the customerd binary the tests of this process share.
+var built struct {
+	once sync.Once
+	dir  string // removed by TestMain
+	bin  string
+	err  error
+}
+
+// TestMain removes the binary the tests built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// buildBinary builds customerd without cgo, once per test process, into a
+// directory every user may read (a test runs it as another user).
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "customerd-test-bin-"); built.err != nil {
+			return
+		}
+		if built.err = os.Chmod(built.dir, 0o755); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "customerd")
+		build := exec.Command("go", "build", "-o", built.bin, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
 }
 
 // startBinary runs bin on dbPath and a free loopback port and waits until it
