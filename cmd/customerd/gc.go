@@ -11,13 +11,16 @@ import "runtime/debug"
 // per second, for about 16 MB more resident memory.
 const gcPercent = 400
 
-// memoryLimit is the Go heap's soft limit when GOMEMLIMIT is not set. With
-// a target of 400 the heap would grow to five times what is live; when
-// hostile clients make much of it live at once (bodies up to the body
-// budget, thousands of connections) that would pass 256 MB of resident
-// memory. Near the limit the collector runs as often as it must instead.
-// Ordinary load keeps the heap far below it (about 80 MB at most seen).
-const memoryLimit = 160 << 20
+// memoryLimit is the soft limit on the Go runtime's memory when GOMEMLIMIT
+// is not set. With a target of 400 the heap would grow to five times what
+// is live, and the runtime keeps freed memory for a while; when hostile
+// clients make much of the heap live at once (bodies up to the body
+// budget, thousands of connections and watchers) the process passed 256 MB
+// of resident memory, of which SQLite (its page caches, outside Go's heap)
+// held about 80 MB. Near the limit the collector runs as often as it must,
+// and freed memory goes back to the system sooner. Ordinary load keeps the
+// heap below it.
+const memoryLimit = 128 << 20
 
 // tuneGC applies gcPercent unless GOGC is set, and memoryLimit unless
 // GOMEMLIMIT is set; it reports which it applied.
