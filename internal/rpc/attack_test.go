@@ -30,6 +30,7 @@ import (
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/rpc"
+	"customerd/internal/waitfor"
 )
 
 // attackServer is a real server on 127.0.0.1 with options an attack test
@@ -177,7 +178,7 @@ func TestAttackRapidReset(t *testing.T) {
 	if heapAfter > heapBefore+64<<20 {
 		t.Fatalf("live heap grew from %d to %d MB after the attack", heapBefore>>20, heapAfter>>20)
 	}
-	waitFor(t, 10*time.Second, "goroutines to return to their number before the attack", func() bool {
+	waitfor.Cond(t, "goroutines to return to their number before the attack", func() bool {
 		return runtime.NumGoroutine() <= goroutinesBefore+20
 	})
 }
@@ -188,18 +189,6 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-// waitFor polls cond until it holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestAttackStalledBodies: bodies that stop arriving (a watch over gRPC-Web
@@ -260,14 +249,14 @@ func (s *attackServer) watchWhileWriting(t *testing.T, key string, n, open int) 
 	var got *attack.Answers
 	var wg sync.WaitGroup
 	wg.Go(func() { got = attack.Watchers(ctx, attack.Target{URL: s.url, Key: key}, n, &events) })
-	waitFor(t, time.Minute, fmt.Sprintf("the server to count %d open watches", open), func() bool {
+	waitfor.Cond(t, fmt.Sprintf("the server to count %d open watches", open), func() bool {
 		return s.metric(t, "customerd_watchers") == float64(open)
 	})
 	// A watch counted open may not have joined the feed yet, and would miss
 	// a change made before it did: create customers until one change
 	// reaches as many watches as are open.
 	client := s.target().Client()
-	waitFor(t, time.Minute, "a change that every open watch receives", func() bool {
+	waitfor.Cond(t, "a change that every open watch receives", func() bool {
 		before := events.Load()
 		_, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
 			Name: "Watched", Email: fmt.Sprintf("w%d@example.com", time.Now().UnixNano()),
@@ -283,7 +272,7 @@ func (s *attackServer) watchWhileWriting(t *testing.T, key string, n, open int) 
 	})
 	cancel()
 	wg.Wait()
-	waitFor(t, time.Minute, "the server to count the closed watches as gone", func() bool {
+	waitfor.Cond(t, "the server to count the closed watches as gone", func() bool {
 		return s.metric(t, "customerd_watchers") == 0
 	})
 	return got
@@ -358,28 +347,41 @@ func TestProtocolErrorsAreClientErrors(t *testing.T) {
 		{"ConnectStreamCompressedWithoutEncoding", "WatchCustomers", "application/connect+json", append(binary.BigEndian.AppendUint32([]byte{1}, 2), "{}"...), [2]string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, s.url+svcPath+tc.method, bytes.NewReader(tc.body))
-			req.Header.Set("Content-Type", tc.contentType)
-			if tc.header[0] != "" {
-				req.Header.Set(tc.header[0], tc.header[1])
-			}
-			client := http1
-			if tc.contentType == "application/grpc" {
-				client = h2c
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			msg := resp.Header.Get("Grpc-Message") + resp.Trailer.Get("Grpc-Message") + string(body)
-			if code := observedCode(t, resp, body); code != "invalid_argument" || resp.StatusCode >= 500 {
-				t.Fatalf("HTTP %d, code %s (%s), want invalid_argument", resp.StatusCode, code, msg)
+			status, code, msg := s.rawCall(t, tc.method, tc.contentType, tc.body, tc.header)
+			if code != "invalid_argument" || status >= 500 {
+				t.Fatalf("HTTP %d, code %s (%s), want invalid_argument", status, code, msg)
 			}
 			t.Logf("%s", msg)
 		})
 	}
+}
+
+// rawCall posts body to the service's method as contentType (over HTTP/2
+// for gRPC, else HTTP/1.1), with one more header if header names one, and
+// returns the HTTP status, the Connect or gRPC code and the error message.
+func (s *attackServer) rawCall(t *testing.T, method, contentType string, body []byte, header [2]string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url+svcPath+method, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if header[0] != "" {
+		req.Header.Set(header[0], header[1])
+	}
+	client := http1
+	if contentType == "application/grpc" {
+		client = h2c
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	msg, _ := url.PathUnescape(resp.Header.Get("Grpc-Message") + resp.Trailer.Get("Grpc-Message"))
+	var connectErr struct{ Message string }
+	if json.Unmarshal(b, &connectErr) == nil {
+		msg += connectErr.Message
+	}
+	return resp.StatusCode, observedCode(t, resp, b), msg
 }
 
 // mustMarshalFrame returns msg in a length-prefixed frame with flags.
@@ -410,24 +412,8 @@ func TestDecodeErrorsSpeakTheRequestsWords(t *testing.T) {
 		{"GRPCGarbage", "application/grpc", append(binary.BigEndian.AppendUint32([]byte{0}, 3), 0xff, 0xff, 0xff), []string{"ListCustomersRequest", "protobuf binary"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, s.url+svcPath+"ListCustomers", bytes.NewReader(tc.body))
-			req.Header.Set("Content-Type", tc.contentType)
-			client := http1
-			if tc.contentType == "application/grpc" {
-				client = h2c
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			msg, _ := url.PathUnescape(resp.Header.Get("Grpc-Message") + resp.Trailer.Get("Grpc-Message"))
-			var connectErr struct{ Message string }
-			if json.Unmarshal(body, &connectErr) == nil {
-				msg += connectErr.Message
-			}
-			if code := observedCode(t, resp, body); code != "invalid_argument" {
+			_, code, msg := s.rawCall(t, "ListCustomers", tc.contentType, tc.body, [2]string{})
+			if code != "invalid_argument" {
 				t.Fatalf("code %s (%s), want invalid_argument", code, msg)
 			}
 			for _, leak := range []string{"customerv1", "*", "proto:", "unmarshal into", "Go"} {

@@ -54,24 +54,30 @@ func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics
 			}
 			defer watchers.leave(caller)
 		case strings.HasPrefix(r.URL.Path, servicePrefix):
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-			default:
+			if !take(slots) {
 				f.overloaded(w, r)
 				return
 			}
+			defer func() { <-slots }()
 		case strings.HasPrefix(r.URL.Path, reflectionPathPrefix):
-			select {
-			case reflection <- struct{}{}:
-				defer func() { <-reflection }()
-			default:
+			if !take(reflection) {
 				f.overloaded(w, r)
 				return
 			}
+			defer func() { <-reflection }()
 		}
 		next.ServeHTTP(w, r)
 	}), gauges
+}
+
+// take takes a place in sem if one is free, and reports whether it did.
+func take(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
 }
 
 // watcherCount counts open watches, in all and per caller.
