@@ -13,8 +13,8 @@ import (
 // Defaults of the limits on calls.
 const (
 	DefaultMaxInFlight       = 512
-	DefaultMaxWatchers       = 256
-	DefaultMaxWatchersPerKey = 64
+	DefaultMaxWatchers       = 128
+	DefaultMaxWatchersPerKey = 32
 	maxReflectionStreams     = 32
 	reflectionPathPrefix     = "/grpc.reflection."
 )
