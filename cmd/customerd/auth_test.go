@@ -115,7 +115,7 @@ func TestAPIKeys(t *testing.T) {
 	}
 	metricsText, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(metricsText), `procedure="/customer.v1.CustomerService/CreateCustomer",code="unauthenticated"} 2`) {
+	if !strings.Contains(string(metricsText), `code="unauthenticated",procedure="/customer.v1.CustomerService/CreateCustomer"} 2`) {
 		t.Errorf("/metrics does not count the refused creates:\n%s", metricsText)
 	}
 	logs := out.String()

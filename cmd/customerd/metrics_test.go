@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,8 +38,8 @@ func TestMetricsAndRequestLog(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`customerd_rpc_calls_total{procedure="/customer.v1.CustomerService/CreateCustomer",code="ok"} 1`,
-		`customerd_rpc_calls_total{procedure="/customer.v1.CustomerService/GetCustomer",code="not_found"} 1`,
+		`customerd_rpc_calls_total{code="ok",procedure="/customer.v1.CustomerService/CreateCustomer"} 1`,
+		`customerd_rpc_calls_total{code="not_found",procedure="/customer.v1.CustomerService/GetCustomer"} 1`,
 		`customerd_rpc_duration_seconds_count{procedure="/customer.v1.CustomerService/CreateCustomer"} 1`,
 		"customerd_writer_writes_total 1", "customerd_writer_commits_total 1", "customerd_writer_queue_depth 0",
 		"customerd_database_size_bytes ",
@@ -45,6 +48,8 @@ func TestMetricsAndRequestLog(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+
+	promtoolCheck(t, body)
 
 	var rpcLines int
 	for line := range strings.SplitSeq(out.String(), "\n") {
@@ -73,3 +78,23 @@ func TestMetricsAndRequestLog(t *testing.T) {
 }
 
 func ptrString(s string) *string { return &s }
+
+// promtoolCheck runs "promtool check metrics" on an exposition: the
+// promtool that CUSTOMERD_TEST_PROMTOOL names (CI sets it, from
+// .ci/promtool), else one on PATH; without either it only says so.
+func promtoolCheck(t *testing.T, exposition []byte) {
+	t.Helper()
+	promtool := os.Getenv("CUSTOMERD_TEST_PROMTOOL")
+	if promtool == "" {
+		var err error
+		if promtool, err = exec.LookPath("promtool"); err != nil {
+			t.Log("no promtool on PATH and CUSTOMERD_TEST_PROMTOOL unset: /metrics not linted (.ci/run does it)")
+			return
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+}

@@ -147,7 +147,7 @@ func TestAttackJunkPathsAddNoSeries(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || len(body) > 32<<10 {
 				t.Fatalf("/metrics: HTTP %d, %d bytes", resp.StatusCode, len(body))
 			}
-			if !bytes.Contains(body, []byte(`customerd_rpc_calls_total{procedure="other",code="`+want+`"} 200`)) {
+			if !bytes.Contains(body, []byte(`customerd_rpc_calls_total{code="`+want+`",procedure="other"} 200`)) {
 				t.Fatalf("/metrics does not count the refusals under other:\n%s", body)
 			}
 			for line := range strings.Lines(s.logs.String()) {

@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
@@ -35,13 +34,5 @@ func observe(m *metrics.RPC, log *slog.Logger) connect.UnaryInterceptorFunc {
 				slog.String("peer", req.Peer().Addr))
 			return res, err
 		}
-	}
-}
-
-// metricsHandler serves m and gauges at GET /metrics.
-func metricsHandler(m *metrics.RPC, gauges []metrics.Gauge) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		_ = m.Write(w, gauges)
 	}
 }

@@ -91,7 +91,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
 		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
 	}, f, mux)
-	mux.Handle("GET /metrics", metricsHandler(rpcMetrics, append(limitGauges, opts.Gauges...)))
+	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
