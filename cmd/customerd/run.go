@@ -321,13 +321,14 @@ func debugServer(log *slog.Logger) *http.Server {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !loopback.IsHost(r.Host) {
-			log.Warn("debug server refused a request for a non-loopback host", "host", r.Host, "peer", r.RemoteAddr)
+			log.Warn("debug server refused a request for a non-loopback host", "host", rpc.Clip(r.Host), "peer", r.RemoteAddr)
 			http.Error(w, "forbidden: the debug server only answers requests addressed to localhost or a loopback address", http.StatusForbidden)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 // runBackup is "customerd backup -db PATH -out FILE": a consistent copy of

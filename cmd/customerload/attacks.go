@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,10 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"customerd/internal/attack"
-	customerv1 "customerd/internal/gen/customer/v1"
 )
 
 // attacksOp is the -ops value that runs every attack of internal/attack,
@@ -194,22 +189,10 @@ func runProbe(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	c := attack.Target{URL: args[0], Key: args[1]}.ConnectClient()
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	for ctx.Err() == nil {
-		callCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		start := time.Now()
-		_, err := c.GetCustomer(callCtx, &customerv1.GetCustomerRequest{Id: 1})
-		d := time.Since(start)
-		cancel()
-		code := "ok"
-		if err != nil {
-			code = connect.CodeOf(err).String()
-		}
-		fmt.Fprintln(w, d.Nanoseconds(), code)
-		sleep(ctx, 20*time.Millisecond)
-	}
+	attack.RunProbe(ctx, attack.Target{URL: args[0], Key: args[1]}, 1, 20*time.Millisecond, 10*time.Second,
+		func(d time.Duration, code string) { fmt.Fprintln(w, d.Nanoseconds(), code) })
 	return nil
 }
 
@@ -235,7 +218,10 @@ func watchersAttack(ctx context.Context, t attack.Target, keys []string, d time.
 		return "", "interrupted"
 	}
 	before := events.Load()
-	open := metric(t, "customerd_watchers")
+	open, err := t.Metric("customerd_watchers")
+	if err != nil {
+		return "", err.Error()
+	}
 	writeCtx, cancel := context.WithTimeout(ctx, third)
 	with := attack.Creates(writeCtx, t, 8)
 	cancel()
@@ -247,41 +233,18 @@ func watchersAttack(ctx context.Context, t attack.Target, keys []string, d time.
 		all.Merge(r)
 	}
 	return fmt.Sprintf("5,000 watchers over %d keys", len(keys)),
-		fmt.Sprintf("%s; the server counted %s open; creates %.0f/s alone, %.0f/s beside the open ones (%.2fx), which received %d events",
+		fmt.Sprintf("%s; the server counted %.0f open; creates %.0f/s alone, %.0f/s beside the open ones (%.2fx), which received %d events",
 			all.String(), open, float64(base)/third.Seconds(), float64(with)/third.Seconds(), float64(with)/float64(max(base, 1)), delivered)
 }
 
 // metricsSize scrapes /metrics with the target's key and says how large
 // it was.
 func metricsSize(t attack.Target) string {
-	req, _ := http.NewRequest(http.MethodGet, t.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+t.Key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "/metrics: " + err.Error()
-	}
-	defer resp.Body.Close()
-	n, _ := io.Copy(io.Discard, resp.Body)
-	return fmt.Sprintf("/metrics %d bytes", n)
-}
-
-// metric scrapes /metrics with the target's key and returns the value of
-// the series name.
-func metric(t attack.Target, name string) string {
-	req, _ := http.NewRequest(http.MethodGet, t.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+t.Key)
-	resp, err := http.DefaultClient.Do(req)
+	text, err := t.Metrics()
 	if err != nil {
 		return err.Error()
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
+	return fmt.Sprintf("/metrics %d bytes", len(text))
 }
 
 // sleep waits d or until ctx ends, and reports whether ctx is still going.

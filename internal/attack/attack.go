@@ -11,6 +11,8 @@ package attack
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -18,9 +20,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"connectrpc.com/connect"
 )
 
 // Target is the server under attack.
@@ -45,6 +50,42 @@ func (t Target) host() string {
 func (t Target) dial(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", t.host())
+}
+
+// Metrics scrapes the target's /metrics with its key, within 10 s.
+func (t Target) Metrics() (string, error) {
+	req, err := http.NewRequest(http.MethodGet, t.URL+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	if t.Key != "" {
+		req.Header.Set("Authorization", "Bearer "+t.Key)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	return string(b), err
+}
+
+// Metric returns the value of the unlabelled series name on the target's
+// /metrics.
+func (t Target) Metric(name string) (float64, error) {
+	text, err := t.Metrics()
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s in /metrics", name)
 }
 
 // Answers counts what a server answered, by code: a Connect or gRPC code
@@ -121,34 +162,28 @@ func codeOf(resp *http.Response, body []byte) string {
 		st = resp.Trailer.Get("Grpc-Status")
 	}
 	if st != "" {
-		if st == "0" {
-			return "ok"
-		}
 		return grpcCodeName(st)
 	}
 	if resp.StatusCode == http.StatusOK {
 		return "ok"
 	}
-	if i := strings.Index(string(body), `"code":"`); i >= 0 {
-		rest := string(body[i+len(`"code":"`):])
-		if j := strings.IndexByte(rest, '"'); j >= 0 {
-			return rest[:j]
-		}
+	var connectErr struct{ Code string }
+	if json.Unmarshal(body, &connectErr) == nil && connectErr.Code != "" {
+		return connectErr.Code
 	}
 	return fmt.Sprintf("http %d", resp.StatusCode)
 }
 
-// grpcCodeName names a gRPC status code as Connect does.
-func grpcCodeName(n string) string {
-	names := []string{"ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
-		"already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted",
-		"out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"}
-	for i, name := range names {
-		if fmt.Sprint(i) == n {
-			return name
-		}
+// grpcCodeName names a gRPC status code ("8") as Connect does.
+func grpcCodeName(status string) string {
+	n, err := strconv.ParseUint(status, 10, 32)
+	switch {
+	case err != nil:
+		return "grpc " + status
+	case n == 0:
+		return "ok"
 	}
-	return "grpc " + n
+	return connect.Code(n).String()
 }
 
 // errorName classifies a transport error.
@@ -161,18 +196,10 @@ func errorName(err error) string {
 		return "reset"
 	case strings.Contains(err.Error(), "EOF"):
 		return "closed"
-	case asNetError(err, &ne) && ne.Timeout():
+	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	}
 	return "error"
-}
-
-func asNetError(err error, target *net.Error) bool {
-	ne, ok := err.(net.Error)
-	if ok {
-		*target = ne
-	}
-	return ok
 }
 
 // junk returns n random letters.

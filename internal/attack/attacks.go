@@ -290,18 +290,14 @@ func (t Target) Client() customerv1connect.CustomerServiceClient {
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
 	hc := &http.Client{Transport: &http.Transport{Protocols: p}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC(), connect.WithInterceptors(t.keyInterceptor()))
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC(), connect.WithInterceptors(keyInterceptor(t.Key)))
 }
 
 // ConnectClient returns a generated client of the target over Connect
 // JSON on HTTP/1.1, presenting the target's key.
 func (t Target) ConnectClient() customerv1connect.CustomerServiceClient {
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON(), connect.WithInterceptors(t.keyInterceptor()))
-}
-
-func (t Target) keyInterceptor() connect.Interceptor {
-	return keyInterceptor(t.Key)
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON(), connect.WithInterceptors(keyInterceptor(t.Key)))
 }
 
 // keyInterceptor adds an Authorization header to every call.

@@ -18,10 +18,9 @@ type Probe struct {
 }
 
 // RunProbe calls GetCustomer(id) over Connect JSON on HTTP/1.1 every
-// interval until ctx ends, each call with a deadline of timeout, and
-// returns what it saw.
-func RunProbe(ctx context.Context, t Target, id int64, interval, timeout time.Duration) *Probe {
-	p := &Probe{}
+// interval until ctx ends, each call with a deadline of timeout, and hands
+// record each call's duration and code (such as a Probe's Record).
+func RunProbe(ctx context.Context, t Target, id int64, interval, timeout time.Duration, record func(d time.Duration, code string)) {
 	c := t.ConnectClient()
 	for ctx.Err() == nil {
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
@@ -29,10 +28,9 @@ func RunProbe(ctx context.Context, t Target, id int64, interval, timeout time.Du
 		_, err := c.GetCustomer(callCtx, &customerv1.GetCustomerRequest{Id: id})
 		d := time.Since(start)
 		cancel()
-		p.Record(d, codeName(err))
+		record(d, codeName(err))
 		waitOrDone(ctx, interval)
 	}
-	return p
 }
 
 // Record adds one call that took d and was answered code.

@@ -106,9 +106,9 @@ func (s *attackServer) underAttack(t *testing.T, d time.Duration, attackFn func(
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	var probe *attack.Probe
+	probe := &attack.Probe{}
 	var wg sync.WaitGroup
-	wg.Go(func() { probe = attack.RunProbe(ctx, s.target(), s.id, 20*time.Millisecond, 5*time.Second) })
+	wg.Go(func() { attack.RunProbe(ctx, s.target(), s.id, 20*time.Millisecond, 5*time.Second, probe.Record) })
 	attackFn(ctx)
 	cancel()
 	wg.Wait()
@@ -134,20 +134,11 @@ func TestAttackJunkPathsAddNoSeries(t *testing.T) {
 			if got.Count(want) != 200 {
 				t.Fatalf("answers %v, want %s 200", got, want)
 			}
-			req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
-			if withKeys {
-				req.Header.Set("Authorization", "Bearer "+s.key)
+			body, err := s.target().Metrics()
+			if err != nil || len(body) > 32<<10 {
+				t.Fatalf("/metrics: %d bytes, %v", len(body), err)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || len(body) > 32<<10 {
-				t.Fatalf("/metrics: HTTP %d, %d bytes", resp.StatusCode, len(body))
-			}
-			if !bytes.Contains(body, []byte(`customerd_rpc_calls_total{code="`+want+`",procedure="other"} 200`)) {
+			if !strings.Contains(body, `customerd_rpc_calls_total{code="`+want+`",procedure="other"} 200`) {
 				t.Fatalf("/metrics does not count the refusals under other:\n%s", body)
 			}
 			for line := range strings.Lines(s.logs.String()) {
@@ -281,25 +272,11 @@ func (s *attackServer) watchWhileWriting(t *testing.T, key string, n, open int) 
 // metric returns the value of the unlabelled series name on /metrics.
 func (s *attackServer) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
-	if s.key != "" {
-		req.Header.Set("Authorization", "Bearer "+s.key)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	v, err := s.target().Metric(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			var f float64
-			fmt.Sscan(v, &f)
-			return f
-		}
-	}
-	t.Fatalf("no %s in /metrics", name)
-	return 0
+	return v
 }
 
 // TestAttackWatchers: watches are capped per API key and in all, with

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"connectrpc.com/connect"
+
 	"customerd/internal/auth"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/loopback"
@@ -38,8 +40,8 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if keys == nil {
 			if !loopback.IsHost(r.Host) {
-				log.Warn("refused a request for a non-loopback host", "host", clip(r.Host), "path", clip(r.URL.Path), "peer", r.RemoteAddr)
-				f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this server only answers requests addressed to localhost")
+				log.Warn("refused a request for a non-loopback host", "host", Clip(r.Host), "path", Clip(r.URL.Path), "peer", r.RemoteAddr)
+				f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this server only answers requests addressed to localhost")
 				return
 			}
 			next.ServeHTTP(w, withCaller(r, localCaller))
@@ -52,13 +54,13 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		}
 		key, err := keys.Check(r.Header.Get("Authorization"))
 		if err != nil {
-			log.Warn("authentication failed", "path", clip(r.URL.Path), "peer", r.RemoteAddr, "reason", err)
-			f.refuse(w, r, "16", http.StatusUnauthorized, "unauthenticated", err.Error())
+			log.Warn("authentication failed", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "reason", err)
+			f.refuse(w, r, connect.CodeUnauthenticated, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if service && writeProcedures[r.URL.Path] && key.Scope != auth.Write {
-			log.Warn("permission denied", "path", clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
-			f.refuse(w, r, "7", http.StatusForbidden, "permission_denied", "this API key may only read")
+			log.Warn("permission denied", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
+			f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this API key may only read")
 			return
 		}
 		next.ServeHTTP(w, withCaller(r, key.ID))
@@ -88,10 +90,10 @@ func callerOf(r *http.Request) string {
 // line quotes.
 const clipLen = 96
 
-// clip returns s, or its first clipLen bytes and how long it was: a client
-// chooses paths and hosts up to the header limit, and must not be able to
-// fill the log with them.
-func clip(s string) string {
+// Clip returns s, or its first clipLen bytes and how long it was, for a
+// log line that quotes what a client chose (a path, a Host): clients
+// choose them up to the header limit, and must not fill the log with them.
+func Clip(s string) string {
 	if len(s) <= clipLen {
 		return s
 	}

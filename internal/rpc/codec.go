@@ -152,8 +152,8 @@ func describeJSONError(err error) string {
 			msg = fmt.Sprintf("field %s must be %s", field, expects)
 		}
 		if value != "" {
-			msg += ", not " + clip(value)
+			msg += ", not " + Clip(value)
 		}
 	}
-	return clip(msg) + where
+	return Clip(msg) + where
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"connectrpc.com/connect"
 )
 
 // Bounds on reading request bodies.
@@ -76,7 +78,7 @@ func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 		body, err := readBody(w, r, limit, l.timeout, b)
 		switch {
 		case errors.Is(err, errTooLarge):
-			f.refuse(w, r, "8", http.StatusRequestEntityTooLarge, "resource_exhausted",
+			f.refuse(w, r, connect.CodeResourceExhausted, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
 			return
 		case errors.Is(err, errNoBudget):
@@ -84,17 +86,17 @@ func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 			return
 		case errors.Is(err, errSlowBody):
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, "4", http.StatusRequestTimeout, "deadline_exceeded",
+			f.refuse(w, r, connect.CodeDeadlineExceeded, http.StatusRequestTimeout,
 				fmt.Sprintf("the request body did not arrive within %s", l.timeout))
 			return
 		case err != nil:
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, "1", 499, "canceled", "the client broke off the request")
+			f.refuse(w, r, connect.CodeCanceled, 499, "the client broke off the request")
 			return
 		}
 		if problem := frameProblem(r.Header, body.data); problem != "" {
 			body.Close()
-			f.refuse(w, r, "3", http.StatusBadRequest, "invalid_argument", problem)
+			f.refuse(w, r, connect.CodeInvalidArgument, http.StatusBadRequest, problem)
 			return
 		}
 		defer body.Close()

@@ -1,10 +1,14 @@
 package rpc
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+
+	"connectrpc.com/connect"
 
 	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/metrics"
@@ -49,7 +53,7 @@ func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics
 			caller := callerOf(r)
 			if msg := watchers.join(caller); msg != "" {
 				w.Header().Set("Retry-After", "10")
-				f.refuse(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", msg)
+				f.refuse(w, r, connect.CodeResourceExhausted, http.StatusTooManyRequests, msg)
 				return
 			}
 			defer watchers.leave(caller)
@@ -134,7 +138,7 @@ func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) htt
 			// client is left holding one the server is about to close.
 			w.Header().Set("Connection", "close")
 			if strings.HasPrefix(r.URL.Path, servicePrefix) {
-				f.refuse(w, r, "14", http.StatusServiceUnavailable, "unavailable", "the server is shutting down; retry")
+				f.refuse(w, r, connect.CodeUnavailable, http.StatusServiceUnavailable, "the server is shutting down; retry")
 				return
 			}
 		}
@@ -151,29 +155,28 @@ type refuser struct{ metrics *metrics.RPC }
 // overloaded answers RESOURCE_EXHAUSTED.
 func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
-	f.refuse(w, r, "8", http.StatusTooManyRequests, "resource_exhausted", "the server is overloaded; retry later, with backoff")
+	f.refuse(w, r, connect.CodeResourceExhausted, http.StatusTooManyRequests, "the server is overloaded; retry later, with backoff")
 }
 
-// refuse answers an error without reading the request: as a gRPC status
-// for gRPC and gRPC-Web, else in the Connect protocol (an HTTP status and a
-// JSON error body). msg must need no JSON escaping.
-func (f refuser) refuse(w http.ResponseWriter, r *http.Request, grpcCode string, status int, code, msg string) {
+// refuse answers code and msg without reading the request: as a
+// trailers-only gRPC status for gRPC and gRPC-Web, else in the Connect
+// protocol, with status and a JSON error body.
+func (f refuser) refuse(w http.ResponseWriter, r *http.Request, code connect.Code, status int, msg string) {
 	if f.metrics != nil {
-		f.metrics.Observe(r.URL.Path, code, 0) // answered before any work
+		f.metrics.Observe(r.URL.Path, code.String(), 0) // answered before any work
 	}
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
-		writeGRPCError(w, ct, grpcCode, msg)
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Grpc-Status", strconv.Itoa(int(code)))
+		w.Header().Set("Grpc-Message", msg)
+		w.WriteHeader(http.StatusOK)
 		return
 	}
+	body, _ := json.Marshal(struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{code.String(), msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"code":"` + code + `","message":"` + msg + `"}`))
-}
-
-// writeGRPCError writes a trailers-only gRPC response with status code.
-func writeGRPCError(w http.ResponseWriter, contentType, code, msg string) {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Grpc-Status", code)
-	w.Header().Set("Grpc-Message", msg)
-	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
