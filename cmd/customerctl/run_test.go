@@ -17,13 +17,13 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/rpc"
-	"customerd/internal/store"
+	"customerd/internal/sqlite"
 )
 
 // startServer runs the real handler and store on 127.0.0.1.
 func startServer(t *testing.T) string {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "ctl.db"), store.Options{})
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "ctl.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

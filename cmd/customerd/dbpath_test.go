@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"customerd/internal/store"
+	"customerd/internal/sqlite"
 )
 
 // TestBadDatabasePaths runs the server on -db paths it cannot use: each
@@ -75,7 +75,7 @@ func TestOpenErrorsAsAnotherUser(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	makeDB := func(path string) {
-		s, err := store.Open(path, store.Options{})
+		s, err := sqlite.Open(path, sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,7 +23,7 @@ import (
 	"customerd/internal/engine"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
-	"customerd/internal/store"
+	"customerd/internal/sqlite"
 	"customerd/internal/webui"
 )
 
@@ -344,13 +344,13 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if *out == "" || fs.NArg() > 0 {
 		return errors.New("usage: customerd backup [-db PATH] -out FILE")
 	}
-	if *dbPath == store.Memory {
+	if *dbPath == sqlite.Memory {
 		return errors.New("backup: an in-memory database lives only inside its server")
 	}
 	if engine.IsPostgres(*dbPath) {
 		return errors.New("backup: back up a PostgreSQL database with its own tools (pg_dump, or continuous archiving)")
 	}
-	if err := store.Backup(ctx, *dbPath, *out); err != nil {
+	if err := sqlite.Backup(ctx, *dbPath, *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
@@ -369,13 +369,13 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if fs.NArg() > 0 {
 		return errors.New("usage: customerd check [-db PATH]")
 	}
-	if *dbPath == store.Memory {
+	if *dbPath == sqlite.Memory {
 		return errors.New("check: an in-memory database lives only inside its server")
 	}
 	if engine.IsPostgres(*dbPath) {
 		return errors.New("check: PostgreSQL checks its own storage: use pg_amcheck (the amcheck extension) on the database server; customerd check is for SQLite files")
 	}
-	problems, err := store.Check(ctx, *dbPath)
+	problems, err := sqlite.Check(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"customerd/internal/customer"
-	"customerd/internal/pgstore"
+	"customerd/internal/postgres"
 )
 
 // replicasOf is how many customerd processes each PostgreSQL mode runs on
@@ -69,7 +69,7 @@ func seedPostgres(ctx context.Context, admin string, n int) (*pgServer, error) {
 			p.drop(context.WithoutCancel(ctx), p.template)
 		}
 	}()
-	s, err := pgstore.Open(ctx, dbURL, pgstore.Options{})
+	s, err := postgres.Open(ctx, dbURL, postgres.Options{})
 	if err != nil {
 		return nil, err
 	}

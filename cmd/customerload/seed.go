@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"customerd/internal/sqlite"
 	"customerd/internal/sqlitedb"
-	"customerd/internal/store"
 )
 
 // Word lists of the seeded customers; searches draw from them too, so that
@@ -41,7 +41,7 @@ func seededCustomer(i int) sqlitedb.CreateCustomerParams {
 // transactions of 10,000 rows, and returns its path.
 func seed(ctx context.Context, dir string, n int) (string, error) {
 	path := filepath.Join(dir, "template.db")
-	s, err := store.Open(path, store.Options{})
+	s, err := sqlite.Open(path, sqlite.Options{})
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +66,7 @@ func seed(ctx context.Context, dir string, n int) (string, error) {
 				return "", err
 			}
 		}
-		if err := store.UpdateSearchIndex(ctx, q); err != nil {
+		if err := sqlite.UpdateSearchIndex(ctx, q); err != nil {
 			tx.Rollback()
 			return "", err
 		}

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"time"
 )
 
@@ -115,3 +116,61 @@ func (n New) Fingerprint() string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// Row is the shape of a customer row as both engines' generated queries
+// return it (sqlc makes a type per query, all convertible to Row).
+type Row = struct {
+	ID        int64
+	Name      string
+	Email     string
+	Phone     *string
+	Address   *string
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// FromRow returns the customer a stored row holds, its times in UTC.
+func FromRow(r Row) Customer {
+	return Customer{
+		ID:         r.ID,
+		Name:       r.Name,
+		Email:      r.Email,
+		Phone:      r.Phone,
+		Address:    r.Address,
+		CreateTime: r.CreatedAt.UTC(),
+		UpdateTime: r.UpdatedAt.UTC(),
+		Etag:       Etag(r.ID, r.Revision),
+	}
+}
+
+// Durability is how safe an acknowledged write is.
+type Durability int
+
+// The durability levels.
+const (
+	// Full: an acknowledged write survives power loss (the default).
+	Full Durability = iota
+	// Normal: an acknowledged write survives a crash of customerd, but the
+	// last commits may be lost on power loss or an OS crash (on PostgreSQL,
+	// a crash of the database server); commits are faster.
+	Normal
+)
+
+// ParseDurability parses "full" or "normal".
+func ParseDurability(s string) (Durability, error) {
+	switch s {
+	case "full":
+		return Full, nil
+	case "normal":
+		return Normal, nil
+	}
+	return Full, fmt.Errorf("durability must be full or normal, not %q", s)
+}
+
+// Defaults of the stores' options, for both engines.
+const (
+	DefaultRequestIDTTL    = 24 * time.Hour // how long a create's request_id is remembered
+	DefaultChangeRetention = 24 * time.Hour // how long the change feed keeps a change
+	DefaultCleanupInterval = time.Minute    // how often expired request_ids and changes go
+)

@@ -1,8 +1,10 @@
 package customer
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Code classifies an error by what the caller can do about it.
@@ -74,4 +76,44 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return Internal
+}
+
+// The failures every store reports, each with the message a client sees.
+var (
+	ErrNotFound         = Errorf(NotFound, "customer not found")
+	ErrStaleEtag        = Errorf(Aborted, "etag does not match: the customer was changed by someone else; read it again and retry")
+	ErrRequestIDReused  = Errorf(AlreadyExists, "request_id was already used to create a different customer")
+	ErrRequestIDDeleted = Errorf(NotFound, "the customer this request_id created has since been deleted")
+	ErrEmailTaken       = Errorf(AlreadyExists, "a customer with this email already exists")
+	ErrOutOfRange       = Errorf(Invalid, "a field is out of range")
+	ErrBusy             = Errorf(Unavailable, "the database is busy; retry later")
+	ErrConnectionLost   = Errorf(Unavailable, "the database connection was lost; retry")
+	ErrShuttingDown     = Errorf(Unavailable, "the server is shutting down")
+	ErrOverloaded       = Errorf(ResourceExhausted, "too many writes are waiting; retry later")
+	ErrInternal         = Errorf(Internal, "internal error")
+)
+
+// StoreError turns err, from a store's database, into an error whose message
+// is safe for clients, in the order every store shares: nil, context
+// errors and *Error values pass through; engine, when it knows err,
+// returns its *Error (and logs what an operator should see); an error
+// after the store began closing is ErrShuttingDown; anything else is logged
+// with its database text and becomes ErrInternal.
+func StoreError(err error, log *slog.Logger, closing bool, engine func(error) *Error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e // a write's own failure, or a panic's internal error
+	}
+	if e := engine(err); e != nil {
+		return e
+	}
+	if closing {
+		// A read still running while the store closes (after a forced
+		// shutdown) fails on a closed pool: the server is going away.
+		return ErrShuttingDown
+	}
+	log.Error("store operation failed", "err", err)
+	return ErrInternal
 }

@@ -15,8 +15,8 @@ import (
 
 	"customerd/internal/customer"
 	"customerd/internal/metrics"
-	"customerd/internal/pgstore"
-	"customerd/internal/store"
+	"customerd/internal/postgres"
+	"customerd/internal/sqlite"
 )
 
 // Engine is an open customer database.
@@ -56,7 +56,7 @@ type Options struct {
 	CleanupInterval time.Duration
 	// Damaged, if set, is called once when SQLite finds the database file
 	// damaged, after the store logged what to do (see
-	// store.Options.Damaged). PostgreSQL never calls it: it reports and
+	// sqlite.Options.Damaged). PostgreSQL never calls it: it reports and
 	// repairs its own storage.
 	Damaged func()
 }
@@ -87,13 +87,13 @@ func Redact(dsn string) string {
 // It fails when opts.Durability is not "full" or "normal", when the
 // database cannot be reached or opened, or when a migration fails.
 func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
-	durability, err := store.ParseDurability(cmp.Or(opts.Durability, "full"))
+	durability, err := customer.ParseDurability(cmp.Or(opts.Durability, "full"))
 	if err != nil {
 		return nil, err
 	}
 	if IsPostgres(dsn) {
-		s, err := pgstore.Open(ctx, dsn, pgstore.Options{
-			Logger: opts.Logger, AsyncCommit: durability == store.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
+		s, err := postgres.Open(ctx, dsn, postgres.Options{
+			Logger: opts.Logger, AsyncCommit: durability == customer.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 		})
 		if err != nil {
@@ -101,7 +101,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 		}
 		return s, nil
 	}
-	s, err := store.Open(dsn, store.Options{
+	s, err := sqlite.Open(dsn, sqlite.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 		Damaged: opts.Damaged,

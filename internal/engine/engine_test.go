@@ -13,7 +13,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
-	"customerd/internal/store"
+	"customerd/internal/sqlite"
 	"customerd/internal/waitfor"
 )
 
@@ -411,7 +411,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 
 func TestMemory(t *testing.T) {
 	ctx := context.Background()
-	memory := enginetest.Engine{Name: "memory", DSN: func(testing.TB) string { return store.Memory }}
+	memory := enginetest.Engine{Name: "memory", DSN: func(testing.TB) string { return sqlite.Memory }}
 	a := memory.Open(t, engine.Options{})
 	b := memory.Open(t, engine.Options{})
 	c := mustCreate(t, a, "Ada", "ada@example.com")

@@ -14,7 +14,7 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/rpc"
-	"customerd/internal/store"
+	"customerd/internal/sqlite"
 )
 
 // The fuzz targets below run their seed corpus as ordinary tests. A longer
@@ -24,7 +24,7 @@ import (
 
 // fuzzHandler serves the API in process on a fresh database.
 func fuzzHandler(f *testing.F) http.Handler {
-	st, err := store.Open(filepath.Join(f.TempDir(), "fuzz.db"), store.Options{})
+	st, err := sqlite.Open(filepath.Join(f.TempDir(), "fuzz.db"), sqlite.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,0 +1,266 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/semaphore"
+
+	"customerd/internal/batch"
+	"customerd/internal/broadcast"
+	"customerd/internal/customer"
+	"customerd/internal/metrics"
+	"customerd/internal/pgdb"
+)
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Logger receives the migration progress and internal errors; nil
+	// discards them.
+	Logger *slog.Logger
+	// MaxConns is the size of the connection pool that serves reads and
+	// writes; 0 means 16. Writes of all replicas run one at a time (they
+	// share the change feed's lock), so a larger pool mostly serves reads.
+	// One more connection per store listens for change notifications.
+	MaxConns int
+	// ScanConns is how many connections of the pool lists, searches and
+	// counts may hold at once; the others are kept for point reads
+	// (GetCustomer, the change feed) and writes, which never wait behind
+	// them. 0 means all but a quarter of the pool, and at least one.
+	ScanConns int
+	// StatementTimeout bounds every statement on the server
+	// (statement_timeout); 0 means 30 seconds. A statement that runs longer,
+	// waiting for the write lock included, fails with customer.Unavailable.
+	// A caller's context deadline cancels an unbatched statement earlier;
+	// batched writes run under the batch's own deadline (a minute), and a
+	// caller whose context ends while its write waits is answered at once
+	// and its write skipped if it has not started.
+	StatementTimeout time.Duration
+	// MaxRetries is how many times a write is run again after a
+	// serialization failure or a deadlock (SQLSTATE 40001, 40P01), waiting
+	// a few random milliseconds first; 0 means 5, a negative value none.
+	// When every attempt fails the write fails with customer.Unavailable.
+	MaxRetries int
+	// MaxBatch is the most writes this store commits in one transaction
+	// (group commit, see write.go); 0 means 128. 1 turns batching off:
+	// every write is then its own transaction.
+	MaxBatch int
+	// Queue is how many writes may wait for the batch actor; 0 means 1024.
+	// More fail at once with customer.ResourceExhausted.
+	Queue int
+	// RequestIDTTL is how long CreateCustomer remembers a request_id; 0
+	// means 24 hours.
+	RequestIDTTL time.Duration
+	// CleanupInterval is how often expired request_ids and old changes are
+	// deleted; 0 means a minute. Every replica cleans up; the deletes are
+	// small batches, so they do not get in each other's way.
+	CleanupInterval time.Duration
+	// ChangeRetention is how long the change feed keeps a change; 0 means
+	// 24 hours.
+	ChangeRetention time.Duration
+	// AsyncCommit sets synchronous_commit to off for this store's sessions:
+	// a commit is acknowledged before its WAL reaches the server's disk, so
+	// a crash of the database server (not of customerd) may lose the last
+	// commits, which then never happened for anyone. Off by default.
+	AsyncCommit bool
+}
+
+// Store is the PostgreSQL customer store. Its methods are safe for
+// concurrent use.
+type Store struct {
+	pool  *pgxpool.Pool
+	reads *pgdb.Queries
+	// scans holds a token per list, search or count running on the pool
+	// (see scan).
+	scans     *semaphore.Weighted
+	scanConns int // the scans' share of the pool: scans' size
+	// scanHook, when set (by tests), runs on every scan's connection
+	// before its query.
+	scanHook func(ctx context.Context, conn *pgx.Conn) error
+	log      *slog.Logger
+
+	batch           *batch.Actor[*txn] // every write goes through it
+	requestTTL      time.Duration
+	changeRetention time.Duration
+	commits         broadcast.Signal // closed after every commit seen, for watchers
+	listening       atomic.Bool      // the LISTEN connection is up
+	poll            time.Duration    // WaitForChange's fallback poll: a second
+	notifications   atomic.Int64     // notifications received, for tests
+
+	stop    context.CancelFunc // stops the cleanup and the listener
+	stopped sync.WaitGroup
+
+	closeOnce sync.Once
+	closing   atomic.Bool // set when Close begins: errors from then on are "unavailable"
+}
+
+var (
+	_ customer.Store      = (*Store)(nil)
+	_ customer.ChangeFeed = (*Store)(nil)
+)
+
+// The keys of the advisory locks the store takes. writeLockKey is also in
+// the change trigger of db/postgres/migrations.
+const (
+	writeLockKey   = 7173
+	migrateLockKey = 7174
+)
+
+// Open connects to the PostgreSQL database at url (postgres://… or
+// postgresql://…, with libpq's parameters), applies the pending embedded
+// migrations and starts the background cleanup and change listener. The
+// database must exist. Replicas that open the same database at once migrate
+// it one after another. It returns an error when url is malformed, the
+// server cannot be reached, or a migration fails. ctx bounds the
+// connecting and migrating, waiting for another replica's migration
+// included, and so do five minutes when ctx sets no earlier deadline: the
+// error then says what was being waited for.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, errors.New("pgstore: the database URL must start with postgres:// or postgresql://")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's error would repeat the URL, password included.
+		return nil, errors.New("pgstore: malformed database URL")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = int32(opts.MaxConns)
+	} else if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = 16
+	}
+	timeout := cmp.Or(opts.StatementTimeout, 30*time.Second)
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(timeout.Milliseconds())
+	cfg.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ConnConfig.RuntimeParams["application_name"], "customerd")
+	// Timestamps come back in UTC whatever the server's default time zone.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// pgx prepares every query; after five runs PostgreSQL may switch a
+	// prepared query to a generic plan that does not see its parameters.
+	// For a search, whether to walk the order's index or to start from
+	// the full-text index depends on how common the words are, so every
+	// run is planned with its own values.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	cfg.ConnConfig.BuildContextWatcherHandler = cancelOnDone
+	if opts.AsyncCommit {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	}
+
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	if err := migrateLocked(ctx, pool, url, log); err != nil {
+		pool.Close()
+		return nil, err
+	}
+
+	bg, stop := context.WithCancel(context.Background())
+	s := &Store{
+		pool:            pool,
+		reads:           pgdb.New(pool),
+		scanConns:       max(1, min(cmp.Or(opts.ScanConns, scanConns(int(cfg.MaxConns))), int(cfg.MaxConns))),
+		log:             log,
+		requestTTL:      cmp.Or(opts.RequestIDTTL, customer.DefaultRequestIDTTL),
+		changeRetention: cmp.Or(opts.ChangeRetention, customer.DefaultChangeRetention),
+		stop:            stop,
+	}
+	s.scans = semaphore.NewWeighted(int64(s.scanConns))
+	s.batch = batch.New(&writes{pool: pool, commits: &s.commits}, batch.Options{
+		MaxBatch: opts.MaxBatch, Queue: opts.Queue, Timeout: batchTimeout, Logger: log,
+		Retryable: retryable, MaxRetries: opts.MaxRetries,
+	})
+	s.stopped.Add(2)
+	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, customer.DefaultCleanupInterval))
+	// The listener waits for notifications, not for a statement: a cancel
+	// request would have nothing to stop, so when the store closes its
+	// connection is closed at once rather than after cancelGrace.
+	listenCfg := cfg.ConnConfig.Copy()
+	listenCfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	go s.listen(bg, listenCfg)
+	return s, nil
+}
+
+// Size returns the bytes the database takes on disk (pg_database_size),
+// or 0 when it cannot be read.
+func (s *Store) Size() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := s.reads.DatabaseSize(ctx)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Close stops the background work, stops accepting writes, commits the
+// writes already accepted, waits for the calls in flight to return their
+// connections and closes the pool. Calls made afterwards fail
+// with customer.Unavailable. It always returns nil; calling it again does
+// nothing.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.stop()
+		s.stopped.Wait()
+		s.batch.Close() // runs the writes already accepted
+		s.pool.Close()
+	})
+	return nil
+}
+
+// cleanup deletes expired request_ids and old changes every interval until
+// ctx ends.
+func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
+	defer s.stopped.Done()
+	batch.Sweeper(ctx, interval, s.log, nil, s.expiredRequests(), s.oldChanges())
+}
+
+// expiredRequests deletes the request_ids older than the time to live.
+func (s *Store) expiredRequests() batch.Sweep {
+	return batch.Sweep{What: "expired request_ids", Round: func(ctx context.Context) (n int64, err error) {
+		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
+			n, err = t.q.DeleteExpiredCreateRequests(ctx, pgdb.DeleteExpiredCreateRequestsParams{
+				CreatedBefore: time.Now().Add(-s.requestTTL), Batch: batch.SweepRows,
+			})
+			return err
+		})
+		return n, err
+	}}
+}
+
+// oldChanges deletes the changes older than the retention.
+func (s *Store) oldChanges() batch.Sweep {
+	return batch.Sweep{What: "old changes", Round: func(ctx context.Context) (n int64, err error) {
+		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
+			n, err = t.q.DeleteOldChanges(ctx, pgdb.DeleteOldChangesParams{
+				RecordedBefore: time.Now().Add(-s.changeRetention), Batch: batch.SweepRows,
+			})
+			return err
+		})
+		return n, err
+	}}
+}
+
+// Gauges are the store's figures for /metrics: the batch actor's queue,
+// batches and commit time, and the size of the database.
+func (s *Store) Gauges() []metrics.Gauge {
+	return s.batch.Gauges(s.Size, "Bytes of the PostgreSQL database (pg_database_size).")
+}

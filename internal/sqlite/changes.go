@@ -1,0 +1,61 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"customerd/internal/broadcast"
+	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
+)
+
+var _ customer.ChangeFeed = (*Store)(nil)
+
+// ListChanges returns up to limit changes after seq after, in commit order.
+func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]customer.Change, error) {
+	rows, err := s.reads.ListChanges(ctx, sqlitedb.ListChangesParams{AfterSeq: after, MaxChanges: int64(limit)})
+	if err != nil {
+		return nil, s.mapError(err)
+	}
+	out := make([]customer.Change, len(rows))
+	for i, r := range rows {
+		out[i] = customer.Change{Seq: r.Seq, Type: customer.ParseChangeType(r.Change), Customer: fromRow(sqlitedb.Customer{
+			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
+			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		})}
+	}
+	return out, nil
+}
+
+// ChangeBounds returns the oldest and newest change kept (0, 0 when there
+// is none).
+func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
+	oldest, err := s.reads.OldestChange(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, s.mapError(err)
+	}
+	newest, err := s.newestChange(ctx)
+	return oldest, newest, err
+}
+
+func (s *Store) newestChange(ctx context.Context) (int64, error) {
+	newest, err := s.reads.NewestChange(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, s.mapError(err)
+	}
+	return newest, nil
+}
+
+// WaitForChange returns when the writer commits, after a second at most
+// (changes made by other processes, such as the sqlite3 shell, are seen
+// that way), or when ctx ends. It returns at once if a change after after
+// already exists.
+func (s *Store) WaitForChange(ctx context.Context, after int64) error {
+	wake := s.commits.Wait()
+	if newest, err := s.newestChange(ctx); err != nil || newest > after {
+		return err
+	}
+	return broadcast.Await(ctx, wake, time.Second)
+}

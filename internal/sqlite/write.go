@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"customerd/internal/batch"
+	"customerd/internal/broadcast"
+	"customerd/internal/customer"
+	"customerd/internal/sqlitedb"
+)
+
+// writes runs the write transactions of the batch actor on the one write
+// connection: it is the actor's batch.Engine for SQLite.
+type writes struct {
+	db      *sql.DB
+	queries *sqlitedb.Queries // prepared once on the connection
+	stmts   [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
+	words   knownWords        // see knownWords: kept across transactions
+	commits *broadcast.Signal // closed after every commit, for watchers
+	txn     txn               // the transaction running: one at a time
+}
+
+// Savepoints and their rollback are transaction control, like the BEGIN
+// and COMMIT that database/sql issues, not queries: they live here.
+var savepointSQL = [3]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE write`}
+
+// newWrites prepares every query and savepoint statement on conn, which
+// allows one open connection and begins with BEGIN IMMEDIATE. It fails when
+// a query does not prepare (the schema is not migrated).
+func newWrites(conn *sql.DB, commits *broadcast.Signal) (*writes, error) {
+	ctx := context.Background()
+	q, err := sqlitedb.Prepare(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	w := &writes{db: conn, queries: q, commits: commits}
+	for i, text := range savepointSQL {
+		if w.stmts[i], err = conn.PrepareContext(ctx, text); err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare %s: %w", text, err)
+		}
+	}
+	return w, nil
+}
+
+// close closes the prepared statements; the actor must have stopped.
+func (w *writes) close() {
+	w.queries.Close()
+	for _, st := range w.stmts {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+var _ batch.Engine[*txn] = (*writes)(nil)
+
+// Begin starts a transaction with a fresh txn.
+func (w *writes) Begin(ctx context.Context) (*txn, error) {
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	w.words.reset()
+	w.txn.back.reset()
+	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
+	return &w.txn, nil
+}
+
+func (w *writes) exec(ctx context.Context, t *txn, i int) error {
+	_, err := t.tx.StmtContext(ctx, w.stmts[i]).ExecContext(ctx)
+	return err
+}
+
+// Savepoint, RollbackTo and Release run the prepared savepoint statements.
+func (w *writes) Savepoint(ctx context.Context, t *txn) error  { return w.exec(ctx, t, 0) }
+func (w *writes) RollbackTo(ctx context.Context, t *txn) error { return w.exec(ctx, t, 1) }
+func (w *writes) Release(ctx context.Context, t *txn) error    { return w.exec(ctx, t, 2) }
+
+// Prepare brings the search index up to date with the batch's writes (see
+// UpdateSearchIndex) and reads back the customers they changed (see
+// readBack).
+func (w *writes) Prepare(ctx context.Context, t *txn) error {
+	if err := w.words.update(ctx, t.q); err != nil {
+		return err
+	}
+	return t.back.read(ctx, t.q)
+}
+
+// Commit commits; Rollback rolls back (a no-op after Commit).
+func (w *writes) Commit(_ context.Context, t *txn) error { return t.tx.Commit() }
+func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
+
+// Committed makes the batch's new words known and wakes the watchers.
+func (w *writes) Committed() {
+	w.words.committed()
+	w.commits.Notify()
+}
+
+// txn is one write transaction as the store's writes see it: the queries,
+// bound to the transaction, and the operations on an existing customer,
+// which keep the read-backs of the batch right (see readBack). A write
+// changes or deletes a customer through update or delete, never with the
+// queries directly.
+type txn struct {
+	tx   *sql.Tx
+	q    *sqlitedb.Queries
+	back readBack
+}
+
+// update applies u and has the customer as the transaction leaves it read
+// into *out before COMMIT (with the other updates of the batch, in one
+// query). It fails with customer.ErrStaleEtag, checked before anything
+// else, and sql.ErrNoRows for an unknown id.
+func (t *txn) update(ctx context.Context, u customer.Update, out *sqlitedb.Customer) error {
+	if !u.Changes() {
+		row, err := t.q.GetCustomer(ctx, u.ID)
+		if err == nil && u.Etag != "" && u.Etag != customer.Etag(row.ID, row.Revision) {
+			return customer.ErrStaleEtag
+		}
+		*out = row
+		return err
+	}
+	if err := t.touch(ctx, u.ID, u.Etag); err != nil {
+		return err
+	}
+	n, err := applyUpdate(ctx, t.q, u)
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return err
+	}
+	t.back.add(u.ID, out)
+	return nil
+}
+
+// delete removes customer id. It fails with customer.ErrStaleEtag when etag
+// is set and stale, and sql.ErrNoRows for an unknown id.
+func (t *txn) delete(ctx context.Context, id int64, etag string) error {
+	if err := t.touch(ctx, id, etag); err != nil {
+		return err
+	}
+	n, err := t.q.DeleteCustomer(ctx, id)
+	if err == nil && n == 0 {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// touch runs before a write changes or deletes customer id: an earlier
+// write of the transaction waiting for that customer is answered now, with
+// what it did (see readBack.settle), and a non-empty etag is checked, so
+// that a stale etag is reported as such even when the new values would also
+// collide with another customer.
+func (t *txn) touch(ctx context.Context, id int64, etag string) error {
+	if err := t.back.settle(ctx, t.q, id); err != nil {
+		return err
+	}
+	if etag == "" {
+		return nil
+	}
+	cur, err := t.q.GetCustomer(ctx, id)
+	if err != nil {
+		return err
+	}
+	if etag != customer.Etag(cur.ID, cur.Revision) {
+		return customer.ErrStaleEtag
+	}
+	return nil
+}

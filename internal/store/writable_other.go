@@ -1,7 +1,0 @@
-//go:build !unix
-
-package store
-
-// writable reports true: on this system, SQLite's own error on opening the
-// database tells that it cannot write.
-func writable(string) bool { return true }
