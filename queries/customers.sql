@@ -269,7 +269,8 @@ WHERE request_id IN (
 
 -- name: ListChanges :many
 -- Changes after a sequence number, in commit order.
-SELECT * FROM customer_changes
+SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at
+FROM customer_changes
 WHERE seq > sqlc.arg(after_seq)
 ORDER BY seq
 LIMIT sqlc.arg(max_changes);

@@ -17,6 +17,17 @@ type Sweep struct {
 	Round func(ctx context.Context) (int64, error)
 }
 
+// NewSweep returns the sweep whose rounds run del as a write of a.
+func NewSweep[T any](a *Actor[T], what string, del func(ctx context.Context, tx T) (int64, error)) Sweep {
+	return Sweep{What: what, Round: func(ctx context.Context) (n int64, err error) {
+		err = a.Do(ctx, func(ctx context.Context, tx T) (err error) {
+			n, err = del(ctx, tx)
+			return err
+		})
+		return n, err
+	}}
+}
+
 // Run runs rounds until one deletes fewer than SweepRows rows, one fails or
 // ctx ends, so that other writes run in between; it returns how many rows
 // it deleted.

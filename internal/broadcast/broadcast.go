@@ -48,3 +48,14 @@ func Await(ctx context.Context, wake <-chan struct{}, d time.Duration) error {
 	}
 	return nil
 }
+
+// AwaitNewer returns at once when newest reports a change after after;
+// otherwise when s is notified, after poll at most, or when ctx ends (with
+// ctx's error).
+func (s *Signal) AwaitNewer(ctx context.Context, after int64, newest func(context.Context) (int64, error), poll time.Duration) error {
+	wake := s.Wait() // before reading newest: a notification in between is not lost
+	if n, err := newest(ctx); err != nil || n > after {
+		return err
+	}
+	return Await(ctx, wake, poll)
+}

@@ -1,6 +1,9 @@
 package customer
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ChangeType is what happened to a customer.
 type ChangeType int
@@ -46,4 +49,32 @@ type ChangeFeed interface {
 	// WaitForChange returns once a change with Seq above after may exist,
 	// or after at most a second, or when ctx ends (with ctx.Err()).
 	WaitForChange(ctx context.Context, after int64) error
+}
+
+// ChangeRow is the shape of a change as both engines' generated queries
+// return it.
+type ChangeRow = struct {
+	Seq        int64
+	Change     string
+	CustomerID int64
+	Name       string
+	Email      string
+	Phone      *string
+	Address    *string
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ChangesFromRows returns the changes that stored rows hold.
+func ChangesFromRows[R ~ChangeRow](rows []R) []Change {
+	out := make([]Change, len(rows))
+	for i, row := range rows {
+		r := ChangeRow(row)
+		out[i] = Change{Seq: r.Seq, Type: ParseChangeType(r.Change), Customer: FromRow(Row{
+			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
+			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		})}
+	}
+	return out
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 )
@@ -19,32 +18,24 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 	if s.closing.Load() {
 		return nil, customer.ErrShuttingDown
 	}
-	rs, err := s.reads.ListChanges(ctx, pgdb.ListChangesParams{AfterSeq: after, MaxChanges: int32(min(limit, 1<<30))})
+	rows, err := s.reads.ListChanges(ctx, pgdb.ListChangesParams{AfterSeq: after, MaxChanges: int32(min(limit, 1<<30))})
 	if err != nil {
 		return nil, s.mapError(err)
 	}
-	out := make([]customer.Change, len(rs))
-	for i, r := range rs {
-		out[i] = customer.Change{Seq: r.Seq, Type: customer.ParseChangeType(r.Change), Customer: fromRow(row{
-			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
-			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		})}
-	}
-	return out, nil
+	return customer.ChangesFromRows(rows), nil
 }
 
 // ChangeBounds returns the oldest and newest change kept (0, 0 when there
 // is none). It fails with customer.Unavailable when the database cannot be
 // reached.
-func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
+func (s *Store) ChangeBounds(ctx context.Context) (oldest, newest int64, err error) {
 	if s.closing.Load() {
 		return 0, 0, customer.ErrShuttingDown
 	}
-	oldest, err := s.reads.OldestChange(ctx)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if oldest, err = s.reads.OldestChange(ctx); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, s.mapError(err)
 	}
-	newest, err := s.newestChange(ctx)
+	newest, err = s.newestChange(ctx)
 	return oldest, newest, err
 }
 
@@ -64,11 +55,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if s.closing.Load() {
 		return customer.ErrShuttingDown
 	}
-	wake := s.commits.Wait()
-	if newest, err := s.newestChange(ctx); err != nil || newest > after {
-		return err
-	}
-	return broadcast.Await(ctx, wake, cmp.Or(s.poll, time.Second))
+	return s.commits.AwaitNewer(ctx, after, s.newestChange, cmp.Or(s.poll, time.Second))
 }
 
 // notifyChannel is the channel the change trigger notifies on commit.

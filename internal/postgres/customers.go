@@ -50,7 +50,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Cu
 		}
 		r, err := q.CreateCustomer(ctx, pgdb.CreateCustomerParams{
 			Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
-			Search: searchDocument(&c.Name, &c.Email, c.Phone, c.Address),
+			Search: searchDocument(searchColumns(c.Name, c.Email, c.Phone, c.Address)),
 		})
 		if err != nil {
 			return err

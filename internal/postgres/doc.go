@@ -1,6 +1,6 @@
-// Package pgstore keeps customers in PostgreSQL. It implements
+// Package postgres keeps customers in PostgreSQL. It implements
 // customer.Store and customer.ChangeFeed with the contract of the SQLite
-// engine (internal/store), so that several customerd replicas can serve one
+// engine (internal/sqlite), so that several customerd replicas can serve one
 // database:
 //
 //   - Open applies the embedded migrations (db/postgres) with dbmate's

@@ -21,4 +21,4 @@ func SetPoll(s *Store, d time.Duration) { s.poll = d }
 func SetScanHook(s *Store, hook func(ctx context.Context, conn *pgx.Conn) error) { s.scanHook = hook }
 
 // ScanSlots returns how many scans s runs at once.
-func ScanSlots(s *Store) int { return s.scanConns }
+func ScanSlots(s *Store) int { return s.scans.Len() }

@@ -111,37 +111,30 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 	if err != nil {
 		return nil, err
 	}
+	list, search := listQueries[p.Order], searchQueries[p.Order]
+	if list == nil || search == nil {
+		return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
+	}
 	a, err := pageArgs(p)
 	if err != nil {
 		return nil, err
 	}
+	match := searchMatch(query)
+	if query != "" && match == "" {
+		return nil, nil // no word of the query can match anything
+	}
 	var rs []row
-	if query == "" {
-		list, ok := listQueries[p.Order]
-		if !ok {
-			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
-		}
-		err = s.scan(ctx, func(q *pgdb.Queries) error {
+	err = s.scan(ctx, func(q *pgdb.Queries) (err error) {
+		if match == "" {
 			rs, err = list(ctx, q, a)
-			return err
-		})
-	} else {
-		match, ok := searchQuery(query)
-		if !ok {
-			return nil, nil // no word of the query can match anything
-		}
-		search, ok := searchQueries[p.Order]
-		if !ok {
-			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
-		}
-		err = s.scan(ctx, func(q *pgdb.Queries) error {
+		} else {
 			rs, err = search(ctx, q, searchArgs{
 				Match: match, AfterValue: a.AfterValue, AfterTime: a.AfterTime, AfterID: a.AfterID,
 				UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
 			})
-			return err
-		})
-	}
+		}
+		return err
+	})
 	if err != nil {
 		return nil, s.mapError(err)
 	}
@@ -176,9 +169,9 @@ func pageArgs(p customer.ListParams) (listArgs, error) {
 }
 
 // CountCustomers counts the customers that pass p's filters, as a scan
-// (see ListCustomers). It fails with customer.Invalid for a query
-// customer.NormalizeQuery refuses and customer.Unavailable when the
-// database cannot be reached.
+// (see ListCustomers), with the same matcher. It fails with
+// customer.Invalid for a query customer.NormalizeQuery refuses and
+// customer.Unavailable when the database cannot be reached.
 func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int, error) {
 	if s.closing.Load() {
 		return 0, customer.ErrShuttingDown
@@ -187,22 +180,19 @@ func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int,
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	if query == "" {
-		err = s.scan(ctx, func(q *pgdb.Queries) error {
-			n, err = q.CountCustomers(ctx, updatedAfter(p))
-			return err
-		})
-	} else {
-		match, ok := searchQuery(query)
-		if !ok {
-			return 0, nil
-		}
-		err = s.scan(ctx, func(q *pgdb.Queries) error {
-			n, err = q.CountSearchCustomers(ctx, pgdb.CountSearchCustomersParams{Match: match, UpdatedAfter: updatedAfter(p)})
-			return err
-		})
+	match := searchMatch(query)
+	if query != "" && match == "" {
+		return 0, nil
 	}
+	var n int64
+	err = s.scan(ctx, func(q *pgdb.Queries) (err error) {
+		if match == "" {
+			n, err = q.CountCustomers(ctx, updatedAfter(p))
+		} else {
+			n, err = q.CountSearchCustomers(ctx, pgdb.CountSearchCustomersParams{Match: match, UpdatedAfter: updatedAfter(p)})
+		}
+		return err
+	})
 	if err != nil {
 		return 0, s.mapError(err)
 	}

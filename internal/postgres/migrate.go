@@ -35,7 +35,7 @@ func migrateLocked(ctx context.Context, pool *pgxpool.Pool, dbURL string, log *s
 	defer cancel()
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("pgstore: connect: %w", err)
+		return fmt.Errorf("postgres: connect: %w", err)
 	}
 	// The lock belongs to this session: release it by closing the
 	// connection rather than returning it to the pool still locked.
@@ -57,7 +57,7 @@ func migrateLocked(ctx context.Context, pool *pgxpool.Pool, dbURL string, log *s
 func lockForMigrating(ctx context.Context, conn *pgx.Conn, log *slog.Logger) error {
 	var locked bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", migrateLockKey).Scan(&locked); err != nil {
-		return fmt.Errorf("pgstore: lock for migrating: %w", err)
+		return fmt.Errorf("postgres: lock for migrating: %w", err)
 	}
 	if locked {
 		return nil
@@ -68,11 +68,11 @@ func lockForMigrating(ctx context.Context, conn *pgx.Conn, log *slog.Logger) err
 	// whose client has left does not go on waiting and then take the lock.
 	remaining := untilDeadline(ctx, 0)
 	if _, err := conn.Exec(ctx, "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $1, false)", remaining); err != nil {
-		return fmt.Errorf("pgstore: lock for migrating: %w", err)
+		return fmt.Errorf("postgres: lock for migrating: %w", err)
 	}
 	start := time.Now()
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
-		return fmt.Errorf("pgstore: waited %v for the migration lock (advisory lock %d, held by %s, which should be migrating this database): %w",
+		return fmt.Errorf("postgres: waited %v for the migration lock (advisory lock %d, held by %s, which should be migrating this database): %w",
 			time.Since(start).Round(time.Millisecond), migrateLockKey, holder, err)
 	}
 	return nil
@@ -128,7 +128,7 @@ func runMigrations(ctx context.Context, pool *pgxpool.Pool, u *url.URL, log *slo
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("pgstore: migrate: %w", err)
+			return fmt.Errorf("postgres: migrate: %w", err)
 		}
 		return nil
 	case <-ctx.Done():
@@ -156,7 +156,7 @@ wait:
 		case <-tick.C:
 		}
 	}
-	return fmt.Errorf("pgstore: migrations stopped after %v, unfinished: %s: %w",
+	return fmt.Errorf("postgres: migrations stopped after %v, unfinished: %s: %w",
 		time.Since(start).Round(time.Millisecond), doing, context.Cause(ctx))
 }
 
@@ -206,7 +206,7 @@ func untilDeadline(ctx context.Context, extra time.Duration) string {
 func dbmateURL(dbURL string, usesTLS bool) (*url.URL, error) {
 	u, err := url.Parse(dbURL)
 	if err != nil {
-		return nil, errors.New("pgstore: malformed database URL")
+		return nil, errors.New("postgres: malformed database URL")
 	}
 	q := u.Query()
 	for k := range q {

@@ -10,44 +10,24 @@ import (
 	"customerd/internal/pgdb"
 )
 
-// Lists, searches and counts ("scans") can read many rows; a point read
-// (GetCustomer, the change feed) reads a few by key, and writes need a
-// connection too. Scans run on at most scanConns of the pool's connections
-// at once, so that point reads and writes never wait behind them for a
-// connection, however many are queued: the others wait for a scan slot, in
-// ctx's time.
-
-// scanConns returns how many of maxConns connections scans may hold: all
-// but a quarter, and at least one.
-func scanConns(maxConns int) int { return max(1, maxConns-max(1, maxConns/4)) }
-
-// scan runs fn on a connection of the pool, once it holds a scan slot. When
-// ctx ends, the statement running is canceled on the server (see
-// cancelOnDone) and scan returns ctx's error; it returns fn's error
-// otherwise.
+// scan runs fn on a connection of the pool, once it holds a scan slot (see
+// package scan). When ctx ends, the statement running is canceled on the
+// server (see cancelOnDone) and scan returns ctx's error; it returns fn's
+// error otherwise.
 func (s *Store) scan(ctx context.Context, fn func(q *pgdb.Queries) error) error {
-	if err := s.scans.Acquire(ctx, 1); err != nil {
-		return err
-	}
-	defer s.scans.Release(1)
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	return s.scans.Run(ctx, func() error {
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	defer conn.Release()
-	if s.scanHook != nil {
-		err = s.scanHook(ctx, conn.Conn())
-	}
-	if err == nil {
-		err = fn(pgdb.New(conn))
-	}
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // the server's "canceling statement due to user request"
-	}
-	return err
+		defer conn.Release()
+		if s.scanHook != nil {
+			if err := s.scanHook(ctx, conn.Conn()); err != nil {
+				return err
+			}
+		}
+		return fn(pgdb.New(conn))
+	})
 }
 
 // cancelGrace is how long a connection whose context ended waits for the

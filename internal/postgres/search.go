@@ -96,9 +96,17 @@ func words(s string) []string {
 // two columns, as in FTS5, and positions stay below tsvector's 16383.
 const columnGap = 1000
 
+// searchColumns lists the searchable columns of a customer, in the order of
+// their positions in the search document: the one list of them for this
+// engine (see docs/architecture.md, "Adding a searchable field").
+func searchColumns(name, email string, phone, address *string) []*string {
+	return []*string{&name, &email, phone, address}
+}
+
 // searchDocument returns the tsvector, in its text form, holding the words
-// of the searchable columns of a customer, each at its position.
-func searchDocument(columns ...*string) string {
+// of the searchable columns of a customer (searchColumns), each at its
+// position.
+func searchDocument(columns []*string) string {
 	positions := map[string][]int{}
 	var lexemes []string
 	for i, col := range columns {
@@ -138,15 +146,15 @@ func quoteLexeme(w string) string {
 	return "'" + strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(w) + "'"
 }
 
-// searchQuery turns a search query in canonical form
+// searchMatch turns a search query in canonical form
 // (customer.NormalizeQuery) into a tsquery, in its text form, that keeps
 // what the SQLite engine's FTS5 query keeps: every word that can match
 // (customer.QueryWords) must match the start of a word of some column. As
 // in FTS5, a query word that holds several words ("acme.com") is a phrase:
 // its words in a row, within one column, the last one as a prefix. It
-// returns false when no word can match (nothing matches), exactly as
-// internal/store's ftsQuery does.
-func searchQuery(q string) (string, bool) {
+// returns "" when no word can match (nothing matches), as the SQLite
+// engine's searchMatch does. ListCustomers and CountCustomers both use it.
+func searchMatch(q string) string {
 	var parts []string
 	for _, w := range customer.QueryWords(q) {
 		ws := words(w) // not empty: a letter or digit is a word
@@ -157,5 +165,5 @@ func searchQuery(q string) (string, bool) {
 		phrase[len(ws)-1] += ":*"
 		parts = append(parts, "("+strings.Join(phrase, " <-> ")+")")
 	}
-	return strings.Join(parts, " & "), len(parts) > 0
+	return strings.Join(parts, " & ")
 }

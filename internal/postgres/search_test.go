@@ -29,19 +29,20 @@ func TestSearchQuery(t *testing.T) {
 		"- ada":         `('ada':*)`,
 		"'x' \\ ada:*&": `('x':*) & ('ada':*)`,
 	} {
-		got, ok := searchQuery(in)
+		got := searchMatch(in)
+		ok := got != ""
 		if !ok || got != want {
-			t.Errorf("searchQuery(%q) = %q, %v; want %q", in, got, ok, want)
+			t.Errorf("searchMatch(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
-	if q, ok := searchQuery("- @@ ½"); ok {
+	if q := searchMatch("- @@ ½"); q != "" {
 		t.Errorf("a query without letters or digits gave %q", q)
 	}
 }
 
 func TestSearchDocument(t *testing.T) {
 	name, email := "Ada Ada", "ada@x.org"
-	got := searchDocument(&name, &email, nil, nil)
+	got := searchDocument(searchColumns(name, email, nil, nil))
 	if want := `'ada':1,2,1001 'org':1003 'x':1002`; got != want {
 		t.Fatalf("searchDocument = %q, want %q", got, want)
 	}

@@ -16,13 +16,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/semaphore"
 
 	"customerd/internal/batch"
 	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/metrics"
 	"customerd/internal/pgdb"
+	"customerd/internal/scan"
 )
 
 // Options tune Open. The zero value is ready to use.
@@ -82,10 +82,8 @@ type Options struct {
 type Store struct {
 	pool  *pgxpool.Pool
 	reads *pgdb.Queries
-	// scans holds a token per list, search or count running on the pool
-	// (see scan).
-	scans     *semaphore.Weighted
-	scanConns int // the scans' share of the pool: scans' size
+	// scans bound the lists, searches and counts running on the pool.
+	scans *scan.Slots
 	// scanHook, when set (by tests), runs on every scan's connection
 	// before its query.
 	scanHook func(ctx context.Context, conn *pgx.Conn) error
@@ -133,12 +131,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
-		return nil, errors.New("pgstore: the database URL must start with postgres:// or postgresql://")
+		return nil, errors.New("postgres: the database URL must start with postgres:// or postgresql://")
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's error would repeat the URL, password included.
-		return nil, errors.New("pgstore: malformed database URL")
+		return nil, errors.New("postgres: malformed database URL")
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = int32(opts.MaxConns)
@@ -163,7 +161,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: %w", err)
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := migrateLocked(ctx, pool, url, log); err != nil {
 		pool.Close()
@@ -174,13 +172,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s := &Store{
 		pool:            pool,
 		reads:           pgdb.New(pool),
-		scanConns:       max(1, min(cmp.Or(opts.ScanConns, scanConns(int(cfg.MaxConns))), int(cfg.MaxConns))),
+		scans:           scan.NewSlots(opts.ScanConns, int(cfg.MaxConns)),
 		log:             log,
 		requestTTL:      cmp.Or(opts.RequestIDTTL, customer.DefaultRequestIDTTL),
 		changeRetention: cmp.Or(opts.ChangeRetention, customer.DefaultChangeRetention),
 		stop:            stop,
 	}
-	s.scans = semaphore.NewWeighted(int64(s.scanConns))
 	s.batch = batch.New(&writes{pool: pool, commits: &s.commits}, batch.Options{
 		MaxBatch: opts.MaxBatch, Queue: opts.Queue, Timeout: batchTimeout, Logger: log,
 		Retryable: retryable, MaxRetries: opts.MaxRetries,
@@ -235,28 +232,18 @@ func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
 
 // expiredRequests deletes the request_ids older than the time to live.
 func (s *Store) expiredRequests() batch.Sweep {
-	return batch.Sweep{What: "expired request_ids", Round: func(ctx context.Context) (n int64, err error) {
-		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
-			n, err = t.q.DeleteExpiredCreateRequests(ctx, pgdb.DeleteExpiredCreateRequestsParams{
-				CreatedBefore: time.Now().Add(-s.requestTTL), Batch: batch.SweepRows,
-			})
-			return err
-		})
-		return n, err
-	}}
+	return batch.NewSweep(s.batch, "expired request_ids", func(ctx context.Context, t *txn) (int64, error) {
+		return t.q.DeleteExpiredCreateRequests(ctx, pgdb.DeleteExpiredCreateRequestsParams{
+			CreatedBefore: time.Now().Add(-s.requestTTL), Batch: batch.SweepRows})
+	})
 }
 
 // oldChanges deletes the changes older than the retention.
 func (s *Store) oldChanges() batch.Sweep {
-	return batch.Sweep{What: "old changes", Round: func(ctx context.Context) (n int64, err error) {
-		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
-			n, err = t.q.DeleteOldChanges(ctx, pgdb.DeleteOldChangesParams{
-				RecordedBefore: time.Now().Add(-s.changeRetention), Batch: batch.SweepRows,
-			})
-			return err
-		})
-		return n, err
-	}}
+	return batch.NewSweep(s.batch, "old changes", func(ctx context.Context, t *txn) (int64, error) {
+		return t.q.DeleteOldChanges(ctx, pgdb.DeleteOldChangesParams{
+			RecordedBefore: time.Now().Add(-s.changeRetention), Batch: batch.SweepRows})
+	})
 }
 
 // Gauges are the store's figures for /metrics: the batch actor's queue,

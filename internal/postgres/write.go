@@ -106,7 +106,7 @@ func (t *txn) update(ctx context.Context, u customer.Update) (customer.Row, erro
 	if u.SetAddress {
 		p.Address = u.Address
 	}
-	p.Search = searchDocument(&p.Name, &p.Email, p.Phone, p.Address)
+	p.Search = searchDocument(searchColumns(p.Name, p.Email, p.Phone, p.Address))
 	r, err := t.q.UpdateCustomer(ctx, p)
 	return customer.Row(r), err
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"customerd/internal/broadcast"
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
 )
@@ -19,14 +18,7 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 	if err != nil {
 		return nil, s.mapError(err)
 	}
-	out := make([]customer.Change, len(rows))
-	for i, r := range rows {
-		out[i] = customer.Change{Seq: r.Seq, Type: customer.ParseChangeType(r.Change), Customer: fromRow(sqlitedb.Customer{
-			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
-			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		})}
-	}
-	return out, nil
+	return customer.ChangesFromRows(rows), nil
 }
 
 // ChangeBounds returns the oldest and newest change kept (0, 0 when there
@@ -48,14 +40,10 @@ func (s *Store) newestChange(ctx context.Context) (int64, error) {
 	return newest, nil
 }
 
-// WaitForChange returns when the writer commits, after a second at most
-// (changes made by other processes, such as the sqlite3 shell, are seen
-// that way), or when ctx ends. It returns at once if a change after after
-// already exists.
+// WaitForChange returns when the batch actor commits, after a second at
+// most (changes made by other processes, such as the sqlite3 shell, are
+// seen that way), or when ctx ends. It returns at once if a change after
+// after already exists.
 func (s *Store) WaitForChange(ctx context.Context, after int64) error {
-	wake := s.commits.Wait()
-	if newest, err := s.newestChange(ctx); err != nil || newest > after {
-		return err
-	}
-	return broadcast.Await(ctx, wake, time.Second)
+	return s.commits.AwaitNewer(ctx, after, s.newestChange, time.Second)
 }

@@ -242,5 +242,5 @@ func explainOpenError(path, what string, err error) error {
 			return fmt.Errorf("cannot write to %s (%v): make it, its -wal and -shm files and its directory writable for this user, or pass another -db path", path, err)
 		}
 	}
-	return fmt.Errorf("store: %s %s: %w", what, path, err)
+	return fmt.Errorf("sqlite: %s %s: %w", what, path, err)
 }

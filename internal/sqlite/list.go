@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"math"
-	"strings"
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
@@ -94,6 +93,10 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 	if err != nil {
 		return nil, err
 	}
+	list, search := listQueries[p.Order], searchQueries[p.Order]
+	if list == nil || search == nil {
+		return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
+	}
 	a := listArgs{AfterValue: firstValueAsc, UpdatedAfter: updatedAfter(p), PageLimit: int64(p.Limit)}
 	if p.Order.Desc {
 		a.AfterValue, a.AfterID = firstValueDesc, math.MaxInt64
@@ -102,35 +105,20 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 		a.AfterValue, a.AfterID = p.After.Value, p.After.ID
 	}
 	var rows []sqlitedb.Customer
-	if query == "" {
-		list, ok := listQueries[p.Order]
-		if !ok {
-			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
-		}
-		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+	err = s.scan(ctx, func(q *sqlitedb.Queries) (err error) {
+		if query == "" {
 			rows, err = list(ctx, q, a)
 			return err
-		})
-	} else {
-		search, ok := searchQueries[p.Order]
-		if !ok {
-			return nil, customer.Errorf(customer.Invalid, "unsupported order %q", p.Order)
 		}
-		words := customer.QueryWords(query)
-		if len(words) == 0 {
-			return nil, nil // no word of the query can match anything
-		}
-		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
-			match, err := ftsMatch(ctx, q, words)
-			if err != nil || match == "" {
-				return err
-			}
-			rows, err = search(ctx, q, searchArgs{
-				AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, Match: match, PageLimit: a.PageLimit,
-			})
+		match, err := searchMatch(ctx, q, query)
+		if err != nil || match == "" {
 			return err
+		}
+		rows, err = search(ctx, q, searchArgs{
+			Match: match, AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
 		})
-	}
+		return err
+	})
 	if err != nil {
 		return nil, s.mapError(err)
 	}
@@ -142,28 +130,25 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 }
 
 // CountCustomers counts the customers that pass p's filters, as a scan
-// (see ListCustomers).
+// (see ListCustomers), with the same matcher.
 func (s *Store) CountCustomers(ctx context.Context, p customer.ListParams) (int, error) {
 	query, err := customer.NormalizeQuery(p.Query, "query")
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	if query == "" {
-		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
+	err = s.scan(ctx, func(q *sqlitedb.Queries) (err error) {
+		if query == "" {
 			n, err = q.CountCustomers(ctx, updatedAfter(p))
 			return err
-		})
-	} else {
-		match, ok := ftsQuery(query)
-		if !ok {
-			return 0, nil
 		}
-		err = s.scan(ctx, func(q *sqlitedb.Queries) error {
-			n, err = q.CountSearchCustomers(ctx, sqlitedb.CountSearchCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
+		match, err := searchMatch(ctx, q, query)
+		if err != nil || match == "" {
 			return err
-		})
-	}
+		}
+		n, err = q.CountSearchCustomers(ctx, sqlitedb.CountSearchCustomersParams{UpdatedAfter: updatedAfter(p), Match: match})
+		return err
+	})
 	if err != nil {
 		return 0, s.mapError(err)
 	}
@@ -177,81 +162,4 @@ func updatedAfter(p customer.ListParams) string {
 	// Stored timestamps have milliseconds: truncating keeps "strictly
 	// later" exact, as no row lies between the truncated and the given time.
 	return customer.FormatTime(p.UpdatedAfter)
-}
-
-// maxWordsPerPrefix is the most words of the index a search word's prefix
-// may stand for to be searched as those words. FTS5 reads a query of words
-// lazily, but sets each word up in every segment of the index: past a few
-// words, the prefix itself is cheaper.
-const maxWordsPerPrefix = 16
-
-// ftsMatch returns the FTS5 query for the words of a user's search (see
-// customer.QueryWords), reading search_terms with q, in the transaction
-// the search will run in, so that the words search_terms lists and the
-// index agree. A word of ASCII letters and digits only (asciiWords: its
-// FTS5 word is the word in lower case) that is the prefix of at most
-// maxWordsPerPrefix words of the index becomes those words, ("london" OR
-// "londoner"), which FTS5 reads lazily, in rowid order; asked for the
-// prefix itself, FTS5 first merges the lists of every matching word, in
-// proportion to all the customers they hold. A word that starts no word at
-// all means nothing matches, and ftsMatch returns "". Other words stay
-// prefixes (see ftsQuery).
-func ftsMatch(ctx context.Context, q *sqlitedb.Queries, words []string) (string, error) {
-	var b strings.Builder
-	for _, w := range words {
-		if b.Len() > 0 {
-			b.WriteString(" AND ")
-		}
-		tokens, ascii := asciiWords(w)
-		if !ascii || len(tokens) != 1 || len(tokens[0]) != len(w) {
-			b.WriteString(ftsPrefix(w)) // not one word of letters and digits
-			continue
-		}
-		lower := tokens[0]
-		terms, err := q.SearchTermsFrom(ctx, sqlitedb.SearchTermsFromParams{
-			First: lower, Past: lower + "\xff", MaxTerms: maxWordsPerPrefix + 1,
-		})
-		switch {
-		case err != nil:
-			return "", err
-		case len(terms) == 0:
-			return "", nil // no customer has a word that starts so
-		case len(terms) > maxWordsPerPrefix:
-			b.WriteString(ftsPrefix(w))
-		default:
-			b.WriteString("(")
-			for i, t := range terms {
-				if i > 0 {
-					b.WriteString(" OR ")
-				}
-				b.WriteString(ftsWord(t))
-			}
-			b.WriteString(")")
-		}
-	}
-	return b.String(), nil
-}
-
-// ftsWord quotes w for an FTS5 query: a quoted string, so that no FTS5
-// syntax from the user is ever interpreted.
-func ftsWord(w string) string { return `"` + strings.ReplaceAll(w, `"`, `""`) + `"` }
-
-// ftsPrefix quotes w for an FTS5 query as a prefix.
-func ftsPrefix(w string) string { return ftsWord(w) + "*" }
-
-// ftsQuery turns a search query in canonical form (customer.NormalizeQuery)
-// into an FTS5 query in which every word that can match (customer.QueryWords)
-// must match the start of a word in some column. Each word becomes a
-// quoted string (so no FTS5 syntax from the user is ever interpreted)
-// followed by * for a prefix match. It returns false when no word can
-// match (FTS5 would find nothing, or fail, on an empty phrase).
-func ftsQuery(q string) (string, bool) {
-	var b strings.Builder
-	for _, w := range customer.QueryWords(q) {
-		if b.Len() > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(ftsPrefix(w))
-	}
-	return b.String(), b.Len() > 0
 }

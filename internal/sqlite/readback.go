@@ -66,7 +66,7 @@ func (r *readBack) read(ctx context.Context, q *sqlitedb.Queries) error {
 		return err
 	}
 	if len(rows) != len(r.dst) {
-		return fmt.Errorf("store: read back %d of the %d customers the transaction changed", len(rows), len(r.dst))
+		return fmt.Errorf("sqlite: read back %d of the %d customers the transaction changed", len(rows), len(r.dst))
 	}
 	for _, row := range rows {
 		*r.dst[row.ID] = row

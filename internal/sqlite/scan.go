@@ -13,35 +13,21 @@ import (
 	"customerd/internal/sqlitedb"
 )
 
-// Lists, searches and counts ("scans") can read many rows; a point read
-// (GetCustomer, the change feed) reads a few by key. Scans run on at most
-// scanConns of the read pool's connections at once, so that a point read
-// never waits for a connection behind them, however many are queued: the
-// others wait for a scan slot, in ctx's time.
-
-// scanConns returns how many of readConns connections scans may hold: all
-// but a quarter, and at least one.
-func scanConns(readConns int) int { return max(1, readConns-max(1, readConns/4)) }
-
 // scan runs fn in a read transaction on a connection of the read pool,
-// once it holds a scan slot. SQLite is interrupted when ctx ends, whatever
-// step the statement is at, and scan then returns ctx's error. It returns
-// fn's error otherwise.
+// once it holds a scan slot (see package scan). SQLite is interrupted when
+// ctx ends, whatever step the statement is at, and scan then returns ctx's
+// error. It returns fn's error otherwise.
 func (s *Store) scan(ctx context.Context, fn func(q *sqlitedb.Queries) error) error {
-	if err := s.scans.Acquire(ctx, 1); err != nil {
-		return err
-	}
-	defer s.scans.Release(1)
-	conn, err := s.read.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	stop, err := interruptOnDone(ctx, conn)
-	if err != nil {
-		return err
-	}
-	err = func() error {
+	return s.scans.Run(ctx, func() error {
+		conn, err := s.read.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		stop, err := interruptOnDone(ctx, conn)
+		if err != nil {
+			return err
+		}
 		defer stop() // before the connection goes back to the pool
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
@@ -54,11 +40,7 @@ func (s *Store) scan(ctx context.Context, fn func(q *sqlitedb.Queries) error) er
 			}
 		}
 		return fn(s.reads.WithTx(tx))
-	}()
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // SQLite's "interrupted", or database/sql's
-	}
-	return err
+	})
 }
 
 // interruptOnDone interrupts the statement running on conn when ctx ends,
@@ -102,7 +84,7 @@ func interruptOnDone(ctx context.Context, conn *sql.Conn) (stop func(), err erro
 	}, nil
 }
 
-var errNoHandle = errors.New("store: cannot find the sqlite3 handle of a modernc.org/sqlite connection to interrupt it")
+var errNoHandle = errors.New("sqlite: cannot find the sqlite3 handle of a modernc.org/sqlite connection to interrupt it")
 
 // sqliteHandle returns the sqlite3* handle of a modernc.org/sqlite driver
 // connection: its unexported field db, read (not written) by reflection,

@@ -20,10 +20,10 @@ SELECT x FROM n WHERE x = 1 OR x < 0`
 // context.Canceled when canceled, and that the pool serves searches again.
 func TestScansLeavePointReads(t *testing.T) {
 	s := openForTest(t, Options{ReadConns: 4})
-	if slots := s.scanConns; slots != 3 {
+	if slots := s.scans.Len(); slots != 3 {
 		t.Fatalf("%d scan slots of 4 connections, want 3", slots)
 	}
-	storetest.CheckScansLeavePointReads(t, s, s.scanConns, func(onScan func()) {
+	storetest.CheckScansLeavePointReads(t, s, s.scans.Len(), func(onScan func()) {
 		if onScan == nil {
 			s.scanHook = nil
 			return

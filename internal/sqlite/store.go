@@ -1,7 +1,10 @@
-// Package store keeps customers in SQLite: it opens the database with the
-// right pragmas, applies the embedded migrations, sends every write through
-// the writer actor and serves reads from a read-only connection pool. It
-// implements customer.Store.
+// Package sqlite is the SQLite adapter: it keeps customers in a SQLite file.
+//
+// It opens the database with the right pragmas, applies the embedded
+// migrations, sends every write through the batch actor (write.go: the
+// engine and the per-transaction txn the writes see) and serves reads from
+// a read-only connection pool. Search is search.go. It implements
+// customer.Store and customer.ChangeFeed.
 package sqlite
 
 import (
@@ -22,7 +25,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"customerd/internal/batch"
@@ -30,6 +32,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/metrics"
 	"customerd/internal/migrate"
+	"customerd/internal/scan"
 	"customerd/internal/sqlitedb"
 )
 
@@ -62,14 +65,14 @@ type Options struct {
 	// RequestIDTTL is how long CreateCustomer remembers a request_id; 0
 	// means 24 hours.
 	RequestIDTTL time.Duration
-	// CleanupInterval is how often expired request_ids are deleted; 0
-	// means a minute.
+	// CleanupInterval is how often expired request_ids and old changes are
+	// deleted; 0 means a minute.
 	CleanupInterval time.Duration
 	// ChangeRetention is how long the change feed keeps a change; 0 means
 	// 24 hours.
 	ChangeRetention time.Duration
 	// CheckpointInterval is how often the WAL is copied back into the
-	// database in the background; 0 means 20ms.
+	// database in the background; 0 means 250ms.
 	CheckpointInterval time.Duration
 	// Damaged, if set, is called once, on the first operation that finds
 	// the database file damaged (SQLITE_CORRUPT or SQLITE_NOTADB), after
@@ -83,10 +86,8 @@ type Store struct {
 	write *sql.DB // one connection, owned by the batch actor
 	read  *sql.DB // read-only pool
 	reads *sqlitedb.Queries
-	// scans holds a token per list, search or count running on the read
-	// pool (see scan).
-	scans     *semaphore.Weighted
-	scanConns int // the scans' share of the read pool: scans' size
+	// scans bound the lists, searches and counts running on the read pool.
+	scans *scan.Slots
 	// scanHook, when set (by tests), runs in every scan's transaction
 	// before its query.
 	scanHook func(ctx context.Context, tx *sql.Tx) error
@@ -153,8 +154,7 @@ func Open(path string, opts Options) (_ *Store, err error) {
 		return nil, err
 	}
 	undo = append(undo, s.read.Close, s.reads.Close)
-	s.scanConns = max(1, min(cmp.Or(opts.ScanConns, scanConns(readConns)), readConns))
-	s.scans = semaphore.NewWeighted(int64(s.scanConns))
+	s.scans = scan.NewSlots(opts.ScanConns, readConns)
 	if s.writes, err = newWrites(s.write, &s.commits); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -278,7 +278,7 @@ func openRead(dsn string, conns int) (*sql.DB, *sqlitedb.Queries, error) {
 func checkInterruptible(pool *sql.DB) error {
 	conn, err := pool.Conn(context.Background())
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
@@ -287,34 +287,6 @@ func checkInterruptible(pool *sql.DB) error {
 		}
 		return nil
 	})
-}
-
-// updateSearchIndexNow runs UpdateSearchIndex in a transaction of its own
-// on conn.
-func updateSearchIndexNow(conn *sql.DB) error {
-	ctx := context.Background()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // a no-op after Commit
-	if err := UpdateSearchIndex(ctx, sqlitedb.New(tx)); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// UpdateSearchIndex brings the full-text index up to date with the
-// customers changed since it last ran (noted by triggers, see
-// db/migrations/20261126020000_search_index_per_transaction.sql). The
-// store's writer runs it once per transaction, before COMMIT, because FTS5
-// writes a new index segment each time a statement that fires triggers
-// begins after it was written to. Code that writes customers with the
-// generated queries outside the store should run it before committing too.
-// It returns the database's error, if any; the transaction should then be
-// rolled back.
-func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
-	return new(knownWords).update(ctx, q) // knowing no word: every note is tokenized
 }
 
 // fileURI turns a file path into a SQLite URI, escaping the characters that
@@ -384,28 +356,18 @@ func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
 
 // expiredRequests deletes the request_ids older than the time to live.
 func (s *Store) expiredRequests() batch.Sweep {
-	return batch.Sweep{What: "expired request_ids", Round: func(ctx context.Context) (n int64, err error) {
-		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
-			n, err = t.q.DeleteExpiredCreateRequests(ctx, sqlitedb.DeleteExpiredCreateRequestsParams{
-				CreatedBefore: customer.FormatTime(time.Now().Add(-s.requestTTL)), Batch: batch.SweepRows,
-			})
-			return err
-		})
-		return n, err
-	}}
+	return batch.NewSweep(s.batch, "expired request_ids", func(ctx context.Context, t *txn) (int64, error) {
+		return t.q.DeleteExpiredCreateRequests(ctx, sqlitedb.DeleteExpiredCreateRequestsParams{
+			CreatedBefore: customer.FormatTime(time.Now().Add(-s.requestTTL)), Batch: batch.SweepRows})
+	})
 }
 
 // oldChanges deletes the changes older than the retention.
 func (s *Store) oldChanges() batch.Sweep {
-	return batch.Sweep{What: "old changes", Round: func(ctx context.Context) (n int64, err error) {
-		err = s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
-			n, err = t.q.DeleteOldChanges(ctx, sqlitedb.DeleteOldChangesParams{
-				RecordedBefore: customer.FormatTime(time.Now().Add(-s.changeRetention)), Batch: batch.SweepRows,
-			})
-			return err
-		})
-		return n, err
-	}}
+	return batch.NewSweep(s.batch, "old changes", func(ctx context.Context, t *txn) (int64, error) {
+		return t.q.DeleteOldChanges(ctx, sqlitedb.DeleteOldChangesParams{
+			RecordedBefore: customer.FormatTime(time.Now().Add(-s.changeRetention)), Batch: batch.SweepRows})
+	})
 }
 
 // purgeExpiredRequests and purgeOldChanges run one sweep now.

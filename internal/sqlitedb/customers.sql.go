@@ -7,6 +7,7 @@ package sqlitedb
 
 import (
 	"context"
+	"time"
 )
 
 const countCustomers = `-- name: CountCustomers :one
@@ -219,7 +220,8 @@ func (q *Queries) GetCustomersIn(ctx context.Context, ids string) ([]Customer, e
 }
 
 const listChanges = `-- name: ListChanges :many
-SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at, recorded_at FROM customer_changes
+SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at
+FROM customer_changes
 WHERE seq > ?1
 ORDER BY seq
 LIMIT ?2
@@ -230,16 +232,29 @@ type ListChangesParams struct {
 	MaxChanges int64
 }
 
+type ListChangesRow struct {
+	Seq        int64
+	Change     string
+	CustomerID int64
+	Name       string
+	Email      string
+	Phone      *string
+	Address    *string
+	Revision   int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
 // Changes after a sequence number, in commit order.
-func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]CustomerChange, error) {
+func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]ListChangesRow, error) {
 	rows, err := q.query(ctx, q.listChangesStmt, listChanges, arg.AfterSeq, arg.MaxChanges)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []CustomerChange
+	var items []ListChangesRow
 	for rows.Next() {
-		var i CustomerChange
+		var i ListChangesRow
 		if err := rows.Scan(
 			&i.Seq,
 			&i.Change,
@@ -251,7 +266,6 @@ func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]Cus
 			&i.Revision,
 			&i.CreatedAt,
 			&i.UpdatedAt,
-			&i.RecordedAt,
 		); err != nil {
 			return nil, err
 		}

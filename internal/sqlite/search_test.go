@@ -3,7 +3,10 @@ package sqlite
 import (
 	"database/sql"
 	"slices"
+	"strings"
 	"testing"
+
+	"customerd/internal/customer"
 )
 
 // asciiWords must make of ASCII text exactly the words FTS5's tokenizer
@@ -66,4 +69,18 @@ func TestASCIIWordsAreFTS5Words(t *testing.T) {
 	if _, ascii := asciiWords("Zoë"); ascii {
 		t.Error(`asciiWords("Zoë") says it is ASCII`)
 	}
+}
+
+// ftsQuery is the plain FTS5 query for a search query in canonical form:
+// every word a quoted prefix. The tests compare searchMatch's results with
+// it; it returns false when no word can match.
+func ftsQuery(q string) (string, bool) {
+	var b strings.Builder
+	for _, w := range customer.QueryWords(q) {
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(ftsPrefix(w))
+	}
+	return b.String(), b.Len() > 0
 }
