@@ -218,22 +218,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			req.UpdatedAfter = timestamppb.New(t)
 		}
-		all := &customerv1.ListCustomersResponse{}
+		got := &customerv1.ListCustomersResponse{}
 		for {
 			var res *customerv1.ListCustomersResponse
 			if res, err = client.ListCustomers(ctx, req); err != nil {
 				break
 			}
-			all.Customers = append(all.Customers, res.Customers...)
-			all.NextPageToken = res.NextPageToken
-			if !set["all"] || res.NextPageToken == "" {
+			got.Customers = append(got.Customers, res.Customers...)
+			got.NextPageToken = res.NextPageToken
+			if !all || res.NextPageToken == "" {
 				break
 			}
 			req.PageToken = res.NextPageToken
 		}
-		out, customers = all, all.Customers
-		if err == nil && c.output == "table" && all.NextPageToken != "" {
-			defer fmt.Fprintf(stderr, "more: -page-token %s (or -all)\n", all.NextPageToken)
+		out, customers = got, got.Customers
+		if err == nil && c.output == "table" && got.NextPageToken != "" {
+			defer fmt.Fprintf(stderr, "more: -page-token %s (or -all)\n", got.NextPageToken)
 		}
 	}
 	if err != nil {
