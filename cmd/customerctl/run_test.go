@@ -198,3 +198,27 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("watch printed %q", out.String())
 	}
 }
+
+// TestListAllFalseGetsOnePage lists more customers than one page with
+// -all=false, which gets one page and the hint to the next, and with -all,
+// which gets every customer.
+func TestListAllFalseGetsOnePage(t *testing.T) {
+	url := startServer(t)
+	for i := range 5 {
+		if out, err := ctl(t, url, "create", "-name", "Grace", "-email", fmt.Sprintf("grace%d@example.com", i)); err != nil {
+			t.Fatalf("create: %v\n%s", err, out)
+		}
+	}
+	out, err := ctl(t, url, "list", "-page-size", "2", "-all=false")
+	if err != nil || strings.Count(out, "@example.com") != 2 || !strings.Contains(out, "more: -page-token") {
+		t.Fatalf("list -all=false: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "list", "-page-size", "2", "-all=false", "-o", "json")
+	if err != nil || strings.Count(out, `"email"`) != 2 || !strings.Contains(out, `"nextPageToken"`) {
+		t.Fatalf("list -all=false -o json: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "list", "-page-size", "2", "-all")
+	if err != nil || strings.Count(out, "@example.com") != 5 || strings.Contains(out, "more:") {
+		t.Fatalf("list -all: %v\n%s", err, out)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,83 @@ import (
 	customerv1 "customerd/internal/gen/customer/v1"
 	"customerd/internal/gen/customer/v1/customerv1connect"
 )
+
+// cmdExport writes every customer to -file, or to stdout, as CSV or JSON
+// Lines.
+func cmdExport(ctx context.Context, e env, args []string) error {
+	fs, c := e.flags("export")
+	file := fs.String("file", "", "the file (default: stdin for import, stdout for export)")
+	format := fs.String("format", "", "csv or jsonl (default: from the file name, else jsonl)")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := fileFormat(*file, format); err != nil {
+		return err
+	}
+	w := e.stdout
+	if *file != "" {
+		f, err := os.Create(*file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	n, err := runExport(ctx, c.client(), *format, w, e.progress)
+	if err == nil && *file != "" {
+		fmt.Fprintf(e.stderr, "exported %d customers to %s\n", n, *file)
+	}
+	return err
+}
+
+// cmdImport creates a customer for each record of -file (or stdin); it lists
+// each line that failed and then errs, so no partial import passes unnoticed.
+func cmdImport(ctx context.Context, e env, args []string) error {
+	fs, c := e.flags("import")
+	file := fs.String("file", "", "the file (default: stdin for import, stdout for export)")
+	format := fs.String("format", "", "csv or jsonl (default: from the file name, else jsonl)")
+	workers := fs.Int("workers", 64, "concurrent creates")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := fileFormat(*file, format); err != nil {
+		return err
+	}
+	r, size := io.Reader(os.Stdin), int64(0)
+	if *file != "" {
+		f, err := os.Open(*file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+	}
+	created, failed, err := runImport(ctx, c.client(), *format, r, size, max(*workers, 1), e.progress)
+	slices.SortFunc(failed, func(a, b rowError) int { return a.line - b.line })
+	for _, f := range failed {
+		fmt.Fprintf(e.stderr, "line %d: %s\n", f.line, f.err)
+	}
+	fmt.Fprintf(e.stdout, "imported %d customers, %d lines failed\n", created, len(failed))
+	if err == nil && len(failed) > 0 {
+		err = fmt.Errorf("%d lines were not imported (listed above); fix them and run the same import again", len(failed))
+	}
+	return err
+}
+
+// fileFormat checks -format, and when it is empty sets it from the file
+// name: csv for a .csv file, else jsonl.
+func fileFormat(file string, format *string) error {
+	if *format == "" && strings.HasSuffix(strings.ToLower(file), ".csv") {
+		*format = "csv"
+	}
+	if *format = cmp.Or(*format, "jsonl"); *format != "csv" && *format != "jsonl" {
+		return fmt.Errorf("-format must be csv or jsonl")
+	}
+	return nil
+}
 
 // record is one customer in an import or export file. In CSV the columns
 // are name, email, phone, address (a header line naming them first);
@@ -32,14 +111,14 @@ type record struct {
 	Address *string `json:"address,omitempty"`
 }
 
+// csvHeader is the first line of a CSV file: the names of its columns.
 var csvHeader = []string{"name", "email", "phone", "address"}
 
 // runExport writes every customer to w, in id order, as CSV or JSON Lines.
 func runExport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, w io.Writer, progress io.Writer) (int, error) {
 	bw := bufio.NewWriter(w)
-	var cw *csv.Writer
+	cw := csv.NewWriter(bw)
 	if format == "csv" {
-		cw = csv.NewWriter(bw)
 		cw.Write(csvHeader)
 	}
 	req := &customerv1.ListCustomersRequest{PageSize: 1000}
@@ -54,17 +133,17 @@ func runExport(ctx context.Context, client customerv1connect.CustomerServiceClie
 			total = int64(res.TotalSize)
 		}
 	}
-	bar := startProgress(progress, total, &exported, &exported, func() string {
+	finish := startProgress(progress, total, &exported, &exported, func() string {
 		return fmt.Sprintf("exported %d of %d", exported.Load(), total)
 	})
-	defer bar.finish()
+	defer finish()
 	for {
 		res, err := client.ListCustomers(ctx, req)
 		if err != nil {
 			return n, describe(err)
 		}
 		for _, c := range res.Customers {
-			if cw != nil {
+			if format == "csv" {
 				cw.Write([]string{c.GetName(), c.GetEmail(), c.GetPhone(), c.GetAddress()})
 			} else {
 				b, _ := json.Marshal(record{Name: c.GetName(), Email: c.GetEmail(), Phone: c.Phone, Address: c.Address})
@@ -77,11 +156,8 @@ func runExport(ctx context.Context, client customerv1connect.CustomerServiceClie
 			break
 		}
 	}
-	if cw != nil {
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return n, err
-		}
+	if cw.Flush(); cw.Error() != nil {
+		return n, cw.Error()
 	}
 	return n, bw.Flush()
 }
@@ -98,12 +174,7 @@ type rowError struct {
 // running the same import again after an interruption creates nothing
 // twice. It returns how many were created and the lines that failed.
 func runImport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, r io.Reader, size int64, workers int, progress io.Writer) (int64, []rowError, error) {
-	type job struct {
-		line int
-		rec  record
-	}
-	jobs := make(chan job)
-	var created, done atomic.Int64
+	var created, done, read atomic.Int64
 	var mu sync.Mutex
 	var failed []rowError
 	fail := func(line int, err string) {
@@ -111,55 +182,45 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 		failed = append(failed, rowError{line, err})
 		mu.Unlock()
 	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for j := range jobs {
-				req := &customerv1.CreateCustomerRequest{
-					RequestId: importRequestID(j.line, j.rec),
-					Customer:  &customerv1.Customer{Name: j.rec.Name, Email: j.rec.Email, Phone: j.rec.Phone, Address: j.rec.Address},
-				}
-				_, err := client.CreateCustomer(ctx, req)
-				// An overloaded or restarting server: back off and retry;
-				// the request id makes the retry safe.
-				for attempt := 0; err != nil && retryable(err) && attempt < 5; attempt++ {
-					time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
-					_, err = client.CreateCustomer(ctx, req)
-				}
-				if err != nil {
-					fail(j.line, strings.ReplaceAll(describe(err).Error(), "\n", ";"))
-				} else {
-					created.Add(1)
-				}
-				done.Add(1)
-			}
-		})
-	}
-	var read atomic.Int64
-	r = countingReader{r, &read}
-	bar := startProgress(progress, size, &read, &created, func() string {
+	finish := startProgress(progress, size, &read, &created, func() string {
 		return fmt.Sprintf("imported %d, failed %d", created.Load(), done.Load()-created.Load())
 	})
-	readErr := readRecords(format, r, func(line int, rec record, err error) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, workers) // one for each create in flight
+	readErr := readRecords(format, countingReader{r, &read}, func(line int, rec record, err error) {
 		if err != nil {
 			fail(line, err.Error())
 			return
 		}
-		jobs <- job{line, rec}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			req := &customerv1.CreateCustomerRequest{
+				RequestId: importRequestID(line, rec),
+				Customer:  &customerv1.Customer{Name: rec.Name, Email: rec.Email, Phone: rec.Phone, Address: rec.Address},
+			}
+			_, err := client.CreateCustomer(ctx, req)
+			// An overloaded or restarting server: back off and retry;
+			// the request id makes the retry safe.
+			for attempt := 0; err != nil && slices.Contains(retryable, connect.CodeOf(err)) && attempt < 5; attempt++ {
+				time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+				_, err = client.CreateCustomer(ctx, req)
+			}
+			if err != nil {
+				fail(line, strings.ReplaceAll(describe(err).Error(), "\n", ";"))
+			} else {
+				created.Add(1)
+			}
+			done.Add(1)
+		})
 	})
-	close(jobs)
 	wg.Wait()
-	bar.finish()
+	finish()
 	return created.Load(), failed, readErr
 }
 
-func retryable(err error) bool {
-	switch connect.CodeOf(err) {
-	case connect.CodeResourceExhausted, connect.CodeUnavailable:
-		return true
-	}
-	return false
-}
+// retryable are the codes of an overloaded or restarting server.
+var retryable = []connect.Code{connect.CodeResourceExhausted, connect.CodeUnavailable}
 
 // importRequestID derives a UUID-shaped idempotency key from a record's
 // line and content.
@@ -187,25 +248,23 @@ func readRecords(format string, r io.Reader, each func(line int, rec record, err
 		for {
 			fields, err := cr.Read()
 			line, _ := cr.FieldPos(0)
-			if errors.Is(err, io.EOF) {
+			switch {
+			case errors.Is(err, io.EOF):
 				return nil
-			}
-			if err != nil {
+			case err != nil:
 				each(line, record{}, err)
-				continue
-			}
-			if len(fields) != len(csvHeader) {
+			case len(fields) != len(csvHeader):
 				each(line, record{}, fmt.Errorf("%d fields, want %d", len(fields), len(csvHeader)))
-				continue
+			default:
+				rec := record{Name: fields[0], Email: fields[1]}
+				if fields[2] != "" {
+					rec.Phone = &fields[2]
+				}
+				if fields[3] != "" {
+					rec.Address = &fields[3]
+				}
+				each(line, rec, nil)
 			}
-			rec := record{Name: fields[0], Email: fields[1]}
-			if fields[2] != "" {
-				rec.Phone = &fields[2]
-			}
-			if fields[3] != "" {
-				rec.Address = &fields[3]
-			}
-			each(line, rec, nil)
 		}
 	}
 	sc := bufio.NewScanner(r)
@@ -226,8 +285,67 @@ func readRecords(format string, r io.Reader, each func(line int, rec record, err
 	return sc.Err()
 }
 
-// isTerminal reports whether f is a terminal, where a progress line helps.
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// barWidth is the number of cells of a progress bar.
+const barWidth = 30
+
+// renderBar draws done of total as a bar with a percentage, such as
+// "[#########---------------------]  30%"; with total unknown (≤ 0) it
+// returns "".
+func renderBar(done, total int64) string {
+	if total <= 0 {
+		return ""
+	}
+	done = min(max(done, 0), total)
+	filled := int(done * barWidth / total)
+	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", filled), strings.Repeat("-", barWidth-filled), done*100/total)
+}
+
+// startProgress redraws a status line on w every 200 ms until finish, which
+// draws it a last time and ends it: a bar of how far at is through an input
+// of size total (none when total ≤ 0, unknown), then what status returns
+// and the rate of count. With w nil it draws nothing.
+func startProgress(w io.Writer, total int64, at, count *atomic.Int64, status func() string) (finish func()) {
+	if w == nil {
+		return func() {}
+	}
+	start := time.Now()
+	draw := func() {
+		line := status()
+		if secs := time.Since(start).Seconds(); secs > 0 {
+			line += fmt.Sprintf(", %.0f/s", float64(count.Load())/secs)
+		}
+		if bar := renderBar(at.Load(), total); bar != "" {
+			line = bar + " " + line
+		}
+		fmt.Fprintf(w, "\r%s\x1b[K", line) // \x1b[K clears what a longer line left
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				draw()
+				fmt.Fprintln(w)
+				return
+			case <-t.C:
+				draw()
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
 }
