@@ -141,18 +141,26 @@ func (c *common) optional(name, v string) *string {
 	return nil
 }
 
-// client returns a client of -server that sends -key with each unary call.
+// client returns a client of -server that sends -key with every call,
+// unary and streaming.
 func (c *common) client() customerv1connect.CustomerServiceClient {
-	var opts []connect.ClientOption
+	httpClient := http.DefaultClient
 	if c.key != "" {
-		opts = append(opts, connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-				req.Header().Set("Authorization", "Bearer "+c.key)
-				return next(ctx, req)
-			}
-		})))
+		httpClient = &http.Client{Transport: bearer{key: c.key, next: http.DefaultTransport}}
 	}
-	return customerv1connect.NewCustomerServiceClient(http.DefaultClient, strings.TrimSuffix(c.server, "/"), opts...)
+	return customerv1connect.NewCustomerServiceClient(httpClient, strings.TrimSuffix(c.server, "/"))
+}
+
+// bearer sends an API key as the bearer token of every request.
+type bearer struct {
+	key  string
+	next http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.key)
+	return b.next.RoundTrip(r)
 }
 
 // print writes msg as indented JSON with -o json, else customers as

@@ -109,17 +109,22 @@ func TestErrorsAreReadable(t *testing.T) {
 }
 
 func TestKeyIsSent(t *testing.T) {
-	var got string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r.Header.Get("Authorization")
-		w.Header().Set("Content-Type", "application/proto")
-	}))
-	defer srv.Close()
-	var out strings.Builder
-	env := map[string]string{"CUSTOMERCTL_SERVER": srv.URL, "CUSTOMERCTL_KEY": "cdk_test"}
-	run(context.Background(), []string{"get", "-id", "1"}, func(k string) string { return env[k] }, &out, &out)
-	if got != "Bearer cdk_test" {
-		t.Fatalf("Authorization %q, want the key from CUSTOMERCTL_KEY", got)
+	// Unary and streaming calls alike (watch is a server stream).
+	for _, args := range [][]string{{"get", "-id", "1"}, {"watch", "-resume", "AQA"}} {
+		var got string
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = r.Header.Get("Authorization")
+			w.Header().Set("Content-Type", "application/proto")
+		}))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var out strings.Builder
+		env := map[string]string{"CUSTOMERCTL_SERVER": srv.URL, "CUSTOMERCTL_KEY": "cdk_test"}
+		run(ctx, args, func(k string) string { return env[k] }, &out, &out)
+		cancel()
+		srv.Close()
+		if got != "Bearer cdk_test" {
+			t.Fatalf("%s: Authorization %q, want the key from CUSTOMERCTL_KEY", args[0], got)
+		}
 	}
 }
 
