@@ -164,6 +164,13 @@ func codeOf(resp *http.Response, body []byte) string {
 	if st != "" {
 		return grpcCodeName(st)
 	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/connect+") && len(body) > 5 && body[0]&2 != 0 {
+		// A Connect stream answered with its end message alone: any error is there.
+		var end struct{ Error struct{ Code string } }
+		if json.Unmarshal(body[5:], &end) == nil && end.Error.Code != "" {
+			return end.Error.Code
+		}
+	}
 	if resp.StatusCode == http.StatusOK {
 		return "ok"
 	}

@@ -41,7 +41,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		if keys == nil {
 			if !loopback.IsHost(r.Host) {
 				log.Warn("refused a request for a non-loopback host", "host", Clip(r.Host), "path", Clip(r.URL.Path), "peer", r.RemoteAddr)
-				f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this server only answers requests addressed to localhost")
+				f.refuse(w, r, connect.CodePermissionDenied, "this server only answers requests addressed to localhost")
 				return
 			}
 			next.ServeHTTP(w, withCaller(r, localCaller))
@@ -55,12 +55,12 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		key, err := keys.Check(r.Header.Get("Authorization"))
 		if err != nil {
 			log.Warn("authentication failed", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "reason", err)
-			f.refuse(w, r, connect.CodeUnauthenticated, http.StatusUnauthorized, err.Error())
+			f.refuse(w, r, connect.CodeUnauthenticated, err.Error())
 			return
 		}
 		if service && writeProcedures[r.URL.Path] && key.Scope != auth.Write {
 			log.Warn("permission denied", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
-			f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this API key may only read")
+			f.refuse(w, r, connect.CodePermissionDenied, "this API key may only read")
 			return
 		}
 		next.ServeHTTP(w, withCaller(r, key.ID))

@@ -65,7 +65,8 @@ func (b *budget) give(n int64) { b.used.Add(-n) }
 // Refused: a body over the size with RESOURCE_EXHAUSTED, at once when its
 // Content-Length says so; a body that finds the budget used up with
 // RESOURCE_EXHAUSTED (retryable); a body that does not arrive in time with
-// DEADLINE_EXCEEDED (HTTP 408); broken frames with INVALID_ARGUMENT.
+// DEADLINE_EXCEEDED, its connection closed; broken frames with
+// INVALID_ARGUMENT.
 // Server reflection, a bidirectional stream, is passed through untouched.
 func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	limit := int64(l.maxBytes) + 5 // one message and its envelope
@@ -78,25 +79,23 @@ func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 		body, err := readBody(w, r, limit, l.timeout, b)
 		switch {
 		case errors.Is(err, errTooLarge):
-			f.refuse(w, r, connect.CodeResourceExhausted, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
+			f.refuse(w, r, connect.CodeResourceExhausted, fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
 			return
 		case errors.Is(err, errNoBudget):
 			f.overloaded(w, r)
 			return
 		case errors.Is(err, errSlowBody):
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeDeadlineExceeded, http.StatusRequestTimeout,
-				fmt.Sprintf("the request body did not arrive within %s", l.timeout))
+			f.refuse(w, r, connect.CodeDeadlineExceeded, fmt.Sprintf("the request body did not arrive within %s", l.timeout))
 			return
 		case err != nil:
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeCanceled, 499, "the client broke off the request")
+			f.refuse(w, r, connect.CodeCanceled, "the client broke off the request")
 			return
 		}
 		if problem := frameProblem(r.Header, body.data); problem != "" {
 			body.Close()
-			f.refuse(w, r, connect.CodeInvalidArgument, http.StatusBadRequest, problem)
+			f.refuse(w, r, connect.CodeInvalidArgument, problem)
 			return
 		}
 		defer body.Close()
