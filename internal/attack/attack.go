@@ -97,13 +97,16 @@ type Answers struct {
 }
 
 // Add counts one answer.
-func (a *Answers) Add(code string) {
+func (a *Answers) Add(code string) { a.add(code, 1) }
+
+// add counts n answers code.
+func (a *Answers) add(code string, n int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.counts == nil {
 		a.counts = map[string]int{}
 	}
-	a.counts[code]++
+	a.counts[code] += n
 }
 
 // Merge adds the answers of o.
@@ -112,12 +115,7 @@ func (a *Answers) Merge(o *Answers) {
 	counts := maps.Clone(o.counts)
 	o.mu.Unlock()
 	for code, n := range counts {
-		a.mu.Lock()
-		if a.counts == nil {
-			a.counts = map[string]int{}
-		}
-		a.counts[code] += n
-		a.mu.Unlock()
+		a.add(code, n)
 	}
 }
 

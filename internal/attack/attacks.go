@@ -102,36 +102,7 @@ func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
 		return err
 	}
 	readErr := make(chan error, 1)
-	go func() {
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			mu.Lock()
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					err = fr.WriteSettingsAck()
-				}
-			case *http2.PingFrame:
-				if !f.IsAck() {
-					err = fr.WritePing(true, f.Data)
-				}
-			case *http2.GoAwayFrame:
-				a.Add("goaway " + f.ErrCode.String())
-			}
-			if err == nil {
-				err = w.Flush()
-			}
-			mu.Unlock()
-			if err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
+	go func() { readErr <- readFrames(fr, w, &mu, a) }()
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	for id := uint32(1); id < 1<<31-1 && ctx.Err() == nil; id += 2 {
@@ -165,6 +136,38 @@ func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// readFrames is rapidResetConn's reader: it reads the server's frames until
+// the connection fails, acknowledges SETTINGS and PING as a client must
+// (writing to w under mu) and counts GOAWAYs.
+func readFrames(fr *http2.Framer, w *bufio.Writer, mu *sync.Mutex, a *Answers) error {
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				err = fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				err = fr.WritePing(true, f.Data)
+			}
+		case *http2.GoAwayFrame:
+			a.Add("goaway " + f.ErrCode.String())
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Body is a request body an attack sends slowly or not at all.
@@ -289,41 +292,30 @@ func slowBody(ctx context.Context, t Target, b Body) string {
 func (t Target) Client() customerv1connect.CustomerServiceClient {
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
-	hc := &http.Client{Transport: &http.Transport{Protocols: p}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC(), connect.WithInterceptors(keyInterceptor(t.Key)))
+	hc := &http.Client{Transport: keyTransport{t.Key, &http.Transport{Protocols: p}}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC())
 }
 
 // ConnectClient returns a generated client of the target over Connect
 // JSON on HTTP/1.1, presenting the target's key.
 func (t Target) ConnectClient() customerv1connect.CustomerServiceClient {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON(), connect.WithInterceptors(keyInterceptor(t.Key)))
+	hc := &http.Client{Transport: keyTransport{t.Key, &http.Transport{MaxIdleConnsPerHost: 64}}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON())
 }
 
-// keyInterceptor adds an Authorization header to every call.
-type keyInterceptor string
+// keyTransport adds an Authorization header with key, unless key is "",
+// to every request it sends through base.
+type keyTransport struct {
+	key  string
+	base http.RoundTripper
+}
 
-func (k keyInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if k != "" {
-			req.Header().Set("Authorization", "Bearer "+string(k))
-		}
-		return next(ctx, req)
+func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if k.key != "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not change its request
+		r.Header.Set("Authorization", "Bearer "+k.key)
 	}
-}
-
-func (k keyInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		if k != "" {
-			conn.RequestHeader().Set("Authorization", "Bearer "+string(k))
-		}
-		return conn
-	}
-}
-
-func (k keyInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
+	return k.base.RoundTrip(r)
 }
 
 // Watchers opens n WatchCustomers streams over gRPC on cleartext HTTP/2
@@ -396,8 +388,7 @@ func watch(ctx context.Context, t Target, client *http.Client, events *atomic.In
 // connectCode names the outcome of a call: "open" when it lasted until
 // ctx ended.
 func connectCode(ctx context.Context, err error) string {
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		return "open"
 	}
 	return codeName(err)

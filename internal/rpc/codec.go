@@ -35,9 +35,7 @@ type protoCodec struct{}
 func (protoCodec) Name() string   { return "proto" }
 func (protoCodec) IsBinary() bool { return true }
 
-func (protoCodec) Marshal(v any) ([]byte, error) {
-	return protoCodec{}.MarshalAppend(nil, v)
-}
+func (c protoCodec) Marshal(v any) ([]byte, error) { return c.MarshalAppend(nil, v) }
 
 func (protoCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
