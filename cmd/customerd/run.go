@@ -55,8 +55,8 @@ type config struct {
 	tlsKey         string
 }
 
-// parseConfig reads the server's configuration from args (flags) and the
-// environment; flags win.
+// parseConfig reads the server's configuration from the flags in args and
+// from the environment. Flags win.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
@@ -204,10 +204,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serveAndDrain(ctx, cfg, log, srv, ln, func() { notServing(); draining.Store(true) }, st.Close)
 }
 
-// bind checks and binds what the command line names, before the database
-// is opened (a typo must not first create or migrate a database): it loads
-// the TLS certificate, binds -addr (on loopback only without keys) and
-// -debug-addr (on loopback only).
+// bind loads the TLS certificate and binds the ports the command line
+// names. It runs before the database is opened: a typo must not first
+// create or migrate a database. -addr must be on loopback without keys,
+// -debug-addr always.
 func bind(cfg config, keys *auth.Keys) (ln, debugLn net.Listener, tlsConfig *tls.Config, err error) {
 	if cfg.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
@@ -238,8 +238,8 @@ func bind(cfg config, keys *auth.Keys) (ln, debugLn net.Listener, tlsConfig *tls
 	return ln, debugLn, tlsConfig, nil
 }
 
-// newServer returns the HTTP server of handler: HTTP/1.1 and HTTP/2, over
-// TLS when tlsConfig is set, else HTTP/2 without TLS too.
+// newServer returns the HTTP server of handler. It speaks HTTP/1.1 and
+// HTTP/2, over TLS when tlsConfig is set, else without.
 func newServer(tlsConfig *tls.Config, log *slog.Logger, handler http.Handler) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -258,10 +258,10 @@ func newServer(tlsConfig *tls.Config, log *slog.Logger, handler http.Handler) *h
 	return srv
 }
 
-// serveAndDrain serves srv on ln until ctx is done, then shuts down: drain
-// has the server report not serving and refuse new calls, in-flight calls
-// get cfg.shutdownGrace, and closeStore closes the database. It returns
-// at once if serving fails.
+// serveAndDrain serves srv on ln until ctx is done, then shuts it down.
+// drain has the server report not serving and refuse new calls, in-flight
+// calls get cfg.shutdownGrace, and closeStore closes the database. It
+// returns at once if serving fails.
 func serveAndDrain(ctx context.Context, cfg config, log *slog.Logger, srv *http.Server, ln net.Listener, drain func(), closeStore func() error) error {
 	serveErr := make(chan error, 1)
 	scheme := "http"
@@ -341,8 +341,8 @@ func debugServer(log *slog.Logger) *http.Server {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
-// runBackup is "customerd backup -db PATH -out FILE": a consistent copy of
-// the database, safe while a server runs on it.
+// runBackup runs "customerd backup -db PATH -out FILE". It makes a
+// consistent copy of the database, safe while a server runs on it.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -367,8 +367,8 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// runCheck is "customerd check -db PATH": it prints "ok" when the database
-// is sound, and otherwise each problem found and fails.
+// runCheck runs "customerd check -db PATH". It prints "ok" when the
+// database is sound, and otherwise each problem found and fails.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -400,8 +400,8 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
-// runKeysAdd is "customerd keys add -file FILE -scope read|write": it prints
-// a new key, alone on its line, and appends only its hash to FILE.
+// runKeysAdd runs "customerd keys add -file FILE -scope read|write". It
+// prints a new key, alone on its line, and appends only its hash to FILE.
 func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd keys add", flag.ContinueOnError)
 	fs.SetOutput(stderr)

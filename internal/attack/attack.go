@@ -88,9 +88,9 @@ func (t Target) Metric(name string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /metrics", name)
 }
 
-// Answers counts what a server answered, by code: a Connect or gRPC code
-// name ("ok", "resource_exhausted", ...), "http NNN" for an HTTP status
-// without one, or what went wrong on the client's side ("reset", "timeout").
+// Answers counts what a server answered, by code. A code is a Connect or
+// gRPC code name ("ok", "resource_exhausted", ...), "http NNN" for an HTTP
+// status without one, or a failure on the client's side ("reset", "timeout").
 type Answers struct {
 	mu     sync.Mutex
 	counts map[string]int

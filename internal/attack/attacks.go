@@ -24,10 +24,10 @@ import (
 const servicePath = "/" + customerv1connect.CustomerServiceName + "/"
 
 // JunkPaths sends n POSTs to CustomerService paths of pathBytes random
-// letters, from 8 clients at once, without an API key; with foreignHost
-// they name another host in their Host header (what a DNS-rebinding page
-// sends). Each answer would, on a server that labels metrics by path, add
-// a series that lives forever.
+// letters. They come from 8 clients at once, without an API key; with
+// foreignHost they name another host in their Host header (what a
+// DNS-rebinding page sends). Each answer would, on a server that labels
+// metrics by path, add a series that lives forever.
 func JunkPaths(ctx context.Context, t Target, n, pathBytes int, foreignHost bool) *Answers {
 	a := &Answers{}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -58,10 +58,11 @@ func JunkPaths(ctx context.Context, t Target, n, pathBytes int, foreignHost bool
 	return a
 }
 
-// RapidReset opens conns HTTP/2 connections without TLS and on each sends,
-// as fast as it can until ctx ends, a GetCustomer call's HEADERS and at
-// once an RST_STREAM cancelling it (CVE-2023-44487's pattern). It counts
-// the streams it reset ("reset"), and what ended its connections.
+// RapidReset opens and at once resets streams on conns HTTP/2 connections
+// without TLS (CVE-2023-44487's pattern). On each it sends, as fast as it
+// can until ctx ends, a GetCustomer call's HEADERS and an RST_STREAM
+// cancelling it. It counts the streams it reset ("reset"), and what ended
+// its connections.
 func RapidReset(ctx context.Context, t Target, conns int) *Answers {
 	a := &Answers{}
 	var wg sync.WaitGroup
@@ -138,8 +139,8 @@ func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
 	return ctx.Err()
 }
 
-// readFrames is rapidResetConn's reader: it reads the server's frames until
-// the connection fails, acknowledges SETTINGS and PING as a client must
+// readFrames reads the server's frames for rapidResetConn until the
+// connection fails. It acknowledges SETTINGS and PING as a client must
 // (writing to w under mu) and counts GOAWAYs.
 func readFrames(fr *http2.Framer, w *bufio.Writer, mu *sync.Mutex, a *Answers) error {
 	for {
@@ -196,9 +197,9 @@ func GRPCWebWatch() Body {
 	}
 }
 
-// SlowBodies keeps conns HTTP/1.1 connections each sending body b, one
-// request at a time, until ctx ends: as soon as a request is answered or
-// its connection closed, it starts another. It counts the answers.
+// SlowBodies keeps conns HTTP/1.1 connections sending body b until ctx
+// ends. Each sends one request at a time: as soon as a request is answered
+// or its connection closed, it starts another. It counts the answers.
 func SlowBodies(ctx context.Context, t Target, conns int, b Body) *Answers {
 	a := &Answers{}
 	var wg sync.WaitGroup
@@ -303,13 +304,14 @@ func (t Target) ConnectClient() customerv1connect.CustomerServiceClient {
 	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON())
 }
 
-// keyTransport adds an Authorization header with key, unless key is "",
-// to every request it sends through base.
+// keyTransport presents an API key on every request it sends through
+// base: an Authorization header, unless key is "".
 type keyTransport struct {
 	key  string
 	base http.RoundTripper
 }
 
+// RoundTrip sends r through base, with the key.
 func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if k.key != "" {
 		r = r.Clone(r.Context()) // a RoundTripper must not change its request
@@ -318,9 +320,9 @@ func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return k.base.RoundTrip(r)
 }
 
-// Watchers opens n WatchCustomers streams over gRPC on cleartext HTTP/2
-// (connections of the client's choosing), each reading every change, and
-// keeps them until ctx ends. It counts how each stream ended: "open" for
+// Watchers opens n WatchCustomers streams and keeps them until ctx ends.
+// They run over gRPC on cleartext HTTP/2 (connections of the client's
+// choosing), each reading every change. It counts how each ended: "open" for
 // the ones still open at the end that received a change ("quiet" for those
 // that received none: open, or not yet answered), else the code the
 // server ended it with; events counts the changes they received. It reads
@@ -403,7 +405,7 @@ func codeName(err error) string {
 }
 
 // ExpensiveSearchRequest is the costliest search a client could ask for in
-// one call: a common word forty times over, counted, ordered by name.
+// one call: word (a common one) forty times over, counted, ordered by name.
 func ExpensiveSearchRequest(word string) *customerv1.ListCustomersRequest {
 	return &customerv1.ListCustomersRequest{Query: strings.Repeat(word+" ", 40), IncludeTotal: true, OrderBy: "name"}
 }

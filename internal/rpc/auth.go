@@ -24,8 +24,8 @@ var writeProcedures = map[string]bool{
 	customerv1connect.CustomerServiceDeleteCustomerProcedure: true,
 }
 
-// guard decides who may call, before any other work is done for a request
-// (so that strangers cannot use up the in-flight slots either).
+// guard decides who may call. It runs before any other work is done for a
+// request, so that strangers cannot use up the in-flight slots either.
 //
 // With keys, every CustomerService call and GET /metrics needs a bearer API
 // key: UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a read key
@@ -90,8 +90,8 @@ func callerOf(r *http.Request) string {
 // line quotes.
 const clipLen = 96
 
-// Clip returns s, or its first clipLen bytes and how long it was, for a
-// log line that quotes what a client chose (a path, a Host): clients
+// Clip shortens a string a client chose (a path, a Host) for a log line.
+// It returns s, or its first clipLen bytes and how long it was: clients
 // choose them up to the header limit, and must not fill the log with them.
 func Clip(s string) string {
 	if len(s) <= clipLen {

@@ -56,19 +56,19 @@ func toConnect(log *slog.Logger, err error) error {
 	return cerr
 }
 
-// refuser answers the calls that the middleware refuses by itself
-// (unauthenticated, overloaded, draining, broken frames) and counts them in
-// metrics, as the Connect interceptors count the calls that reach the
-// service. Its zero value answers without counting.
+// refuser answers the calls that the middleware refuses by itself: without
+// a valid key, over a limit, during shutdown or with broken frames. It
+// counts them in metrics, as the Connect interceptors count the calls that
+// reach the service. Its zero value answers without counting.
 type refuser struct{ metrics *metrics.RPC }
 
-// errorWriter writes refuser's answers in the request's protocol, as the
-// service's handlers would: connect-go picks the HTTP status (Connect
-// unary), the end-of-stream message (Connect streaming) or grpc-status
-// (gRPC, gRPC-Web). A request of no RPC protocol gets the Connect JSON body.
+// errorWriter writes refuser's answers in each request's protocol. As in
+// the service's handlers, connect-go picks the HTTP status (Connect unary),
+// the end-of-stream message (Connect streaming) or grpc-status (gRPC,
+// gRPC-Web). A request of no RPC protocol gets the Connect JSON body.
 var errorWriter = connect.NewErrorWriter(codecs()...)
 
-// overloaded answers RESOURCE_EXHAUSTED, retry after a second.
+// overloaded answers RESOURCE_EXHAUSTED, with a retry after a second.
 func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
 	f.refuse(w, r, connect.CodeResourceExhausted, "the server is overloaded; retry later, with backoff")

@@ -26,15 +26,15 @@ type limits struct {
 	inFlight, watchers, watchersPerKey int
 }
 
-// limitCalls lets at most l.inFlight CustomerService calls run at once,
-// l.watchers WatchCustomers streams in all and l.watchersPerKey per
-// caller (API key), and a few reflection streams; it answers the others at
-// once with RESOURCE_EXHAUSTED: under overload, queueing more work only
-// makes every caller wait longer and the server's memory grow. Calls come
-// here with their requests read (readBodies), so a slot is only held by a
-// call the server is working on. Watches last as long as their clients, so
-// they count against the watcher limits instead of the in-flight slots.
-// Health checks are not limited.
+// limitCalls caps the calls of each kind that run at once. It lets
+// l.inFlight CustomerService calls run, l.watchers WatchCustomers streams
+// in all and l.watchersPerKey per caller (API key), and a few reflection
+// streams; it answers the others at once with RESOURCE_EXHAUSTED: under
+// overload, queueing more work only makes every caller wait longer and the
+// server's memory grow. Calls come here with their requests read
+// (readBodies), so a slot is only held by a call the server is working on.
+// Watches last as long as their clients, so they count against the watcher
+// limits instead of the in-flight slots. Health checks are not limited.
 func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics.Gauge) {
 	slots := make(chan struct{}, l.inFlight)
 	reflection := make(chan struct{}, maxReflectionStreams)
@@ -122,10 +122,11 @@ func (c *watcherCount) leave(caller string) {
 	}
 }
 
-// refuseWhileDraining answers every CustomerService call with UNAVAILABLE
-// once draining reports true, and asks HTTP/1.1 clients to close the
-// connection: during shutdown a call that arrives on a kept-alive
-// connection gets a clear, retryable answer instead of a reset connection.
+// refuseWhileDraining refuses CustomerService calls while the server
+// shuts down. Once draining reports true it answers each with UNAVAILABLE
+// and asks HTTP/1.1 clients to close the connection, so that a call that
+// arrives on a kept-alive connection gets a clear, retryable answer
+// instead of a reset connection.
 func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) http.Handler {
 	if draining == nil {
 		return next
