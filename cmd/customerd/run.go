@@ -55,23 +55,19 @@ type config struct {
 	tlsKey         string
 }
 
+// parseConfig reads the server's configuration from the flags in args and
+// from the environment. Flags win.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
 		requestIDTTL: 24 * time.Hour, retention: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: rpc.DefaultMaxInFlight,
 		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
-	if v := getenv("CUSTOMERD_ADDR"); v != "" {
-		cfg.addr = v
-	}
-	if v := getenv("CUSTOMERD_DB"); v != "" {
-		cfg.dbPath = v
-	}
+	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
+	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
-	if v := getenv("CUSTOMERD_DURABILITY"); v != "" {
-		cfg.durability = v
-	}
+	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
 	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -104,25 +100,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+	switch {
+	case (cfg.tlsCert == "") != (cfg.tlsKey == ""):
 		return config{}, errors.New("-tls-cert and -tls-key go together")
-	}
-	if cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 || cfg.maxWatchers < 1 || cfg.maxWatchersKey < 1 {
+	case cfg.timeout <= 0 || cfg.queue < 1 || cfg.maxInFlight < 1 || cfg.maxRequest < 1 || cfg.maxWatchers < 1 || cfg.maxWatchersKey < 1:
 		return config{}, errors.New("-request-timeout, -queue, -max-inflight, -max-watchers, -max-watchers-per-key and -max-request-bytes must be positive")
-	}
-	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return config{}, errors.New("-log-format must be text or json")
-	}
-	if cfg.maxBatch < 1 {
+	case cfg.maxBatch < 1:
 		return config{}, errors.New("-max-batch must be at least 1")
-	}
-	if cfg.retention <= 0 {
+	case cfg.retention <= 0:
 		return config{}, errors.New("-change-retention must be positive")
-	}
-	if cfg.requestIDTTL <= 0 {
+	case cfg.requestIDTTL <= 0:
 		return config{}, errors.New("-request-id-ttl must be positive")
-	}
-	if fs.NArg() > 0 {
+	case fs.NArg() > 0:
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	return cfg, nil
@@ -143,13 +134,12 @@ func (c config) origins() []string {
 // gracefully. It returns an error when the configuration is bad, the
 // database cannot be opened or migrated, or the address cannot be bound.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "backup" {
+	switch {
+	case len(args) > 0 && args[0] == "backup":
 		return runBackup(ctx, args[1:], getenv, stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "check" {
+	case len(args) > 0 && args[0] == "check":
 		return runCheck(ctx, args[1:], getenv, stdout, stderr)
-	}
-	if len(args) > 1 && args[0] == "keys" && args[1] == "add" {
+	case len(args) > 1 && args[0] == "keys" && args[1] == "add":
 		return runKeysAdd(args[2:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -167,38 +157,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-
-	// Everything the command line names is checked, and every port bound,
-	// before the database is opened: a typo must not first create or
-	// migrate a database.
-	var tlsConfig *tls.Config
-	if cfg.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
-		if err != nil {
-			return fmt.Errorf("-tls-cert %s, -tls-key %s: %w", cfg.tlsCert, cfg.tlsKey, err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-	}
-	ln, err := listen("-addr", cfg.addr)
+	ln, debugLn, tlsConfig, err := bind(cfg, keys)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	if keys == nil {
-		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			return fmt.Errorf("refusing to serve on %s (-addr %s) without -auth-keys: anyone who can reach it could read and change every customer; "+
-				"make keys with \"customerd keys add\" or listen on 127.0.0.1", ln.Addr(), cfg.addr)
-		}
-	}
-	var debugLn net.Listener
-	if cfg.debugAddr != "" {
-		if debugLn, err = listen("-debug-addr", cfg.debugAddr); err != nil {
-			return err
-		}
+	if debugLn != nil {
 		defer debugLn.Close()
-		if ip := debugLn.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			return fmt.Errorf("-debug-addr %s is not a loopback address: profiles reveal the server's internals; use 127.0.0.1:PORT", cfg.debugAddr)
-		}
 	}
 
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
@@ -224,42 +189,88 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("API keys required", "keys", keys.Len())
 	}
 	var draining atomic.Bool
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	scheme := "http"
-	if tlsConfig != nil {
-		protocols.SetHTTP2(true) // negotiated with ALPN
-		scheme = "https"
-	} else {
-		protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
-	}
-	srv := &http.Server{
-		Handler: rpc.NewHandler(st, health, log, rpc.Options{
-			CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
-			MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
-			MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
-			Draining: draining.Load, Web: webui.Handler(),
-		}),
-		TLSConfig: tlsConfig,
-		Protocols: &protocols,
-		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	rpc.ConfigureServer(srv)
-
+	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
+		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
+		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
+		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
+		Draining: draining.Load, Web: webui.Handler(),
+	}))
 	if debugLn != nil {
 		debug := debugServer(log)
 		defer debug.Close()
 		go debug.Serve(debugLn)
 		log.Info("profiles on http://" + debugLn.Addr().String() + "/debug/pprof/")
 	}
-	serveErr := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			serveErr <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
-		} else {
-			serveErr <- srv.Serve(ln)
+	return serveAndDrain(ctx, cfg, log, srv, ln, func() { notServing(); draining.Store(true) }, st.Close)
+}
+
+// bind loads the TLS certificate and binds the ports the command line
+// names. It runs before the database is opened: a typo must not first
+// create or migrate a database. -addr must be on loopback without keys,
+// -debug-addr always.
+func bind(cfg config, keys *auth.Keys) (ln, debugLn net.Listener, tlsConfig *tls.Config, err error) {
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("-tls-cert %s, -tls-key %s: %w", cfg.tlsCert, cfg.tlsKey, err)
 		}
-	}()
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if ln, err = listen("-addr", cfg.addr); err != nil {
+		return nil, nil, nil, err
+	}
+	if ip := ln.Addr().(*net.TCPAddr).IP; keys == nil && !ip.IsLoopback() {
+		ln.Close()
+		return nil, nil, nil, fmt.Errorf("refusing to serve on %s (-addr %s) without -auth-keys: anyone who can reach it could read and change every customer; "+
+			"make keys with \"customerd keys add\" or listen on 127.0.0.1", ln.Addr(), cfg.addr)
+	}
+	if cfg.debugAddr != "" {
+		if debugLn, err = listen("-debug-addr", cfg.debugAddr); err != nil {
+			ln.Close()
+			return nil, nil, nil, err
+		}
+		if ip := debugLn.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			ln.Close()
+			debugLn.Close()
+			return nil, nil, nil, fmt.Errorf("-debug-addr %s is not a loopback address: profiles reveal the server's internals; use 127.0.0.1:PORT", cfg.debugAddr)
+		}
+	}
+	return ln, debugLn, tlsConfig, nil
+}
+
+// newServer returns the HTTP server of handler. It speaks HTTP/1.1 and
+// HTTP/2, over TLS when tlsConfig is set, else without.
+func newServer(tlsConfig *tls.Config, log *slog.Logger, handler http.Handler) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	if tlsConfig != nil {
+		protocols.SetHTTP2(true) // negotiated with ALPN
+	} else {
+		protocols.SetUnencryptedHTTP2(true) // gRPC clients speak HTTP/2 without TLS
+	}
+	srv := &http.Server{
+		Handler:   handler,
+		TLSConfig: tlsConfig,
+		Protocols: &protocols,
+		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	rpc.ConfigureServer(srv)
+	return srv
+}
+
+// serveAndDrain serves srv on ln until ctx is done, then shuts it down.
+// drain has the server report not serving and refuse new calls, in-flight
+// calls get cfg.shutdownGrace, and closeStore closes the database. It
+// returns at once if serving fails.
+func serveAndDrain(ctx context.Context, cfg config, log *slog.Logger, srv *http.Server, ln net.Listener, drain func(), closeStore func() error) error {
+	serveErr := make(chan error, 1)
+	scheme := "http"
+	if srv.TLSConfig != nil {
+		scheme = "https"
+		go func() { serveErr <- srv.ServeTLS(ln, "", "") }() // the certificate is in srv.TLSConfig
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch)
 
 	select {
@@ -269,12 +280,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	log.Info("shutting down")
-	notServing()
 	// First refuse new calls with a clear UNAVAILABLE on the connections
 	// clients already hold, and close those connections after each answer;
 	// only then stop listening and close what is idle. Closing at once would
 	// reset connections that a request is racing onto.
-	draining.Store(true)
+	drain()
 	select {
 	case <-time.After(min(cfg.shutdownGrace/2, drainPeriod)):
 	case err := <-serveErr:
@@ -282,12 +292,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownGrace)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("in-flight requests did not finish in time; closing them", "grace", cfg.shutdownGrace)
 		err = srv.Close()
 	}
-	if cerr := st.Close(); cerr != nil {
+	if cerr := closeStore(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	if err == nil {
@@ -331,8 +341,8 @@ func debugServer(log *slog.Logger) *http.Server {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
-// runBackup is "customerd backup -db PATH -out FILE": a consistent copy of
-// the database, safe while a server runs on it.
+// runBackup runs "customerd backup -db PATH -out FILE". It makes a
+// consistent copy of the database, safe while a server runs on it.
 func runBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -357,8 +367,8 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// runCheck is "customerd check -db PATH": it prints "ok" when the database
-// is sound, and otherwise each problem found and fails.
+// runCheck runs "customerd check -db PATH". It prints "ok" when the
+// database is sound, and otherwise each problem found and fails.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -390,8 +400,8 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
-// runKeysAdd is "customerd keys add -file FILE -scope read|write": it prints
-// a new key, alone on its line, and appends only its hash to FILE.
+// runKeysAdd runs "customerd keys add -file FILE -scope read|write". It
+// prints a new key, alone on its line, and appends only its hash to FILE.
 func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd keys add", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -88,22 +88,25 @@ func (t Target) Metric(name string) (float64, error) {
 	return 0, fmt.Errorf("no %s in /metrics", name)
 }
 
-// Answers counts what a server answered, by code: a Connect or gRPC code
-// name ("ok", "resource_exhausted", ...), "http NNN" for an HTTP status
-// without one, or what went wrong on the client's side ("reset", "timeout").
+// Answers counts what a server answered, by code. A code is a Connect or
+// gRPC code name ("ok", "resource_exhausted", ...), "http NNN" for an HTTP
+// status without one, or a failure on the client's side ("reset", "timeout").
 type Answers struct {
 	mu     sync.Mutex
 	counts map[string]int
 }
 
 // Add counts one answer.
-func (a *Answers) Add(code string) {
+func (a *Answers) Add(code string) { a.add(code, 1) }
+
+// add counts n answers code.
+func (a *Answers) add(code string, n int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.counts == nil {
 		a.counts = map[string]int{}
 	}
-	a.counts[code]++
+	a.counts[code] += n
 }
 
 // Merge adds the answers of o.
@@ -112,12 +115,7 @@ func (a *Answers) Merge(o *Answers) {
 	counts := maps.Clone(o.counts)
 	o.mu.Unlock()
 	for code, n := range counts {
-		a.mu.Lock()
-		if a.counts == nil {
-			a.counts = map[string]int{}
-		}
-		a.counts[code] += n
-		a.mu.Unlock()
+		a.add(code, n)
 	}
 }
 
@@ -163,6 +161,13 @@ func codeOf(resp *http.Response, body []byte) string {
 	}
 	if st != "" {
 		return grpcCodeName(st)
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/connect+") && len(body) > 5 && body[0]&2 != 0 {
+		// A Connect stream answered with its end message alone: any error is there.
+		var end struct{ Error struct{ Code string } }
+		if json.Unmarshal(body[5:], &end) == nil && end.Error.Code != "" {
+			return end.Error.Code
+		}
 	}
 	if resp.StatusCode == http.StatusOK {
 		return "ok"

@@ -24,10 +24,10 @@ import (
 const servicePath = "/" + customerv1connect.CustomerServiceName + "/"
 
 // JunkPaths sends n POSTs to CustomerService paths of pathBytes random
-// letters, from 8 clients at once, without an API key; with foreignHost
-// they name another host in their Host header (what a DNS-rebinding page
-// sends). Each answer would, on a server that labels metrics by path, add
-// a series that lives forever.
+// letters. They come from 8 clients at once, without an API key; with
+// foreignHost they name another host in their Host header (what a
+// DNS-rebinding page sends). Each answer would, on a server that labels
+// metrics by path, add a series that lives forever.
 func JunkPaths(ctx context.Context, t Target, n, pathBytes int, foreignHost bool) *Answers {
 	a := &Answers{}
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -58,10 +58,11 @@ func JunkPaths(ctx context.Context, t Target, n, pathBytes int, foreignHost bool
 	return a
 }
 
-// RapidReset opens conns HTTP/2 connections without TLS and on each sends,
-// as fast as it can until ctx ends, a GetCustomer call's HEADERS and at
-// once an RST_STREAM cancelling it (CVE-2023-44487's pattern). It counts
-// the streams it reset ("reset"), and what ended its connections.
+// RapidReset opens and at once resets streams on conns HTTP/2 connections
+// without TLS (CVE-2023-44487's pattern). On each it sends, as fast as it
+// can until ctx ends, a GetCustomer call's HEADERS and an RST_STREAM
+// cancelling it. It counts the streams it reset ("reset"), and what ended
+// its connections.
 func RapidReset(ctx context.Context, t Target, conns int) *Answers {
 	a := &Answers{}
 	var wg sync.WaitGroup
@@ -102,36 +103,7 @@ func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
 		return err
 	}
 	readErr := make(chan error, 1)
-	go func() {
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			mu.Lock()
-			switch f := f.(type) {
-			case *http2.SettingsFrame:
-				if !f.IsAck() {
-					err = fr.WriteSettingsAck()
-				}
-			case *http2.PingFrame:
-				if !f.IsAck() {
-					err = fr.WritePing(true, f.Data)
-				}
-			case *http2.GoAwayFrame:
-				a.Add("goaway " + f.ErrCode.String())
-			}
-			if err == nil {
-				err = w.Flush()
-			}
-			mu.Unlock()
-			if err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
+	go func() { readErr <- readFrames(fr, w, &mu, a) }()
 	var block bytes.Buffer
 	enc := hpack.NewEncoder(&block)
 	for id := uint32(1); id < 1<<31-1 && ctx.Err() == nil; id += 2 {
@@ -167,6 +139,38 @@ func rapidResetConn(ctx context.Context, t Target, a *Answers) error {
 	return ctx.Err()
 }
 
+// readFrames reads the server's frames for rapidResetConn until the
+// connection fails. It acknowledges SETTINGS and PING as a client must
+// (writing to w under mu) and counts GOAWAYs.
+func readFrames(fr *http2.Framer, w *bufio.Writer, mu *sync.Mutex, a *Answers) error {
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				err = fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				err = fr.WritePing(true, f.Data)
+			}
+		case *http2.GoAwayFrame:
+			a.Add("goaway " + f.ErrCode.String())
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // Body is a request body an attack sends slowly or not at all.
 type Body struct {
 	// Path is the request's path, such as "/customer.v1.CustomerService/GetCustomer".
@@ -193,9 +197,9 @@ func GRPCWebWatch() Body {
 	}
 }
 
-// SlowBodies keeps conns HTTP/1.1 connections each sending body b, one
-// request at a time, until ctx ends: as soon as a request is answered or
-// its connection closed, it starts another. It counts the answers.
+// SlowBodies keeps conns HTTP/1.1 connections sending body b until ctx
+// ends. Each sends one request at a time: as soon as a request is answered
+// or its connection closed, it starts another. It counts the answers.
 func SlowBodies(ctx context.Context, t Target, conns int, b Body) *Answers {
 	a := &Answers{}
 	var wg sync.WaitGroup
@@ -289,46 +293,36 @@ func slowBody(ctx context.Context, t Target, b Body) string {
 func (t Target) Client() customerv1connect.CustomerServiceClient {
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
-	hc := &http.Client{Transport: &http.Transport{Protocols: p}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC(), connect.WithInterceptors(keyInterceptor(t.Key)))
+	hc := &http.Client{Transport: keyTransport{t.Key, &http.Transport{Protocols: p}}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithGRPC())
 }
 
 // ConnectClient returns a generated client of the target over Connect
 // JSON on HTTP/1.1, presenting the target's key.
 func (t Target) ConnectClient() customerv1connect.CustomerServiceClient {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON(), connect.WithInterceptors(keyInterceptor(t.Key)))
+	hc := &http.Client{Transport: keyTransport{t.Key, &http.Transport{MaxIdleConnsPerHost: 64}}}
+	return customerv1connect.NewCustomerServiceClient(hc, t.URL, connect.WithProtoJSON())
 }
 
-// keyInterceptor adds an Authorization header to every call.
-type keyInterceptor string
+// keyTransport presents an API key on every request it sends through
+// base: an Authorization header, unless key is "".
+type keyTransport struct {
+	key  string
+	base http.RoundTripper
+}
 
-func (k keyInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if k != "" {
-			req.Header().Set("Authorization", "Bearer "+string(k))
-		}
-		return next(ctx, req)
+// RoundTrip sends r through base, with the key.
+func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if k.key != "" {
+		r = r.Clone(r.Context()) // a RoundTripper must not change its request
+		r.Header.Set("Authorization", "Bearer "+k.key)
 	}
+	return k.base.RoundTrip(r)
 }
 
-func (k keyInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		if k != "" {
-			conn.RequestHeader().Set("Authorization", "Bearer "+string(k))
-		}
-		return conn
-	}
-}
-
-func (k keyInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
-}
-
-// Watchers opens n WatchCustomers streams over gRPC on cleartext HTTP/2
-// (connections of the client's choosing), each reading every change, and
-// keeps them until ctx ends. It counts how each stream ended: "open" for
+// Watchers opens n WatchCustomers streams and keeps them until ctx ends.
+// They run over gRPC on cleartext HTTP/2 (connections of the client's
+// choosing), each reading every change. It counts how each ended: "open" for
 // the ones still open at the end that received a change ("quiet" for those
 // that received none: open, or not yet answered), else the code the
 // server ended it with; events counts the changes they received. It reads
@@ -396,8 +390,7 @@ func watch(ctx context.Context, t Target, client *http.Client, events *atomic.In
 // connectCode names the outcome of a call: "open" when it lasted until
 // ctx ended.
 func connectCode(ctx context.Context, err error) string {
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		return "open"
 	}
 	return codeName(err)
@@ -412,7 +405,7 @@ func codeName(err error) string {
 }
 
 // ExpensiveSearchRequest is the costliest search a client could ask for in
-// one call: a common word forty times over, counted, ordered by name.
+// one call: word (a common one) forty times over, counted, ordered by name.
 func ExpensiveSearchRequest(word string) *customerv1.ListCustomersRequest {
 	return &customerv1.ListCustomersRequest{Query: strings.Repeat(word+" ", 40), IncludeTotal: true, OrderBy: "name"}
 }

@@ -24,8 +24,8 @@ var writeProcedures = map[string]bool{
 	customerv1connect.CustomerServiceDeleteCustomerProcedure: true,
 }
 
-// guard decides who may call, before any other work is done for a request
-// (so that strangers cannot use up the in-flight slots either).
+// guard decides who may call. It runs before any other work is done for a
+// request, so that strangers cannot use up the in-flight slots either.
 //
 // With keys, every CustomerService call and GET /metrics needs a bearer API
 // key: UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a read key
@@ -41,7 +41,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		if keys == nil {
 			if !loopback.IsHost(r.Host) {
 				log.Warn("refused a request for a non-loopback host", "host", Clip(r.Host), "path", Clip(r.URL.Path), "peer", r.RemoteAddr)
-				f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this server only answers requests addressed to localhost")
+				f.refuse(w, r, connect.CodePermissionDenied, "this server only answers requests addressed to localhost")
 				return
 			}
 			next.ServeHTTP(w, withCaller(r, localCaller))
@@ -55,12 +55,12 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 		key, err := keys.Check(r.Header.Get("Authorization"))
 		if err != nil {
 			log.Warn("authentication failed", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "reason", err)
-			f.refuse(w, r, connect.CodeUnauthenticated, http.StatusUnauthorized, err.Error())
+			f.refuse(w, r, connect.CodeUnauthenticated, err.Error())
 			return
 		}
 		if service && writeProcedures[r.URL.Path] && key.Scope != auth.Write {
 			log.Warn("permission denied", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
-			f.refuse(w, r, connect.CodePermissionDenied, http.StatusForbidden, "this API key may only read")
+			f.refuse(w, r, connect.CodePermissionDenied, "this API key may only read")
 			return
 		}
 		next.ServeHTTP(w, withCaller(r, key.ID))
@@ -90,8 +90,8 @@ func callerOf(r *http.Request) string {
 // line quotes.
 const clipLen = 96
 
-// Clip returns s, or its first clipLen bytes and how long it was, for a
-// log line that quotes what a client chose (a path, a Host): clients
+// Clip shortens a string a client chose (a path, a Host) for a log line.
+// It returns s, or its first clipLen bytes and how long it was: clients
 // choose them up to the header limit, and must not fill the log with them.
 func Clip(s string) string {
 	if len(s) <= clipLen {

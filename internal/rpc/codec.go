@@ -12,10 +12,10 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// codecs returns the handler options that replace connect-go's protobuf
-// binary and JSON codecs with ones that marshal alike but describe a
-// request that cannot be decoded in the request's own terms (the message,
-// the field, what it expects) instead of naming Go types
+// codecs returns the service's protobuf binary and JSON codecs as handler
+// options. They marshal as connect-go's own do, but describe a request
+// that cannot be decoded in the request's own terms (the message, the
+// field, what it expects) instead of naming Go types
 // ("unmarshal into *customerv1.ListCustomersRequest: proto: ...").
 func codecs() []connect.HandlerOption {
 	return []connect.HandlerOption{
@@ -35,9 +35,7 @@ type protoCodec struct{}
 func (protoCodec) Name() string   { return "proto" }
 func (protoCodec) IsBinary() bool { return true }
 
-func (protoCodec) Marshal(v any) ([]byte, error) {
-	return protoCodec{}.MarshalAppend(nil, v)
-}
+func (c protoCodec) Marshal(v any) ([]byte, error) { return c.MarshalAppend(nil, v) }
 
 func (protoCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
@@ -128,8 +126,8 @@ var jsonExpects = map[string]string{
 	"bytes": "base64 text", "enum": "one of the enum's value names", "message": "a JSON object",
 }
 
-// describeJSONError rewords a protojson error for a client: which field
-// and what it expects, and where in the body, without the library's prefix.
+// describeJSONError rewords a protojson error for a client. It says which
+// field, what it expects and where in the body, without the library's prefix.
 func describeJSONError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "proto:")
 	msg = strings.ReplaceAll(msg, "\u00a0", " ") // protojson pads with a no-break space

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
 	"customerd/internal/customer"
+	"customerd/internal/metrics"
 )
 
 // connectCodes maps each customer error code to the Connect code a client
@@ -52,4 +54,30 @@ func toConnect(log *slog.Logger, err error) error {
 		}
 	}
 	return cerr
+}
+
+// refuser answers the calls that the middleware refuses by itself: without
+// a valid key, over a limit, during shutdown or with broken frames. It
+// counts them in metrics, as the Connect interceptors count the calls that
+// reach the service. Its zero value answers without counting.
+type refuser struct{ metrics *metrics.RPC }
+
+// errorWriter writes refuser's answers in each request's protocol. As in
+// the service's handlers, connect-go picks the HTTP status (Connect unary),
+// the end-of-stream message (Connect streaming) or grpc-status (gRPC,
+// gRPC-Web). A request of no RPC protocol gets the Connect JSON body.
+var errorWriter = connect.NewErrorWriter(codecs()...)
+
+// overloaded answers RESOURCE_EXHAUSTED, with a retry after a second.
+func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "1")
+	f.refuse(w, r, connect.CodeResourceExhausted, "the server is overloaded; retry later, with backoff")
+}
+
+// refuse answers code and msg without reading the request.
+func (f refuser) refuse(w http.ResponseWriter, r *http.Request, code connect.Code, msg string) {
+	if f.metrics != nil {
+		f.metrics.Observe(r.URL.Path, code.String(), 0) // answered before any work
+	}
+	_ = errorWriter.Write(w, r, connect.NewError(code, errors.New(msg)))
 }

@@ -51,22 +51,24 @@ func (b *budget) take(n int64) bool {
 	return true
 }
 
+// give gives n reserved bytes back.
 func (b *budget) give(n int64) { b.used.Add(-n) }
 
-// readBodies reads the whole body of every call that has one (each
-// CustomerService and health RPC: their requests are single messages)
-// before passing it on, within a bounded size (the largest message and its
-// envelope), a bounded time and a shared budget of buffered
-// bytes, and checks its message frames. So the calls behind it, and the
-// in-flight slots they take, only ever see requests that have fully
-// arrived, and no client can make the server hold more than the budget in
-// unread or half-sent bodies however many it sends at once.
+// readBodies reads the whole request of every call that takes a single
+// message before passing it on: each CustomerService and health RPC. It
+// reads within a bounded size (the largest message and its envelope), a
+// bounded time and a shared budget of buffered bytes, and checks the
+// frames. So the calls behind it, and the in-flight slots they take, only
+// ever see requests that have fully arrived, and no client can make the
+// server hold more than the budget in unread or half-sent bodies however
+// many it sends at once.
 //
 // Refused: a body over the size with RESOURCE_EXHAUSTED, at once when its
 // Content-Length says so; a body that finds the budget used up with
 // RESOURCE_EXHAUSTED (retryable); a body that does not arrive in time with
-// DEADLINE_EXCEEDED (HTTP 408); broken frames with INVALID_ARGUMENT.
-// Server reflection, a bidirectional stream, is passed through untouched.
+// DEADLINE_EXCEEDED, its connection closed; broken frames with
+// INVALID_ARGUMENT. Server reflection, a bidirectional stream, is passed
+// through untouched.
 func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	limit := int64(l.maxBytes) + 5 // one message and its envelope
 	b := &budget{max: l.budget}
@@ -78,25 +80,23 @@ func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 		body, err := readBody(w, r, limit, l.timeout, b)
 		switch {
 		case errors.Is(err, errTooLarge):
-			f.refuse(w, r, connect.CodeResourceExhausted, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
+			f.refuse(w, r, connect.CodeResourceExhausted, fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
 			return
 		case errors.Is(err, errNoBudget):
 			f.overloaded(w, r)
 			return
 		case errors.Is(err, errSlowBody):
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeDeadlineExceeded, http.StatusRequestTimeout,
-				fmt.Sprintf("the request body did not arrive within %s", l.timeout))
+			f.refuse(w, r, connect.CodeDeadlineExceeded, fmt.Sprintf("the request body did not arrive within %s", l.timeout))
 			return
 		case err != nil:
 			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeCanceled, 499, "the client broke off the request")
+			f.refuse(w, r, connect.CodeCanceled, "the client broke off the request")
 			return
 		}
 		if problem := frameProblem(r.Header, body.data); problem != "" {
 			body.Close()
-			f.refuse(w, r, connect.CodeInvalidArgument, http.StatusBadRequest, problem)
+			f.refuse(w, r, connect.CodeInvalidArgument, problem)
 			return
 		}
 		defer body.Close()
@@ -222,9 +222,9 @@ func (b *bufferedBody) Close() error {
 	return nil
 }
 
-// frameProblem checks the message frames of a gRPC, gRPC-Web or Connect
-// streaming request body (a flags byte, a 4-byte length, the message) and
-// says what is wrong with them in the client's terms, or returns "".
+// frameProblem says what is wrong with the message frames of a request
+// body, in the client's terms, or returns "". It checks gRPC, gRPC-Web and
+// Connect streaming frames (a flags byte, a 4-byte length, the message).
 // connect-go, like grpc-go, calls a truncated frame or a compressed flag
 // without a compression INTERNAL, which would blame the server for a
 // broken request. Connect unary bodies are bare messages: nothing to check.

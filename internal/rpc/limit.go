@@ -1,10 +1,8 @@
 package rpc
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -28,15 +26,15 @@ type limits struct {
 	inFlight, watchers, watchersPerKey int
 }
 
-// limitCalls lets at most l.inFlight CustomerService calls run at once,
-// l.watchers WatchCustomers streams in all and l.watchersPerKey per
-// caller (API key), and a few reflection streams; it answers the others at
-// once with RESOURCE_EXHAUSTED: under overload, queueing more work only
-// makes every caller wait longer and the server's memory grow. Calls come
-// here with their requests read (readBodies), so a slot is only held by a
-// call the server is working on. Watches last as long as their clients, so
-// they count against the watcher limits instead of the in-flight slots.
-// Health checks are not limited.
+// limitCalls caps the calls of each kind that run at once. It lets
+// l.inFlight CustomerService calls run, l.watchers WatchCustomers streams
+// in all and l.watchersPerKey per caller (API key), and a few reflection
+// streams; it answers the others at once with RESOURCE_EXHAUSTED: under
+// overload, queueing more work only makes every caller wait longer and the
+// server's memory grow. Calls come here with their requests read
+// (readBodies), so a slot is only held by a call the server is working on.
+// Watches last as long as their clients, so they count against the watcher
+// limits instead of the in-flight slots. Health checks are not limited.
 func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics.Gauge) {
 	slots := make(chan struct{}, l.inFlight)
 	reflection := make(chan struct{}, maxReflectionStreams)
@@ -53,7 +51,7 @@ func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics
 			caller := callerOf(r)
 			if msg := watchers.join(caller); msg != "" {
 				w.Header().Set("Retry-After", "10")
-				f.refuse(w, r, connect.CodeResourceExhausted, http.StatusTooManyRequests, msg)
+				f.refuse(w, r, connect.CodeResourceExhausted, msg)
 				return
 			}
 			defer watchers.leave(caller)
@@ -124,10 +122,11 @@ func (c *watcherCount) leave(caller string) {
 	}
 }
 
-// refuseWhileDraining answers every CustomerService call with UNAVAILABLE
-// once draining reports true, and asks HTTP/1.1 clients to close the
-// connection: during shutdown a call that arrives on a kept-alive
-// connection gets a clear, retryable answer instead of a reset connection.
+// refuseWhileDraining refuses CustomerService calls while the server
+// shuts down. Once draining reports true it answers each with UNAVAILABLE
+// and asks HTTP/1.1 clients to close the connection, so that a call that
+// arrives on a kept-alive connection gets a clear, retryable answer
+// instead of a reset connection.
 func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) http.Handler {
 	if draining == nil {
 		return next
@@ -138,45 +137,10 @@ func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) htt
 			// client is left holding one the server is about to close.
 			w.Header().Set("Connection", "close")
 			if strings.HasPrefix(r.URL.Path, servicePrefix) {
-				f.refuse(w, r, connect.CodeUnavailable, http.StatusServiceUnavailable, "the server is shutting down; retry")
+				f.refuse(w, r, connect.CodeUnavailable, "the server is shutting down; retry")
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// refuser answers calls the middleware refuses by itself (unauthenticated,
-// overloaded, draining, broken frames) and counts them in metrics, as the
-// Connect interceptors count the calls that reach the service. Its zero
-// value answers without counting.
-type refuser struct{ metrics *metrics.RPC }
-
-// overloaded answers RESOURCE_EXHAUSTED.
-func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", "1")
-	f.refuse(w, r, connect.CodeResourceExhausted, http.StatusTooManyRequests, "the server is overloaded; retry later, with backoff")
-}
-
-// refuse answers code and msg without reading the request: as a
-// trailers-only gRPC status for gRPC and gRPC-Web, else in the Connect
-// protocol, with status and a JSON error body.
-func (f refuser) refuse(w http.ResponseWriter, r *http.Request, code connect.Code, status int, msg string) {
-	if f.metrics != nil {
-		f.metrics.Observe(r.URL.Path, code.String(), 0) // answered before any work
-	}
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/grpc") {
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Grpc-Status", strconv.Itoa(int(code)))
-		w.Header().Set("Grpc-Message", msg)
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	body, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{code.String(), msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }

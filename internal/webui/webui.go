@@ -1,10 +1,12 @@
-// Package webui serves the customer admin web app: index.html and the
-// bundle that web/build.sh makes from web/src, embedded in the binary so
-// that customerd serves the app with nothing else installed.
+// Package webui serves the customer admin web app, embedded in the binary
+// so that customerd serves it with nothing else installed. The files in
+// assets/ are made from web/src by "npm run build" in web/ (web/build.mjs,
+// with esbuild) and committed; CI rebuilds them and fails if they differ.
 package webui
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -31,8 +33,9 @@ var contentTypes = map[string]string{
 	".txt":  "text/plain; charset=utf-8",
 }
 
-// csp lets the page load only its own script and styles and talk only to
-// its own origin: nothing inline, no eval, no frames.
+// csp is the page's Content-Security-Policy. It lets the page load only its
+// own script and styles and talk only to its own origin: nothing inline,
+// no eval, no frames.
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
 	"img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
@@ -49,13 +52,13 @@ type file struct {
 	cacheControl string
 }
 
-// Handler returns the handler of the web app: GET or HEAD / serves
+// Handler returns the handler of the web app. GET or HEAD / serves
 // index.html, which browsers must revalidate (it names the current
 // bundle); GET or HEAD /NAME serves the asset NAME, cacheable for a year
-// when its name carries its content hash, else revalidated too. Every response has a strong
-// ETag and honours If-None-Match. Any other path is 404, any other method
-// 405. It panics if the embedded assets lack index.html, which a build
-// that went wrong would cause.
+// when its name carries its content hash, else revalidated too. Every
+// response has a strong ETag and honours If-None-Match. Any other path is
+// 404, any other method 405. It panics if the embedded assets lack
+// index.html, which a build that went wrong would cause.
 func Handler() http.Handler {
 	files, err := load(assets)
 	if err != nil {
@@ -107,14 +110,11 @@ func load(fsys fs.FS) (map[string]file, error) {
 			name:         name,
 			body:         body,
 			etag:         `"` + hex.EncodeToString(sum[:8]) + `"`,
-			contentType:  contentTypes[path.Ext(name)],
+			contentType:  cmp.Or(contentTypes[path.Ext(name)], "application/octet-stream"),
 			cacheControl: "no-cache", // revalidate: the ETag makes that a 304
 		}
 		if hashed.MatchString(name) {
 			f.cacheControl = "public, max-age=31536000, immutable"
-		}
-		if f.contentType == "" {
-			f.contentType = "application/octet-stream"
 		}
 		urlPath := "/" + name
 		if name == "index.html" {
