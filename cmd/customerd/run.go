@@ -20,10 +20,11 @@ import (
 	"connectrpc.com/grpchealth"
 
 	"customerd/internal/auth"
+	"customerd/internal/batch"
+	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
-	"customerd/internal/sqlite"
 	"customerd/internal/webui"
 )
 
@@ -60,7 +61,8 @@ type config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{
 		addr: "127.0.0.1:8080", dbPath: "customers.db", shutdownGrace: 30 * time.Second,
-		requestIDTTL: 24 * time.Hour, retention: 24 * time.Hour, durability: "full", logFormat: "text", maxBatch: 128, timeout: 10 * time.Second, queue: 1024, maxInFlight: rpc.DefaultMaxInFlight,
+		requestIDTTL: customer.DefaultRequestIDTTL, retention: customer.DefaultChangeRetention, durability: "full", logFormat: "text",
+		maxBatch: batch.DefaultMaxBatch, timeout: 10 * time.Second, queue: batch.DefaultQueue, maxInFlight: rpc.DefaultMaxInFlight,
 		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
@@ -354,13 +356,7 @@ func runBackup(ctx context.Context, args []string, getenv func(string) string, s
 	if *out == "" || fs.NArg() > 0 {
 		return errors.New("usage: customerd backup [-db PATH] -out FILE")
 	}
-	if *dbPath == sqlite.Memory {
-		return errors.New("backup: an in-memory database lives only inside its server")
-	}
-	if engine.IsPostgres(*dbPath) {
-		return errors.New("backup: back up a PostgreSQL database with its own tools (pg_dump, or continuous archiving)")
-	}
-	if err := sqlite.Backup(ctx, *dbPath, *out); err != nil {
+	if err := engine.Backup(ctx, *dbPath, *out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", *dbPath, *out)
@@ -379,15 +375,9 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if fs.NArg() > 0 {
 		return errors.New("usage: customerd check [-db PATH]")
 	}
-	if *dbPath == sqlite.Memory {
-		return errors.New("check: an in-memory database lives only inside its server")
-	}
-	if engine.IsPostgres(*dbPath) {
-		return errors.New("check: PostgreSQL checks its own storage: use pg_amcheck (the amcheck extension) on the database server; customerd check is for SQLite files")
-	}
-	problems, err := sqlite.Check(ctx, *dbPath)
+	problems, err := engine.Check(ctx, *dbPath)
 	if err != nil {
-		return fmt.Errorf("check: %w", err)
+		return err
 	}
 	if len(problems) == 0 {
 		fmt.Fprintln(stdout, "ok")

@@ -85,6 +85,12 @@ type Engine[T any] interface {
 	Committed()
 }
 
+// The defaults of Options.
+const (
+	DefaultMaxBatch = 128  // writes in one transaction at most
+	DefaultQueue    = 1024 // writes waiting for their turn at most
+)
+
 // Options tune an Actor. The zero value is ready to use.
 type Options struct {
 	// MaxBatch is the most writes that share one transaction; 0 means 128,
@@ -135,11 +141,11 @@ func New[T any](engine Engine[T], opts Options) *Actor[T] {
 	a := &Actor[T]{
 		engine:     engine,
 		log:        cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
-		maxBatch:   cmp.Or(max(opts.MaxBatch, 0), 128),
+		maxBatch:   cmp.Or(max(opts.MaxBatch, 0), DefaultMaxBatch),
 		timeout:    opts.Timeout,
 		retryable:  opts.Retryable,
 		maxRetries: max(cmp.Or(opts.MaxRetries, 5), 0),
-		reqs:       make(chan request[T], cmp.Or(max(opts.Queue, 0), 1024)),
+		reqs:       make(chan request[T], cmp.Or(max(opts.Queue, 0), DefaultQueue)),
 		done:       make(chan struct{}),
 	}
 	if a.retryable == nil {

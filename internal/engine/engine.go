@@ -8,6 +8,8 @@ package engine
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -110,4 +112,35 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 		return nil, err // not a typed nil in an interface
 	}
 	return s, nil
+}
+
+// Backup copies the SQLite database at dsn, while it may be in use, to the
+// new file out (see sqlite.Backup). It fails for an in-memory database and
+// for PostgreSQL, which has tools of its own, saying so.
+func Backup(ctx context.Context, dsn, out string) error {
+	switch {
+	case dsn == sqlite.Memory:
+		return errors.New("backup: an in-memory database lives only inside its server")
+	case IsPostgres(dsn):
+		return errors.New("backup: back up a PostgreSQL database with its own tools (pg_dump, or continuous archiving)")
+	}
+	return sqlite.Backup(ctx, dsn, out)
+}
+
+// Check reads the whole SQLite database at dsn and returns the problems it
+// finds (see sqlite.Check), none when it is sound. It fails for an
+// in-memory database and for PostgreSQL, which checks its own storage,
+// saying so.
+func Check(ctx context.Context, dsn string) ([]string, error) {
+	switch {
+	case dsn == sqlite.Memory:
+		return nil, errors.New("check: an in-memory database lives only inside its server")
+	case IsPostgres(dsn):
+		return nil, errors.New("check: PostgreSQL checks its own storage: use pg_amcheck (the amcheck extension) on the database server; customerd check is for SQLite files")
+	}
+	problems, err := sqlite.Check(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	return problems, nil
 }
