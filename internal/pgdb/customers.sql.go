@@ -956,7 +956,7 @@ const lockWrites = `-- name: LockWrites :exec
 SELECT pg_advisory_xact_lock(7173)
 `
 
-// The PostgreSQL queries of internal/pgstore: the same verbs as
+// The PostgreSQL queries of internal/postgres: the same verbs as
 // queries/customers.sql (SQLite). Rows are read with an explicit column list,
 // never *, so that the search vector and the sort keys stay in the database.
 // Every write transaction of the store begins by taking the change feed's

@@ -1537,7 +1537,7 @@ type SearchTermsNotesRow struct {
 // index holds (see db/migrations/20261126050000_search_terms.sql): the
 // values the noted customers gained are tokenized by FTS5 itself, in
 // customers_fts_stage, whose words are then added. The writer runs them
-// in this order before SearchIndexApplyNotes (see internal/store's
+// in this order before SearchIndexApplyNotes (see internal/sqlite's
 // knownWords.update, which skips the notes whose words it knows).
 // The noted customers that gained values, and the values.
 func (q *Queries) SearchTermsNotes(ctx context.Context) ([]SearchTermsNotesRow, error) {

@@ -1,4 +1,4 @@
--- The PostgreSQL queries of internal/pgstore: the same verbs as
+-- The PostgreSQL queries of internal/postgres: the same verbs as
 -- queries/customers.sql (SQLite). Rows are read with an explicit column list,
 -- never *, so that the search vector and the sort keys stay in the database.
 
