@@ -300,9 +300,10 @@ var errWriteFailed = errors.New("batch: a write failed in a batch without savepo
 
 // exec runs the live requests of batch in one transaction and commits. With
 // savepoints, each runs within its own savepoint, so a failing write is
-// rolled back alone; without, the first failure rolls back everything and
-// returns errWriteFailed (or, when retryable, its own error, so that the
-// whole transaction runs again). results holds the expired requests' errors
+// rolled back alone (and run again while its error is retryable); without,
+// the first failure rolls back everything and returns errWriteFailed. A
+// lone write's retryable error is returned as the transaction's, so that
+// runLive runs it again. results holds the expired requests' errors
 // on entry and each request's own error on return; the returned error
 // applies to every request whose result is still nil. A batch of one live
 // request needs no savepoint: its failure rolls back the whole transaction,
@@ -337,8 +338,8 @@ func (a *Actor[T]) exec(batch []request[T], results []error, live int, savepoint
 		if errors.Is(err, errTx) {
 			return 0, err
 		}
-		if !savepoints && a.retryable(err) {
-			return 0, err // the deferred Rollback undoes all; runLive runs it again
+		if live == 1 && a.retryable(err) {
+			return 0, err // the deferred Rollback undoes it; runLive runs it again
 		}
 		results[i] = err
 		if live == 1 {

@@ -367,3 +367,69 @@ func TestFullQueueFailsFast(t *testing.T) {
 		t.Fatalf("%d rows, want the 16 queued writes and not the refused one", n)
 	}
 }
+
+// errConflict stands for an engine's retryable failure (a serialization
+// failure on PostgreSQL).
+var errConflict = errors.New("conflict")
+
+// TestRetryableWritesRunAgain queues, behind a held write, a write that
+// conflicts twice before it succeeds, one that always conflicts, and good
+// ones: the first must commit after its retries, the second fail alone
+// with its error once the retries are spent, and the good ones commit.
+// A lone conflicting write is run again too, in a transaction of its own.
+func TestRetryableWritesRunAgain(t *testing.T) {
+	conn := openDB(t)
+	w := batch.New(sqlEngine{conn}, batch.Options{Queue: 16, MaxRetries: 3,
+		Retryable: func(err error) bool { return errors.Is(err, errConflict) }})
+	t.Cleanup(func() { w.Close(); conn.Close() })
+	var tries atomic.Int64
+	flaky := func(v int) batch.Func[*sql.Tx] {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			if err := insert(v)(ctx, tx); err != nil {
+				return err
+			}
+			if tries.Add(1) <= 2 {
+				return errConflict
+			}
+			return nil
+		}
+	}
+	always := func(ctx context.Context, tx *sql.Tx) error { return errConflict }
+
+	release := holdWriter(t, w)
+	kinds := []string{"ok", "flaky", "always", "ok"}
+	errs := make([]error, len(kinds))
+	var wg sync.WaitGroup
+	for i, kind := range kinds {
+		fn := insert(i)
+		switch kind {
+		case "flaky":
+			fn = flaky(i)
+		case "always":
+			fn = always
+		}
+		wg.Go(func() { errs[i] = w.Do(context.Background(), fn) })
+		waitQueued(t, w, i+1)
+	}
+	close(release)
+	waitfor.Group(t, &wg, "the batch's answers")
+	for i, kind := range kinds {
+		if want := kind != "always"; want != (errs[i] == nil) || !want && !errors.Is(errs[i], errConflict) {
+			t.Errorf("%s write %d: %v", kind, i, errs[i])
+		}
+	}
+	if n := count(t, conn); n != 3 {
+		t.Fatalf("%d rows, want the two good writes and the flaky one", n)
+	}
+
+	tries.Store(0)
+	if err := w.Do(context.Background(), flaky(10)); err != nil {
+		t.Fatalf("a lone flaky write: %v, want success after its retries", err)
+	}
+	if err := w.Do(context.Background(), always); !errors.Is(err, errConflict) {
+		t.Fatalf("a lone conflicting write: %v, want its error once the retries are spent", err)
+	}
+	if n := count(t, conn); n != 4 {
+		t.Fatalf("%d rows, want 4", n)
+	}
+}
