@@ -277,11 +277,11 @@ LIMIT sqlc.arg(max_changes);
 
 -- name: OldestChange :one
 -- Two single-row reads of the primary key, not one min/max over the table,
--- which SQLite would answer by scanning it.
-SELECT seq FROM customer_changes ORDER BY seq LIMIT 1;
+-- which SQLite would answer by scanning it; 0 when there is no change.
+SELECT CAST(ifnull((SELECT seq FROM customer_changes ORDER BY seq LIMIT 1), 0) AS INTEGER) AS seq;
 
 -- name: NewestChange :one
-SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1;
+SELECT CAST(ifnull((SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1), 0) AS INTEGER) AS seq;
 
 -- name: DeleteOldChanges :execrows
 -- Deletes those of the oldest batch changes that were recorded before a

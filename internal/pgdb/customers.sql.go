@@ -969,7 +969,7 @@ func (q *Queries) LockWrites(ctx context.Context) error {
 }
 
 const newestChange = `-- name: NewestChange :one
-SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1
+SELECT coalesce((SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1), 0)::bigint AS seq
 `
 
 func (q *Queries) NewestChange(ctx context.Context) (int64, error) {
@@ -980,9 +980,10 @@ func (q *Queries) NewestChange(ctx context.Context) (int64, error) {
 }
 
 const oldestChange = `-- name: OldestChange :one
-SELECT seq FROM customer_changes ORDER BY seq LIMIT 1
+SELECT coalesce((SELECT seq FROM customer_changes ORDER BY seq LIMIT 1), 0)::bigint AS seq
 `
 
+// 0 when there is no change.
 func (q *Queries) OldestChange(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, oldestChange)
 	var seq int64

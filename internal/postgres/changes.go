@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,19 +31,16 @@ func (s *Store) ChangeBounds(ctx context.Context) (oldest, newest int64, err err
 	if s.closing.Load() {
 		return 0, 0, customer.ErrShuttingDown
 	}
-	if oldest, err = s.reads.OldestChange(ctx); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, s.mapError(err)
+	if oldest, err = s.reads.OldestChange(ctx); err == nil {
+		newest, err = s.reads.NewestChange(ctx)
 	}
-	newest, err = s.newestChange(ctx)
-	return oldest, newest, err
+	return oldest, newest, s.mapError(err)
 }
 
+// newestChange returns the newest change kept, 0 when there is none.
 func (s *Store) newestChange(ctx context.Context) (int64, error) {
-	newest, err := s.reads.NewestChange(ctx)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, s.mapError(err)
-	}
-	return newest, nil
+	n, err := s.reads.NewestChange(ctx)
+	return n, s.mapError(err)
 }
 
 // WaitForChange returns at once if a change after after exists; otherwise

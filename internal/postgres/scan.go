@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/internal/pgdb"
 )
@@ -16,17 +17,14 @@ import (
 // error otherwise.
 func (s *Store) scan(ctx context.Context, fn func(q *pgdb.Queries) error) error {
 	return s.scans.Run(ctx, func() error {
-		conn, err := s.pool.Acquire(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Release()
-		if s.scanHook != nil {
-			if err := s.scanHook(ctx, conn.Conn()); err != nil {
-				return err
+		return s.pool.AcquireFunc(ctx, func(conn *pgxpool.Conn) error {
+			if s.scanHook != nil {
+				if err := s.scanHook(ctx, conn.Conn()); err != nil {
+					return err
+				}
 			}
-		}
-		return fn(pgdb.New(conn))
+			return fn(pgdb.New(conn))
+		})
 	})
 }
 

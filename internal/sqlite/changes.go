@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"customerd/internal/customer"
@@ -23,21 +21,17 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 
 // ChangeBounds returns the oldest and newest change kept (0, 0 when there
 // is none).
-func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
-	oldest, err := s.reads.OldestChange(ctx)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, s.mapError(err)
+func (s *Store) ChangeBounds(ctx context.Context) (oldest, newest int64, err error) {
+	if oldest, err = s.reads.OldestChange(ctx); err == nil {
+		newest, err = s.reads.NewestChange(ctx)
 	}
-	newest, err := s.newestChange(ctx)
-	return oldest, newest, err
+	return oldest, newest, s.mapError(err)
 }
 
+// newestChange returns the newest change kept, 0 when there is none.
 func (s *Store) newestChange(ctx context.Context) (int64, error) {
-	newest, err := s.reads.NewestChange(ctx)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, s.mapError(err)
-	}
-	return newest, nil
+	n, err := s.reads.NewestChange(ctx)
+	return n, s.mapError(err)
 }
 
 // WaitForChange returns when the batch actor commits, after a second at

@@ -828,7 +828,7 @@ func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCus
 }
 
 const newestChange = `-- name: NewestChange :one
-SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1
+SELECT CAST(ifnull((SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1), 0) AS INTEGER) AS seq
 `
 
 func (q *Queries) NewestChange(ctx context.Context) (int64, error) {
@@ -839,11 +839,11 @@ func (q *Queries) NewestChange(ctx context.Context) (int64, error) {
 }
 
 const oldestChange = `-- name: OldestChange :one
-SELECT seq FROM customer_changes ORDER BY seq LIMIT 1
+SELECT CAST(ifnull((SELECT seq FROM customer_changes ORDER BY seq LIMIT 1), 0) AS INTEGER) AS seq
 `
 
 // Two single-row reads of the primary key, not one min/max over the table,
-// which SQLite would answer by scanning it.
+// which SQLite would answer by scanning it; 0 when there is no change.
 func (q *Queries) OldestChange(ctx context.Context) (int64, error) {
 	row := q.queryRow(ctx, q.oldestChangeStmt, oldestChange)
 	var seq int64

@@ -270,10 +270,11 @@ ORDER BY seq
 LIMIT sqlc.arg(max_changes);
 
 -- name: OldestChange :one
-SELECT seq FROM customer_changes ORDER BY seq LIMIT 1;
+-- 0 when there is no change.
+SELECT coalesce((SELECT seq FROM customer_changes ORDER BY seq LIMIT 1), 0)::bigint AS seq;
 
 -- name: NewestChange :one
-SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1;
+SELECT coalesce((SELECT seq FROM customer_changes ORDER BY seq DESC LIMIT 1), 0)::bigint AS seq;
 
 -- name: DeleteOldChanges :execrows
 -- Deletes at most batch changes recorded before a time.
