@@ -78,3 +78,19 @@ func ChangesFromRows[R ~ChangeRow](rows []R) []Change {
 	}
 	return out
 }
+
+// SeqReader reads the ends of a store's change feed: the seq of the oldest
+// and the newest change kept, 0 when there is none. Both engines' generated
+// queries are one.
+type SeqReader interface {
+	OldestChange(ctx context.Context) (int64, error)
+	NewestChange(ctx context.Context) (int64, error)
+}
+
+// ReadChangeBounds returns the oldest and newest change q finds.
+func ReadChangeBounds(ctx context.Context, q SeqReader) (oldest, newest int64, err error) {
+	if oldest, err = q.OldestChange(ctx); err == nil {
+		newest, err = q.NewestChange(ctx)
+	}
+	return oldest, newest, err
+}

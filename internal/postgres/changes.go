@@ -27,20 +27,12 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 // ChangeBounds returns the oldest and newest change kept (0, 0 when there
 // is none). It fails with customer.Unavailable when the database cannot be
 // reached.
-func (s *Store) ChangeBounds(ctx context.Context) (oldest, newest int64, err error) {
+func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
 	if s.closing.Load() {
 		return 0, 0, customer.ErrShuttingDown
 	}
-	if oldest, err = s.reads.OldestChange(ctx); err == nil {
-		newest, err = s.reads.NewestChange(ctx)
-	}
+	oldest, newest, err := customer.ReadChangeBounds(ctx, s.reads)
 	return oldest, newest, s.mapError(err)
-}
-
-// newestChange returns the newest change kept, 0 when there is none.
-func (s *Store) newestChange(ctx context.Context) (int64, error) {
-	n, err := s.reads.NewestChange(ctx)
-	return n, s.mapError(err)
 }
 
 // WaitForChange returns at once if a change after after exists; otherwise
@@ -51,7 +43,7 @@ func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	if s.closing.Load() {
 		return customer.ErrShuttingDown
 	}
-	return s.commits.AwaitNewer(ctx, after, s.newestChange, cmp.Or(s.poll, time.Second))
+	return s.mapError(s.commits.AwaitNewer(ctx, after, s.reads.NewestChange, cmp.Or(s.poll, time.Second)))
 }
 
 // notifyChannel is the channel the change trigger notifies on commit.

@@ -21,17 +21,9 @@ func (s *Store) ListChanges(ctx context.Context, after int64, limit int) ([]cust
 
 // ChangeBounds returns the oldest and newest change kept (0, 0 when there
 // is none).
-func (s *Store) ChangeBounds(ctx context.Context) (oldest, newest int64, err error) {
-	if oldest, err = s.reads.OldestChange(ctx); err == nil {
-		newest, err = s.reads.NewestChange(ctx)
-	}
+func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
+	oldest, newest, err := customer.ReadChangeBounds(ctx, s.reads)
 	return oldest, newest, s.mapError(err)
-}
-
-// newestChange returns the newest change kept, 0 when there is none.
-func (s *Store) newestChange(ctx context.Context) (int64, error) {
-	n, err := s.reads.NewestChange(ctx)
-	return n, s.mapError(err)
 }
 
 // WaitForChange returns when the batch actor commits, after a second at
@@ -39,5 +31,5 @@ func (s *Store) newestChange(ctx context.Context) (int64, error) {
 // seen that way), or when ctx ends. It returns at once if a change after
 // after already exists.
 func (s *Store) WaitForChange(ctx context.Context, after int64) error {
-	return s.commits.AwaitNewer(ctx, after, s.newestChange, time.Second)
+	return s.mapError(s.commits.AwaitNewer(ctx, after, s.reads.NewestChange, time.Second))
 }
