@@ -12,8 +12,8 @@ import (
 // changed, to answer them with, in one query before COMMIT instead of one
 // query each. (RETURNING cannot answer them: it shows the row from before
 // the customers_touch trigger, which sets updated_at and the revision.)
-// Only the writer's goroutine uses it: reset at the start of every attempt
-// at a transaction, add by the writes, read before COMMIT.
+// Only the batch actor's goroutine uses it: reset at the start of every
+// attempt at a transaction, add by the writes, read before COMMIT.
 type readBack struct {
 	dst map[int64]*sqlitedb.Customer // id → where a write wants the row
 	buf []byte                       // the ids as a JSON array

@@ -104,9 +104,9 @@ func updateSearchIndexNow(conn *sql.DB) error {
 // UpdateSearchIndex brings the full-text index up to date with the
 // customers changed since it last ran (noted by triggers, see
 // db/migrations/20261126020000_search_index_per_transaction.sql). The
-// store's writer runs it once per transaction, before COMMIT, because FTS5
-// writes a new index segment each time a statement that fires triggers
-// begins after it was written to. Code that writes customers with the
+// store runs it once per transaction, before COMMIT (writes.Prepare),
+// because FTS5 writes a new index segment each time a statement that fires
+// triggers begins after it was written to. Code that writes customers with the
 // generated queries outside the store should run it before committing too.
 // It returns the database's error, if any; the transaction should then be
 // rolled back.
@@ -114,14 +114,14 @@ func UpdateSearchIndex(ctx context.Context, q *sqlitedb.Queries) error {
 	return new(knownWords).update(ctx, q) // knowing no word: every note is tokenized
 }
 
-// knownWords spares the writer most of the work of keeping search_terms:
-// it remembers words that search_terms holds, and a note whose new values
+// knownWords spares the batch actor most of the work of keeping
+// search_terms: it remembers words that search_terms holds, and a note whose new values
 // are ASCII and hold known words only is not tokenized again. For ASCII
 // text, FTS5's unicode61 tokenizer is simple enough to reproduce exactly:
 // letters and digits make words, everything else separates them, and
 // letters are lowered. Other text always goes through FTS5. A word becomes
 // known only once the transaction that added it has committed. Only the
-// writer's goroutine uses it.
+// batch actor's goroutine uses it.
 type knownWords struct {
 	words map[string]struct{}
 	fresh []string // this transaction's, known after its COMMIT

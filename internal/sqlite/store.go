@@ -53,7 +53,7 @@ type Options struct {
 	// means all but a quarter of ReadConns, and at least one; it is at most
 	// ReadConns.
 	ScanConns int
-	// Queue is how many writes may wait for the writer; 0 means 1024.
+	// Queue is how many writes may wait for the batch actor; 0 means 1024.
 	Queue int
 	// MaxBatch is the most writes committed together; 0 means 128, 1
 	// turns group commit off.
