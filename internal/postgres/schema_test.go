@@ -61,7 +61,7 @@ func TestSchemaFileMatchesMigrations(t *testing.T) {
 		return
 	}
 	if diff := cmp.Diff(db.PostgresSchema, got); diff != "" {
-		t.Errorf("db/postgres/schema.sql differs from the migrated database (-file +db); run: go test ./internal/pgstore -run Schema -update\n%s", diff)
+		t.Errorf("db/postgres/schema.sql differs from the migrated database (-file +db); run: go test ./internal/postgres -run Schema -update\n%s", diff)
 	}
 }
 
