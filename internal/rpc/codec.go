@@ -77,6 +77,9 @@ func (jsonCodec) MarshalAppend(dst []byte, v any) ([]byte, error) {
 	if !ok {
 		return nil, errNotProto(v)
 	}
+	if out, ok := appendResponseJSON(dst, m); ok {
+		return out, nil
+	}
 	return protojson.MarshalOptions{}.MarshalAppend(dst, m)
 }
 
