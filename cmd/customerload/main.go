@@ -44,6 +44,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == handwrittenCommand {
+		if err := serveHandwritten(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "handwritten:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == probeCommand {
 		if err := runProbe(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "probe:", err)

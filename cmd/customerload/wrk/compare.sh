@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# compare.sh [SECONDS] [RUNS]: the outside comparison in one command. It builds customerd and
+# customerload, starts customerd (durability full), customerload's hand-written server
+# (handwritten-server: net/http + encoding/json + database/sql, synchronous=NORMAL) and its echo
+# ceiling (ceiling-server: decodes and encodes the same JSON, no database) on free loopback
+# ports with fresh databases, seeds both databases with creates, then drives create, get, list
+# and update on each server with wrk through run.sh, RUNS times (3), SECONDS each (5), in turn,
+# and prints every run and the medians: req/s, server CPU us per request, customerd's CPU per
+# request against the hand-written server's, and its req/s against the ceiling's. Needs wrk
+# (Debian's package wrk). See docs/performance.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../../.."
+d=${1:-5} runs=${2:-3}
+command -v wrk >/dev/null || { echo "compare.sh needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
+go build -o "$tmp/customerd" ./cmd/customerd
+go build -o "$tmp/customerload" ./cmd/customerload
+
+# start NAME COMMAND...: runs a server in the background and waits (30 s at most) for the
+# address it says it listens on; sets pid_NAME and url_NAME.
+start() {
+  local name=$1; shift
+  "$@" 2> "$tmp/$name.log" &
+  local pid=$!
+  for _ in $(seq 300); do
+    url=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$tmp/$name.log" | head -1 | sed 's/listening on //') || true
+    if [ -n "$url" ]; then eval "pid_$name=$pid url_$name=$url"; return; fi
+    kill -0 $pid 2>/dev/null || { cat "$tmp/$name.log" >&2; echo "$name did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$name did not say where it listens within 30 s" >&2; exit 1
+}
+start customerd "$tmp/customerd" -addr 127.0.0.1:0 -db "$tmp/customerd.db"
+start handwritten "$tmp/customerload" handwritten-server -db "$tmp/handwritten.db"
+start ceiling "$tmp/customerload" ceiling-server
+servers="customerd handwritten ceiling"
+
+echo "seeding (get and update pick customers 1 to 20,000)"
+"$here/run.sh" "$pid_customerd" "$url_customerd" create 8 >/dev/null
+"$here/run.sh" "$pid_handwritten" "$url_handwritten" create 8 >/dev/null
+
+for run in $(seq "$runs"); do
+  for op in create get list update; do
+    for s in $servers; do
+      pid=pid_$s url=url_$s
+      echo "run $run $s $("$here/run.sh" "${!pid}" "${!url}" "$op" "$d")" | tee -a "$tmp/results"
+    done
+  done
+done
+
+# Lines: run N SERVER OP RPS req/s CPU us/req non2xx=E
+echo
+echo "medians of $runs runs, wrk -t2 -c64 -d${d}s, Connect JSON over HTTP/1.1"
+printf '%-7s %-12s %10s %14s\n' op server req/s 'CPU us/req'
+for op in create get list update; do
+  for s in $servers; do
+    rps=$(awk -v s=$s -v o=$op '$3==s && $4==o {print $5}' "$tmp/results" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    cpu=$(awk -v s=$s -v o=$op '$3==s && $4==o {print $7}' "$tmp/results" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    printf '%-7s %-12s %10s %14s\n' $op $s $rps $cpu
+    eval "rps_${s}_$op=$rps cpu_${s}_$op=$cpu"
+  done
+  c=cpu_customerd_$op h=cpu_handwritten_$op r=rps_customerd_$op e=rps_ceiling_$op
+  awk -v c=${!c} -v h=${!h} -v r=${!r} -v e=${!e} -v op=$op 'BEGIN {
+    printf "%-7s customerd: %.2fx the hand-written server'\''s CPU per request, %.0f%% of the ceiling'\''s req/s\n", op, c/h, 100*r/e }'
+done
