@@ -32,7 +32,10 @@ func appendResponseJSON(dst []byte, m proto.Message) ([]byte, bool) {
 	case *customerv1.UpdateCustomerResponse:
 		c = r.GetCustomer()
 	case *customerv1.ListCustomersResponse:
-		return appendListJSON(dst, r)
+		if out, ok := appendListJSON(dst, r); ok {
+			return out, true
+		}
+		return dst, false
 	default:
 		return dst, false
 	}
@@ -46,8 +49,9 @@ func appendResponseJSON(dst []byte, m proto.Message) ([]byte, bool) {
 	return append(out, '}'), true
 }
 
-func appendListJSON(dst []byte, r *customerv1.ListCustomersResponse) ([]byte, bool) {
-	out := append(dst, '{')
+// appendListJSON appends a page; false means a value protojson would refuse.
+func appendListJSON(out []byte, r *customerv1.ListCustomersResponse) ([]byte, bool) {
+	out = append(out, '{')
 	if len(r.Customers) > 0 {
 		out = append(out, `"customers":[`...)
 		for i, c := range r.Customers {
@@ -56,7 +60,7 @@ func appendListJSON(dst []byte, r *customerv1.ListCustomersResponse) ([]byte, bo
 			}
 			var ok bool
 			if out, ok = appendCustomerJSON(out, c); !ok {
-				return dst, false
+				return out, false
 			}
 		}
 		out = append(out, ']')
