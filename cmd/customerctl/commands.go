@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	customerv1 "customerd/internal/gen/customer/v1"
+	customerv1 "customerd/gen/customer/v1"
 )
 
 // cmdCreate creates a customer and prints it.

@@ -23,8 +23,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 func main() {

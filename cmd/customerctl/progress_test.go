@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 func TestRenderBar(t *testing.T) {

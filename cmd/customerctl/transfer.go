@@ -19,8 +19,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 // cmdExport writes every customer to -file, or to stdout, as CSV or JSON

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 // TestMetricsAndRequestLog makes a few calls, then reads /metrics and the

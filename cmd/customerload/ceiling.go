@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	customerv1 "customerd/internal/gen/customer/v1"
+	customerv1 "customerd/gen/customer/v1"
 )
 
 // ceilingCommand is the first argument that makes this program the ceiling

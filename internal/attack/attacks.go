@@ -17,8 +17,8 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 const servicePath = "/" + customerv1connect.CustomerServiceName + "/"

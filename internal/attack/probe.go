@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	customerv1 "customerd/internal/gen/customer/v1"
+	customerv1 "customerd/gen/customer/v1"
 )
 
 // Probe is an ordinary client that keeps reading one customer while an

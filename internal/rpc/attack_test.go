@@ -23,12 +23,12 @@ import (
 	"connectrpc.com/grpchealth"
 	"google.golang.org/protobuf/proto"
 
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/attack"
 	"customerd/internal/auth"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/rpc"
 	"customerd/internal/waitfor"
 )

@@ -9,8 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/auth"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/loopback"
 )
 

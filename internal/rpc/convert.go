@@ -3,8 +3,8 @@ package rpc
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	customerv1 "customerd/gen/customer/v1"
 	"customerd/internal/customer"
-	customerv1 "customerd/internal/gen/customer/v1"
 )
 
 func toProto(c customer.Customer) *customerv1.Customer {

@@ -5,9 +5,9 @@ import (
 	"sync"
 	"time"
 
+	customerv1 "customerd/gen/customer/v1"
 	"customerd/internal/broadcast"
 	"customerd/internal/customer"
-	customerv1 "customerd/internal/gen/customer/v1"
 )
 
 // fanoutKeep is how many recent changes the fanout keeps in memory: a

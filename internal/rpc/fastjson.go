@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	customerv1 "customerd/internal/gen/customer/v1"
+	customerv1 "customerd/gen/customer/v1"
 )
 
 // appendResponseJSON appends the protobuf JSON of the service's customer

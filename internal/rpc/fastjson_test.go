@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	customerv1 "customerd/internal/gen/customer/v1"
+	customerv1 "customerd/gen/customer/v1"
 )
 
 // randomText returns a string of up to n runes drawn from letters, digits,

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/gen/customer/v1/customerv1connect"
 )
 
 // batchedFlusher lets WatchCustomers send a run of events with one flush.

@@ -13,10 +13,10 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
 // hostileCase is one request a hostile or broken client could send, as raw

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
 // getCustomerURL is the Connect GET form of GetCustomer{id}.

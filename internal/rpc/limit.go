@@ -8,7 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"customerd/internal/gen/customer/v1/customerv1connect"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/metrics"
 )
 

@@ -15,10 +15,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"pgregory.net/rapid"
 
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/engine"
 	"customerd/internal/enginetest"
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 )
 
 // model is the reference for ListCustomers: the customers the server

@@ -9,9 +9,9 @@ import (
 
 	"connectrpc.com/connect"
 
+	customerv1 "customerd/gen/customer/v1"
+	"customerd/gen/customer/v1/customerv1connect"
 	"customerd/internal/customer"
-	customerv1 "customerd/internal/gen/customer/v1"
-	"customerd/internal/gen/customer/v1/customerv1connect"
 	"customerd/internal/pagetoken"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	customerv1 "customerd/gen/customer/v1"
 	"customerd/internal/customer"
-	customerv1 "customerd/internal/gen/customer/v1"
 )
 
 // watchBatch is how many changes one read of the feed takes.

@@ -959,7 +959,7 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x0eUpdateCustomer\x12\".customer.v1.UpdateCustomerRequest\x1a#.customer.v1.UpdateCustomerResponse\x12Y\n" +
 	"\x0eDeleteCustomer\x12\".customer.v1.DeleteCustomerRequest\x1a#.customer.v1.DeleteCustomerResponse\x12[\n" +
 	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x03\x90\x02\x01\x12U\n" +
-	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01B/Z-customerd/internal/gen/customer/v1;customerv1b\x06proto3"
+	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01B&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_customer_v1_customer_proto_rawDescOnce sync.Once

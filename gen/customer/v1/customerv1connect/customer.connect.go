@@ -7,7 +7,7 @@ package customerv1connect
 import (
 	connect "connectrpc.com/connect"
 	context "context"
-	v1 "customerd/internal/gen/customer/v1"
+	v1 "customerd/gen/customer/v1"
 	errors "errors"
 	http "net/http"
 	strings "strings"
