@@ -75,9 +75,15 @@ DELETE FROM customers WHERE id = sqlc.arg(id);
 --                          over name, email, phone and address
 --
 -- The id variants take after_value too, and ignore it.
+--
+-- A page query returns each row's id and revision only: the store takes
+-- the customer from its cache when the cache holds that very revision, and
+-- reads the others with GetCustomersIn in the same read transaction (see
+-- internal/sqlite/list.go), so a page of hot customers decodes two columns
+-- a row instead of eight.
 
 -- name: ListCustomersByIDAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND c.id > CAST(sqlc.arg(after_id) AS INTEGER)
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -85,7 +91,7 @@ ORDER BY c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByIDDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND c.id < CAST(sqlc.arg(after_id) AS INTEGER)
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -93,63 +99,63 @@ ORDER BY c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByNameAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.name, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByNameDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.name DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByEmailAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.email, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByEmailDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.email DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByCreateTimeAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.created_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByCreateTimeDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.created_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByUpdateTimeAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.updated_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: ListCustomersByUpdateTimeDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
 ORDER BY c.updated_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByIDAsc :many
-SELECT c.* FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
+SELECT c.id, c.revision FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
 JOIN customers c ON c.id = f.rowid
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND f.rowid > CAST(sqlc.arg(after_id) AS INTEGER)
@@ -158,7 +164,7 @@ ORDER BY f.rowid
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByIDDesc :many
-SELECT c.* FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
+SELECT c.id, c.revision FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)) f
 JOIN customers c ON c.id = f.rowid
 WHERE CAST(sqlc.arg(after_value) AS TEXT) IS NOT NULL
   AND f.rowid < CAST(sqlc.arg(after_id) AS INTEGER)
@@ -167,7 +173,7 @@ ORDER BY f.rowid DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByNameAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.name, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -175,7 +181,7 @@ ORDER BY c.name, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByNameDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.name, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -183,7 +189,7 @@ ORDER BY c.name DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByEmailAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.email, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -191,7 +197,7 @@ ORDER BY c.email, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByEmailDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.email, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -199,7 +205,7 @@ ORDER BY c.email DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByCreateTimeAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.created_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -207,7 +213,7 @@ ORDER BY c.created_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByCreateTimeDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.created_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -215,7 +221,7 @@ ORDER BY c.created_at DESC, c.id DESC
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByUpdateTimeAsc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.updated_at, c.id) > (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)
@@ -223,7 +229,7 @@ ORDER BY c.updated_at, c.id
 LIMIT sqlc.arg(page_limit);
 
 -- name: SearchCustomersByUpdateTimeDesc :many
-SELECT c.* FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(sqlc.arg(match) AS TEXT)))
   AND (+c.updated_at, c.id) < (CAST(sqlc.arg(after_value) AS TEXT), CAST(sqlc.arg(after_id) AS INTEGER))
   AND +c.updated_at > CAST(sqlc.arg(updated_after) AS TEXT)

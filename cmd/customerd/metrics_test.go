@@ -24,12 +24,18 @@ func TestMetricsAndRequestLog(t *testing.T) {
 	url, _, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "m.db"), "-log-format", "json"}, nil)
 
 	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
-	if _, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
+	created, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
 		Name: "Ada Secret", Email: "ada.secret@example.com", Phone: ptrString("+44 20 7946 0001"),
-	}}); err != nil {
+	}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: 999})
+	for range 2 { // a miss that fills the cache, then a hit
+		if _, err := client.GetCustomer(ctx, &customerv1.GetCustomerRequest{Id: created.Customer.Id}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
@@ -43,6 +49,7 @@ func TestMetricsAndRequestLog(t *testing.T) {
 		`customerd_rpc_duration_seconds_count{procedure="/customer.v1.CustomerService/CreateCustomer"} 1`,
 		"customerd_writer_writes_total 1", "customerd_writer_commits_total 1", "customerd_writer_queue_depth 0",
 		"customerd_database_size_bytes ",
+		"customerd_cache_customers 1", "customerd_cache_hits_total 1", "customerd_cache_misses_total 2",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -67,8 +74,8 @@ func TestMetricsAndRequestLog(t *testing.T) {
 			}
 		}
 	}
-	if rpcLines != 2 {
-		t.Errorf("%d request log lines for 2 calls", rpcLines)
+	if rpcLines != 4 {
+		t.Errorf("%d request log lines for 4 calls", rpcLines)
 	}
 	for _, secret := range []string{"ada.secret", "Secret", "7946 0001"} {
 		if strings.Contains(out.String(), secret) {

@@ -54,6 +54,7 @@ type config struct {
 	authKeys       string
 	tlsCert        string
 	tlsKey         string
+	cacheSize      int
 }
 
 // parseConfig reads the server's configuration from the flags in args and
@@ -64,6 +65,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		requestIDTTL: customer.DefaultRequestIDTTL, retention: customer.DefaultChangeRetention, durability: "full", logFormat: "text",
 		maxBatch: batch.DefaultMaxBatch, timeout: 10 * time.Second, queue: batch.DefaultQueue, maxInFlight: rpc.DefaultMaxInFlight,
 		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
+		cacheSize: customer.DefaultCacheSize,
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
@@ -94,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&cfg.maxWatchersKey, "max-watchers-per-key", cfg.maxWatchersKey, "how many WatchCustomers streams one API key may have open at once")
 	fs.IntVar(&cfg.maxRequest, "max-request-bytes", cfg.maxRequest, "the largest request message; larger ones fail with resource_exhausted")
 	fs.IntVar(&cfg.maxBatch, "max-batch", cfg.maxBatch, "the most writes committed in one transaction; 1 turns group commit off")
+	fs.IntVar(&cfg.cacheSize, "cache-size", cfg.cacheSize, "how many recently read customers SQLite keeps in memory for GetCustomer and ListCustomers (about 300 bytes each); 0 keeps none")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "if set, serve Go's pprof profiles on this loopback `host:port`")
 	fs.StringVar(&cfg.logFormat, "log-format", cfg.logFormat, "log `format`: text or json")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
@@ -109,6 +112,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("-request-timeout, -queue, -max-inflight, -max-watchers, -max-watchers-per-key and -max-request-bytes must be positive")
 	case cfg.logFormat != "text" && cfg.logFormat != "json":
 		return config{}, errors.New("-log-format must be text or json")
+	case cfg.cacheSize < 0:
+		return config{}, errors.New("-cache-size must not be negative")
 	case cfg.maxBatch < 1:
 		return config{}, errors.New("-max-batch must be at least 1")
 	case cfg.retention <= 0:
@@ -175,7 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention,
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1),
 		// A damaged database file fails writes until it is restored: load
 		// balancers and orchestrators must stop sending work here.
 		Damaged: notServing,

@@ -173,4 +173,5 @@ const (
 	DefaultRequestIDTTL    = 24 * time.Hour // how long a create's request_id is remembered
 	DefaultChangeRetention = 24 * time.Hour // how long the change feed keeps a change
 	DefaultCleanupInterval = time.Minute    // how often expired request_ids and changes go
+	DefaultCacheSize       = 50_000         // how many recently read customers a SQLite store keeps in memory
 )

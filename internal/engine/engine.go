@@ -56,6 +56,10 @@ type Options struct {
 	// CleanupInterval is how often expired request_ids and changes are
 	// deleted.
 	CleanupInterval time.Duration
+	// CacheSize is how many recently read customers SQLite keeps in memory
+	// (0: customer.DefaultCacheSize; less than 0: none). PostgreSQL keeps
+	// none: other replicas write the same database.
+	CacheSize int
 	// Damaged, if set, is called once when SQLite finds the database file
 	// damaged, after the store logged what to do (see
 	// sqlite.Options.Damaged). PostgreSQL never calls it: it reports and
@@ -106,7 +110,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 	s, err := sqlite.Open(dsn, sqlite.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
-		Damaged: opts.Damaged,
+		CacheSize: opts.CacheSize, Damaged: opts.Damaged,
 	})
 	if err != nil {
 		return nil, err // not a typed nil in an interface

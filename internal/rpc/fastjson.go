@@ -176,6 +176,19 @@ const (
 	maxTimestampSeconds = 253402300799
 )
 
+// appendDigits appends n, which is not negative and has at most width
+// digits, as exactly width decimal digits.
+func appendDigits(out []byte, n, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
+		out = append(out, 0)
+	}
+	for i := len(out) - 1; width > 0; i, width = i-1, width-1 {
+		out[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return out
+}
+
 // appendTimestamp appends ts in RFC 3339, in UTC, with 0, 3, 6 or 9
 // fractional digits, as protojson does.
 func appendTimestamp(out []byte, ts *timestamppb.Timestamp) ([]byte, bool) {
@@ -183,20 +196,24 @@ func appendTimestamp(out []byte, ts *timestamppb.Timestamp) ([]byte, bool) {
 	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos > 999_999_999 {
 		return out, false
 	}
+	t := time.Unix(secs, 0).UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
 	out = append(out, '"')
-	out = time.Unix(secs, 0).UTC().AppendFormat(out, "2006-01-02T15:04:05")
+	out = appendDigits(out, year, 4)
+	out = appendDigits(append(out, '-'), int(month), 2)
+	out = appendDigits(append(out, '-'), day, 2)
+	out = appendDigits(append(out, 'T'), hour, 2)
+	out = appendDigits(append(out, ':'), minute, 2)
+	out = appendDigits(append(out, ':'), second, 2)
 	if nanos != 0 {
+		// protojson writes 3, 6 or 9 digits: the fewest that hold nanos.
 		digits := 9
 		for digits > 3 && nanos%1000 == 0 {
 			nanos /= 1000
 			digits -= 3
 		}
-		out = append(out, '.')
-		frac := strconv.AppendInt(nil, int64(nanos), 10)
-		for range digits - len(frac) {
-			out = append(out, '0')
-		}
-		out = append(out, frac...)
+		out = appendDigits(append(out, '.'), int(nanos), digits)
 	}
 	return append(out, `Z"`...), true
 }

@@ -35,7 +35,12 @@ func randomTimestamp(r *rand.Rand) *timestamppb.Timestamp {
 		return nil
 	}
 	secs := r.Int64N(maxTimestampSeconds-minTimestampSeconds+1) + minTimestampSeconds
-	if r.IntN(2) == 0 {
+	switch r.IntN(20) {
+	case 0:
+		secs = minTimestampSeconds
+	case 1:
+		secs = maxTimestampSeconds
+	case 2, 3, 4, 5, 6, 7, 8, 9, 10, 11:
 		secs = 1_700_000_000 + r.Int64N(100_000_000) // today's range
 	}
 	nanos := []int32{0, r.Int32N(1000) * 1_000_000, r.Int32N(1_000_000) * 1000, r.Int32N(1_000_000_000)}[r.IntN(4)]

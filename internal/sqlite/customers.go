@@ -58,13 +58,18 @@ func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Cu
 	return fromRow(row), nil
 }
 
-// GetCustomer returns customer id from the read pool, or fails with
-// customer.NotFound.
+// GetCustomer returns customer id from the cache or else the read pool, or
+// fails with customer.NotFound.
 func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, error) {
+	if c, _, ok := s.hot.get(id); ok {
+		return c, nil
+	}
+	gen := s.hot.generation() // before the read: see hotCustomers.fill
 	row, err := s.reads.GetCustomer(ctx, id)
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
+	s.hot.fill(gen, row)
 	return fromRow(row), nil
 }
 

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"strconv"
 
 	"customerd/internal/customer"
 	"customerd/internal/sqlitedb"
@@ -27,23 +29,40 @@ type (
 	}
 )
 
+// pageRow is what every page query returns for each row: its id and
+// revision (sqlc generates one named type per query, all of this shape).
+type pageRow = struct {
+	ID       int64
+	Revision int64
+}
+
 // pageQuery runs one generated query with arguments of type A.
-type pageQuery[A any] func(ctx context.Context, q *sqlitedb.Queries, a A) ([]sqlitedb.Customer, error)
+type pageQuery[A any] func(ctx context.Context, q *sqlitedb.Queries, a A) ([]pageRow, error)
 
 // listBy and searchBy adapt a generated query whose parameter type P has
-// the fields of its family's arguments; the conversion P(a) does not compile
-// for any other shape, so a query that drifts from its family breaks the
-// build instead of misbehaving.
-func listBy[P ~listArgs](f func(*sqlitedb.Queries, context.Context, P) ([]sqlitedb.Customer, error)) pageQuery[listArgs] {
-	return func(ctx context.Context, q *sqlitedb.Queries, a listArgs) ([]sqlitedb.Customer, error) {
-		return f(q, ctx, P(a))
+// the fields of its family's arguments and whose row type R is a pageRow;
+// the conversions do not compile for any other shape, so a query that
+// drifts from its family breaks the build instead of misbehaving.
+func listBy[P ~listArgs, R ~pageRow](f func(*sqlitedb.Queries, context.Context, P) ([]R, error)) pageQuery[listArgs] {
+	return func(ctx context.Context, q *sqlitedb.Queries, a listArgs) ([]pageRow, error) {
+		rows, err := f(q, ctx, P(a))
+		return pageRows(rows), err
 	}
 }
 
-func searchBy[P ~searchArgs](f func(*sqlitedb.Queries, context.Context, P) ([]sqlitedb.Customer, error)) pageQuery[searchArgs] {
-	return func(ctx context.Context, q *sqlitedb.Queries, a searchArgs) ([]sqlitedb.Customer, error) {
-		return f(q, ctx, P(a))
+func searchBy[P ~searchArgs, R ~pageRow](f func(*sqlitedb.Queries, context.Context, P) ([]R, error)) pageQuery[searchArgs] {
+	return func(ctx context.Context, q *sqlitedb.Queries, a searchArgs) ([]pageRow, error) {
+		rows, err := f(q, ctx, P(a))
+		return pageRows(rows), err
 	}
+}
+
+func pageRows[R ~pageRow](rows []R) []pageRow {
+	out := make([]pageRow, len(rows))
+	for i, r := range rows {
+		out[i] = pageRow(r)
+	}
+	return out
 }
 
 // The query for every order, without and with a search. SQL cannot bind
@@ -104,29 +123,66 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 	if p.After != nil {
 		a.AfterValue, a.AfterID = p.After.Value, p.After.ID
 	}
-	var rows []sqlitedb.Customer
+	var page []customer.Customer
+	gen := s.hot.generation() // before the scan's snapshot: see hotCustomers.fill
 	err = s.scan(ctx, func(q *sqlitedb.Queries) (err error) {
+		var rows []pageRow
 		if query == "" {
 			rows, err = list(ctx, q, a)
+		} else {
+			var match string
+			if match, err = searchMatch(ctx, q, query); err != nil || match == "" {
+				return err
+			}
+			rows, err = search(ctx, q, searchArgs{
+				Match: match, AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
+			})
+		}
+		if err != nil {
 			return err
 		}
-		match, err := searchMatch(ctx, q, query)
-		if err != nil || match == "" {
-			return err
-		}
-		rows, err = search(ctx, q, searchArgs{
-			Match: match, AfterValue: a.AfterValue, AfterID: a.AfterID, UpdatedAfter: a.UpdatedAfter, PageLimit: a.PageLimit,
-		})
+		page, err = s.customers(ctx, q, gen, rows)
 		return err
 	})
 	if err != nil {
 		return nil, s.mapError(err)
 	}
-	out := make([]customer.Customer, len(rows))
+	return page, nil
+}
+
+// customers returns the customers of a page, in its order, at the revisions
+// its query read: from the cache where it holds that revision, the others
+// read with q, in the same transaction as the page, and added to the cache
+// (gen as for hotCustomers.fill).
+func (s *Store) customers(ctx context.Context, q *sqlitedb.Queries, gen uint64, rows []pageRow) ([]customer.Customer, error) {
+	page := make([]customer.Customer, len(rows))
+	var missing []byte // the ids the cache lacks, as a JSON array
+	at := make(map[int64]int)
 	for i, r := range rows {
-		out[i] = fromRow(r)
+		c, rev, ok := s.hot.get(r.ID)
+		if ok && rev == r.Revision {
+			page[i] = c
+			continue
+		}
+		missing = strconv.AppendInt(append(missing, ','), r.ID, 10)
+		at[r.ID] = i
 	}
-	return out, nil
+	if len(missing) == 0 {
+		return page, nil
+	}
+	missing[0] = '['
+	read, err := q.GetCustomersIn(ctx, string(append(missing, ']')))
+	if err != nil {
+		return nil, err
+	}
+	if len(read) != len(at) {
+		return nil, fmt.Errorf("sqlite: read %d of the %d customers of a page in its own transaction", len(read), len(at))
+	}
+	for _, r := range read {
+		page[at[r.ID]] = fromRow(r)
+	}
+	s.hot.fill(gen, read...)
+	return page, nil
 }
 
 // CountCustomers counts the customers that pass p's filters, as a scan

@@ -286,7 +286,7 @@ func TestSearchByWordsFindsWhatPrefixesFind(t *testing.T) {
 			t.Fatalf("search %q: %v", q, err)
 		}
 		match, ok := ftsQuery(q)
-		var want []sqlitedb.Customer
+		var want []sqlitedb.SearchCustomersByIDAscRow
 		if ok {
 			if want, err = s.reads.SearchCustomersByIDAsc(ctx, sqlitedb.SearchCustomersByIDAscParams{Match: match, PageLimit: 5000}); err != nil {
 				t.Fatalf("prefix search %q: %v", q, err)

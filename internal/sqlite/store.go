@@ -74,6 +74,10 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database in the background; 0 means 250ms.
 	CheckpointInterval time.Duration
+	// CacheSize is how many recently read customers are kept in memory
+	// (see hotCustomers); 0 means customer.DefaultCacheSize, less than 0
+	// keeps none.
+	CacheSize int
 	// Damaged, if set, is called once, on the first operation that finds
 	// the database file damaged (SQLITE_CORRUPT or SQLITE_NOTADB), after
 	// the store has logged at error level what to do: a server should then
@@ -91,6 +95,7 @@ type Store struct {
 	// scanHook, when set (by tests), runs in every scan's transaction
 	// before its query.
 	scanHook func(ctx context.Context, tx *sql.Tx) error
+	hot      *hotCustomers      // recently read customers; nil keeps none
 	writes   *writes            // the actor's engine
 	batch    *batch.Actor[*txn] // every write goes through it
 	ckpt     *checkpointer      // nil for :memory:, which has no WAL
@@ -155,7 +160,8 @@ func Open(path string, opts Options) (_ *Store, err error) {
 	}
 	undo = append(undo, s.read.Close, s.reads.Close)
 	s.scans = scan.NewSlots(opts.ScanConns, readConns)
-	if s.writes, err = newWrites(s.write, &s.commits); err != nil {
+	s.hot = newHotCustomers(cmp.Or(opts.CacheSize, customer.DefaultCacheSize))
+	if s.writes, err = newWrites(s.write, &s.commits, s.hot); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	s.batch = batch.New(s.writes, batch.Options{MaxBatch: opts.MaxBatch, Queue: opts.Queue, Logger: s.log})
@@ -301,9 +307,9 @@ func fileURI(path string) string {
 func (s *Store) WriterStats() batch.Stats { return s.batch.Stats() }
 
 // Gauges are the store's figures for /metrics: the batch actor's queue,
-// batches and commit time, and the size of the database.
+// batches and commit time, the size of the database and the read cache.
 func (s *Store) Gauges() []metrics.Gauge {
-	return s.batch.Gauges(s.Size, "Bytes of the database file and its WAL.")
+	return append(s.batch.Gauges(s.Size, "Bytes of the database file and its WAL."), s.hot.gauges()...)
 }
 
 // Size returns the bytes the database takes on disk, its WAL included; 0

@@ -19,6 +19,7 @@ type writes struct {
 	stmts   [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
 	words   knownWords        // see knownWords: kept across transactions
 	commits *broadcast.Signal // closed after every commit, for watchers
+	hot     *hotCustomers     // told which customers every commit wrote
 	txn     txn               // the transaction running: one at a time
 }
 
@@ -29,13 +30,13 @@ var savepointSQL = [3]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE wr
 // newWrites prepares every query and savepoint statement on conn, which
 // allows one open connection and begins with BEGIN IMMEDIATE. It fails when
 // a query does not prepare (the schema is not migrated).
-func newWrites(conn *sql.DB, commits *broadcast.Signal) (*writes, error) {
+func newWrites(conn *sql.DB, commits *broadcast.Signal, hot *hotCustomers) (*writes, error) {
 	ctx := context.Background()
 	q, err := sqlitedb.Prepare(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
-	w := &writes{db: conn, queries: q, commits: commits}
+	w := &writes{db: conn, queries: q, commits: commits, hot: hot}
 	for i, text := range savepointSQL {
 		if w.stmts[i], err = conn.PrepareContext(ctx, text); err != nil {
 			w.close()
@@ -65,6 +66,7 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 	}
 	w.words.reset()
 	w.txn.back.reset()
+	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
 	return &w.txn, nil
 }
@@ -93,9 +95,11 @@ func (w *writes) Prepare(ctx context.Context, t *txn) error {
 func (w *writes) Commit(_ context.Context, t *txn) error { return t.tx.Commit() }
 func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
 
-// Committed makes the batch's new words known and wakes the watchers.
+// Committed makes the batch's new words known, drops the customers it
+// wrote from the cache and wakes the watchers.
 func (w *writes) Committed() {
 	w.words.committed()
+	w.hot.invalidate(w.txn.wrote)
 	w.commits.Notify()
 }
 
@@ -105,9 +109,10 @@ func (w *writes) Committed() {
 // changes or deletes a customer through update or delete, never with the
 // queries directly.
 type txn struct {
-	tx   *sql.Tx
-	q    *sqlitedb.Queries
-	back readBack
+	tx    *sql.Tx
+	q     *sqlitedb.Queries
+	back  readBack
+	wrote map[int64]struct{} // the customers changed or deleted, for the cache
 }
 
 // update applies u and has the customer as the transaction leaves it read
@@ -156,6 +161,10 @@ func (t *txn) delete(ctx context.Context, id int64, etag string) error {
 // that a stale etag is reported as such even when the new values would also
 // collide with another customer.
 func (t *txn) touch(ctx context.Context, id int64, etag string) error {
+	if t.wrote == nil {
+		t.wrote = map[int64]struct{}{}
+	}
+	t.wrote[id] = struct{}{}
 	if err := t.back.settle(ctx, t.q, id); err != nil {
 		return err
 	}

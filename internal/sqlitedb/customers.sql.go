@@ -281,7 +281,7 @@ func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]Lis
 }
 
 const listCustomersByCreateTimeAsc = `-- name: ListCustomersByCreateTimeAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.created_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.created_at, c.id
@@ -295,7 +295,12 @@ type ListCustomersByCreateTimeAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCustomersByCreateTimeAscParams) ([]Customer, error) {
+type ListCustomersByCreateTimeAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCustomersByCreateTimeAscParams) ([]ListCustomersByCreateTimeAscRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByCreateTimeAscStmt, listCustomersByCreateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -306,19 +311,10 @@ func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCust
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByCreateTimeAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByCreateTimeAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -333,7 +329,7 @@ func (q *Queries) ListCustomersByCreateTimeAsc(ctx context.Context, arg ListCust
 }
 
 const listCustomersByCreateTimeDesc = `-- name: ListCustomersByCreateTimeDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.created_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.created_at DESC, c.id DESC
@@ -347,7 +343,12 @@ type ListCustomersByCreateTimeDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCustomersByCreateTimeDescParams) ([]Customer, error) {
+type ListCustomersByCreateTimeDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCustomersByCreateTimeDescParams) ([]ListCustomersByCreateTimeDescRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByCreateTimeDescStmt, listCustomersByCreateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -358,19 +359,10 @@ func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCus
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByCreateTimeDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByCreateTimeDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -385,7 +377,7 @@ func (q *Queries) ListCustomersByCreateTimeDesc(ctx context.Context, arg ListCus
 }
 
 const listCustomersByEmailAsc = `-- name: ListCustomersByEmailAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.email, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.email, c.id
@@ -399,7 +391,12 @@ type ListCustomersByEmailAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomersByEmailAscParams) ([]Customer, error) {
+type ListCustomersByEmailAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomersByEmailAscParams) ([]ListCustomersByEmailAscRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByEmailAscStmt, listCustomersByEmailAsc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -410,19 +407,10 @@ func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomers
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByEmailAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByEmailAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -437,7 +425,7 @@ func (q *Queries) ListCustomersByEmailAsc(ctx context.Context, arg ListCustomers
 }
 
 const listCustomersByEmailDesc = `-- name: ListCustomersByEmailDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.email, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.email DESC, c.id DESC
@@ -451,7 +439,12 @@ type ListCustomersByEmailDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomersByEmailDescParams) ([]Customer, error) {
+type ListCustomersByEmailDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomersByEmailDescParams) ([]ListCustomersByEmailDescRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByEmailDescStmt, listCustomersByEmailDesc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -462,19 +455,10 @@ func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomer
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByEmailDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByEmailDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -490,7 +474,7 @@ func (q *Queries) ListCustomersByEmailDesc(ctx context.Context, arg ListCustomer
 
 const listCustomersByIDAsc = `-- name: ListCustomersByIDAsc :many
 
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE CAST(?1 AS TEXT) IS NOT NULL
   AND c.id > CAST(?2 AS INTEGER)
   AND c.updated_at > CAST(?3 AS TEXT)
@@ -503,6 +487,11 @@ type ListCustomersByIDAscParams struct {
 	AfterID      int64
 	UpdatedAfter string
 	PageLimit    int64
+}
+
+type ListCustomersByIDAscRow struct {
+	ID       int64
+	Revision int64
 }
 
 // ListCustomers has one query per order, because SQL cannot take ORDER BY
@@ -529,7 +518,13 @@ type ListCustomersByIDAscParams struct {
 //	                       over name, email, phone and address
 //
 // The id variants take after_value too, and ignore it.
-func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]Customer, error) {
+//
+// A page query returns each row's id and revision only: the store takes
+// the customer from its cache when the cache holds that very revision, and
+// reads the others with GetCustomersIn in the same read transaction (see
+// internal/sqlite/list.go), so a page of hot customers decodes two columns
+// a row instead of eight.
+func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByIDAscParams) ([]ListCustomersByIDAscRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByIDAscStmt, listCustomersByIDAsc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -540,19 +535,10 @@ func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByI
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByIDAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByIDAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -567,7 +553,7 @@ func (q *Queries) ListCustomersByIDAsc(ctx context.Context, arg ListCustomersByI
 }
 
 const listCustomersByIDDesc = `-- name: ListCustomersByIDDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE CAST(?1 AS TEXT) IS NOT NULL
   AND c.id < CAST(?2 AS INTEGER)
   AND c.updated_at > CAST(?3 AS TEXT)
@@ -582,7 +568,12 @@ type ListCustomersByIDDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersByIDDescParams) ([]Customer, error) {
+type ListCustomersByIDDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersByIDDescParams) ([]ListCustomersByIDDescRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByIDDescStmt, listCustomersByIDDesc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -593,19 +584,10 @@ func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersBy
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByIDDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByIDDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -620,7 +602,7 @@ func (q *Queries) ListCustomersByIDDesc(ctx context.Context, arg ListCustomersBy
 }
 
 const listCustomersByNameAsc = `-- name: ListCustomersByNameAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.name, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.name, c.id
@@ -634,7 +616,12 @@ type ListCustomersByNameAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersByNameAscParams) ([]Customer, error) {
+type ListCustomersByNameAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersByNameAscParams) ([]ListCustomersByNameAscRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByNameAscStmt, listCustomersByNameAsc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -645,19 +632,10 @@ func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersB
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByNameAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByNameAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -672,7 +650,7 @@ func (q *Queries) ListCustomersByNameAsc(ctx context.Context, arg ListCustomersB
 }
 
 const listCustomersByNameDesc = `-- name: ListCustomersByNameDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.name, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.name DESC, c.id DESC
@@ -686,7 +664,12 @@ type ListCustomersByNameDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomersByNameDescParams) ([]Customer, error) {
+type ListCustomersByNameDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomersByNameDescParams) ([]ListCustomersByNameDescRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByNameDescStmt, listCustomersByNameDesc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -697,19 +680,10 @@ func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomers
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByNameDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByNameDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -724,7 +698,7 @@ func (q *Queries) ListCustomersByNameDesc(ctx context.Context, arg ListCustomers
 }
 
 const listCustomersByUpdateTimeAsc = `-- name: ListCustomersByUpdateTimeAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.updated_at, c.id) > (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.updated_at, c.id
@@ -738,7 +712,12 @@ type ListCustomersByUpdateTimeAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCustomersByUpdateTimeAscParams) ([]Customer, error) {
+type ListCustomersByUpdateTimeAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCustomersByUpdateTimeAscParams) ([]ListCustomersByUpdateTimeAscRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByUpdateTimeAscStmt, listCustomersByUpdateTimeAsc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -749,19 +728,10 @@ func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCust
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByUpdateTimeAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByUpdateTimeAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -776,7 +746,7 @@ func (q *Queries) ListCustomersByUpdateTimeAsc(ctx context.Context, arg ListCust
 }
 
 const listCustomersByUpdateTimeDesc = `-- name: ListCustomersByUpdateTimeDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE (c.updated_at, c.id) < (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
   AND c.updated_at > CAST(?3 AS TEXT)
 ORDER BY c.updated_at DESC, c.id DESC
@@ -790,7 +760,12 @@ type ListCustomersByUpdateTimeDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]Customer, error) {
+type ListCustomersByUpdateTimeDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCustomersByUpdateTimeDescParams) ([]ListCustomersByUpdateTimeDescRow, error) {
 	rows, err := q.query(ctx, q.listCustomersByUpdateTimeDescStmt, listCustomersByUpdateTimeDesc,
 		arg.AfterValue,
 		arg.AfterID,
@@ -801,19 +776,10 @@ func (q *Queries) ListCustomersByUpdateTimeDesc(ctx context.Context, arg ListCus
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []ListCustomersByUpdateTimeDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i ListCustomersByUpdateTimeDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -874,7 +840,7 @@ func (q *Queries) PutCreateRequest(ctx context.Context, arg PutCreateRequestPara
 }
 
 const searchCustomersByCreateTimeAsc = `-- name: SearchCustomersByCreateTimeAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.created_at, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -890,7 +856,12 @@ type SearchCustomersByCreateTimeAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg SearchCustomersByCreateTimeAscParams) ([]Customer, error) {
+type SearchCustomersByCreateTimeAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg SearchCustomersByCreateTimeAscParams) ([]SearchCustomersByCreateTimeAscRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByCreateTimeAscStmt, searchCustomersByCreateTimeAsc,
 		arg.Match,
 		arg.AfterValue,
@@ -902,19 +873,10 @@ func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg Search
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByCreateTimeAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByCreateTimeAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -929,7 +891,7 @@ func (q *Queries) SearchCustomersByCreateTimeAsc(ctx context.Context, arg Search
 }
 
 const searchCustomersByCreateTimeDesc = `-- name: SearchCustomersByCreateTimeDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.created_at, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -945,7 +907,12 @@ type SearchCustomersByCreateTimeDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg SearchCustomersByCreateTimeDescParams) ([]Customer, error) {
+type SearchCustomersByCreateTimeDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg SearchCustomersByCreateTimeDescParams) ([]SearchCustomersByCreateTimeDescRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByCreateTimeDescStmt, searchCustomersByCreateTimeDesc,
 		arg.Match,
 		arg.AfterValue,
@@ -957,19 +924,10 @@ func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg Searc
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByCreateTimeDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByCreateTimeDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -984,7 +942,7 @@ func (q *Queries) SearchCustomersByCreateTimeDesc(ctx context.Context, arg Searc
 }
 
 const searchCustomersByEmailAsc = `-- name: SearchCustomersByEmailAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.email, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1000,7 +958,12 @@ type SearchCustomersByEmailAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCustomersByEmailAscParams) ([]Customer, error) {
+type SearchCustomersByEmailAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCustomersByEmailAscParams) ([]SearchCustomersByEmailAscRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByEmailAscStmt, searchCustomersByEmailAsc,
 		arg.Match,
 		arg.AfterValue,
@@ -1012,19 +975,10 @@ func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCusto
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByEmailAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByEmailAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1039,7 +993,7 @@ func (q *Queries) SearchCustomersByEmailAsc(ctx context.Context, arg SearchCusto
 }
 
 const searchCustomersByEmailDesc = `-- name: SearchCustomersByEmailDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.email, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1055,7 +1009,12 @@ type SearchCustomersByEmailDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCustomersByEmailDescParams) ([]Customer, error) {
+type SearchCustomersByEmailDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCustomersByEmailDescParams) ([]SearchCustomersByEmailDescRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByEmailDescStmt, searchCustomersByEmailDesc,
 		arg.Match,
 		arg.AfterValue,
@@ -1067,19 +1026,10 @@ func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCust
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByEmailDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByEmailDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1094,7 +1044,7 @@ func (q *Queries) SearchCustomersByEmailDesc(ctx context.Context, arg SearchCust
 }
 
 const searchCustomersByIDAsc = `-- name: SearchCustomersByIDAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers_fts(CAST(?1 AS TEXT)) f
+SELECT c.id, c.revision FROM customers_fts(CAST(?1 AS TEXT)) f
 JOIN customers c ON c.id = f.rowid
 WHERE CAST(?2 AS TEXT) IS NOT NULL
   AND f.rowid > CAST(?3 AS INTEGER)
@@ -1111,7 +1061,12 @@ type SearchCustomersByIDAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomersByIDAscParams) ([]Customer, error) {
+type SearchCustomersByIDAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomersByIDAscParams) ([]SearchCustomersByIDAscRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByIDAscStmt, searchCustomersByIDAsc,
 		arg.Match,
 		arg.AfterValue,
@@ -1123,19 +1078,10 @@ func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomer
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByIDAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByIDAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1150,7 +1096,7 @@ func (q *Queries) SearchCustomersByIDAsc(ctx context.Context, arg SearchCustomer
 }
 
 const searchCustomersByIDDesc = `-- name: SearchCustomersByIDDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers_fts(CAST(?1 AS TEXT)) f
+SELECT c.id, c.revision FROM customers_fts(CAST(?1 AS TEXT)) f
 JOIN customers c ON c.id = f.rowid
 WHERE CAST(?2 AS TEXT) IS NOT NULL
   AND f.rowid < CAST(?3 AS INTEGER)
@@ -1167,7 +1113,12 @@ type SearchCustomersByIDDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustomersByIDDescParams) ([]Customer, error) {
+type SearchCustomersByIDDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustomersByIDDescParams) ([]SearchCustomersByIDDescRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByIDDescStmt, searchCustomersByIDDesc,
 		arg.Match,
 		arg.AfterValue,
@@ -1179,19 +1130,10 @@ func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustome
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByIDDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByIDDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1206,7 +1148,7 @@ func (q *Queries) SearchCustomersByIDDesc(ctx context.Context, arg SearchCustome
 }
 
 const searchCustomersByNameAsc = `-- name: SearchCustomersByNameAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.name, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1222,7 +1164,12 @@ type SearchCustomersByNameAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustomersByNameAscParams) ([]Customer, error) {
+type SearchCustomersByNameAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustomersByNameAscParams) ([]SearchCustomersByNameAscRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByNameAscStmt, searchCustomersByNameAsc,
 		arg.Match,
 		arg.AfterValue,
@@ -1234,19 +1181,10 @@ func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustom
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByNameAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByNameAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1261,7 +1199,7 @@ func (q *Queries) SearchCustomersByNameAsc(ctx context.Context, arg SearchCustom
 }
 
 const searchCustomersByNameDesc = `-- name: SearchCustomersByNameDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.name, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1277,7 +1215,12 @@ type SearchCustomersByNameDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCustomersByNameDescParams) ([]Customer, error) {
+type SearchCustomersByNameDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCustomersByNameDescParams) ([]SearchCustomersByNameDescRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByNameDescStmt, searchCustomersByNameDesc,
 		arg.Match,
 		arg.AfterValue,
@@ -1289,19 +1232,10 @@ func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCusto
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByNameDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByNameDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1316,7 +1250,7 @@ func (q *Queries) SearchCustomersByNameDesc(ctx context.Context, arg SearchCusto
 }
 
 const searchCustomersByUpdateTimeAsc = `-- name: SearchCustomersByUpdateTimeAsc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.updated_at, c.id) > (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1332,7 +1266,12 @@ type SearchCustomersByUpdateTimeAscParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg SearchCustomersByUpdateTimeAscParams) ([]Customer, error) {
+type SearchCustomersByUpdateTimeAscRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg SearchCustomersByUpdateTimeAscParams) ([]SearchCustomersByUpdateTimeAscRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeAscStmt, searchCustomersByUpdateTimeAsc,
 		arg.Match,
 		arg.AfterValue,
@@ -1344,19 +1283,10 @@ func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg Search
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByUpdateTimeAscRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByUpdateTimeAscRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -1371,7 +1301,7 @@ func (q *Queries) SearchCustomersByUpdateTimeAsc(ctx context.Context, arg Search
 }
 
 const searchCustomersByUpdateTimeDesc = `-- name: SearchCustomersByUpdateTimeDesc :many
-SELECT c.id, c.name, c.email, c.phone, c.address, c.revision, c.created_at, c.updated_at FROM customers c
+SELECT c.id, c.revision FROM customers c
 WHERE c.id IN (SELECT rowid FROM customers_fts(CAST(?1 AS TEXT)))
   AND (+c.updated_at, c.id) < (CAST(?2 AS TEXT), CAST(?3 AS INTEGER))
   AND +c.updated_at > CAST(?4 AS TEXT)
@@ -1387,7 +1317,12 @@ type SearchCustomersByUpdateTimeDescParams struct {
 	PageLimit    int64
 }
 
-func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg SearchCustomersByUpdateTimeDescParams) ([]Customer, error) {
+type SearchCustomersByUpdateTimeDescRow struct {
+	ID       int64
+	Revision int64
+}
+
+func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg SearchCustomersByUpdateTimeDescParams) ([]SearchCustomersByUpdateTimeDescRow, error) {
 	rows, err := q.query(ctx, q.searchCustomersByUpdateTimeDescStmt, searchCustomersByUpdateTimeDesc,
 		arg.Match,
 		arg.AfterValue,
@@ -1399,19 +1334,10 @@ func (q *Queries) SearchCustomersByUpdateTimeDesc(ctx context.Context, arg Searc
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Customer
+	var items []SearchCustomersByUpdateTimeDescRow
 	for rows.Next() {
-		var i Customer
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Email,
-			&i.Phone,
-			&i.Address,
-			&i.Revision,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-		); err != nil {
+		var i SearchCustomersByUpdateTimeDescRow
+		if err := rows.Scan(&i.ID, &i.Revision); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
