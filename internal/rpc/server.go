@@ -125,10 +125,13 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		// so it only gets what they leave.
 		mux.Handle("/", opts.Web)
 	}
-	return withBatchedFlushes(withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
-		readBodies(bodyLimits{
-			maxBytes: maxBytes, budget: cmp.Or(opts.BodyBudget, DefaultBodyBudget), timeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
-		}, f, limited)))))
+	bodies := bodyLimits{
+		maxBytes: maxBytes,
+		shared:   &budget{max: cmp.Or(opts.BodyBudget, DefaultBodyBudget)},
+		timeout:  cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
+	}
+	return withBatchedFlushes(withCORS(opts.CORSOrigins, withREST(bodies, f,
+		refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f, readBodies(bodies, f, limited))))))
 }
 
 // reflectionMaxBytes bounds one server reflection request.
