@@ -101,6 +101,8 @@ func (w *restWriter) WriteHeader(code int) {
 	if w.Header().Get("Content-Type") == "application/" { // vanguard's, for errors before the call
 		w.Header().Set("Content-Type", "application/json")
 	}
+	// Connect's: it names the compressions of Connect request bodies.
+	w.Header().Del("Accept-Encoding")
 	w.ResponseWriter.WriteHeader(code)
 }
 
