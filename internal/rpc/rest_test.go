@@ -213,7 +213,21 @@ const (
 // TestREST drives every REST route with real HTTP requests, each request
 // and response validated against the OpenAPI document the server serves.
 func TestREST(t *testing.T) {
-	s := startRESTServer(t, rpc.Options{})
+	s := startRESTServer(t, rpc.Options{CORSOrigins: []string{"https://app.example"}})
+
+	// A browser may PATCH with If-Match from an allowed origin.
+	preflight, _ := http.NewRequest("OPTIONS", s.url+"/v1/customers/1", nil)
+	preflight.Header.Set("Origin", "https://app.example")
+	preflight.Header.Set("Access-Control-Request-Method", "PATCH")
+	preflight.Header.Set("Access-Control-Request-Headers", "content-type,if-match")
+	res, err := http.DefaultClient.Do(preflight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Methods") != "PATCH" {
+		t.Fatalf("CORS preflight of a PATCH: %s, allowed methods %q", res.Status, res.Header.Get("Access-Control-Allow-Methods"))
+	}
 
 	// Create, with an idempotency key: the retry returns the same customer.
 	const key = "6a2f41a3-c54c-4f1f-9d3a-8a1c6a1e0e11"
