@@ -4,7 +4,11 @@
 // pinned esbuild: the same sources give byte-identical files, which CI
 // checks against the committed ones.
 //
-// Usage: node build.mjs [outdir]   (npm run build)
+// It also copies the REST API's documentation page into
+// ../internal/apidoc/viewer: src/docs and the pinned swagger-ui-dist's
+// bundle, stylesheet and licence, as they are (CI checks them too).
+//
+// Usage: node build.mjs [outdir [docsdir]]   (npm run build)
 
 import * as esbuild from "esbuild";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -13,6 +17,7 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.resolve(process.argv[2] ?? path.join(here, "../internal/webui/assets"));
+const docsdir = path.resolve(process.argv[3] ?? path.join(here, "../internal/apidoc/viewer"));
 
 const result = await esbuild.build({
   absWorkingDir: here,
@@ -62,4 +67,31 @@ for (const [name, contents] of files) {
 }
 for (const [name, contents] of [...files].sort()) {
   console.log(`${String(contents.length).padStart(8)}  ${path.relative(process.cwd(), path.join(outdir, name))}`);
+}
+
+// The documentation page: ours, and Swagger UI's files copied unchanged.
+const swagger = path.join(here, "node_modules/swagger-ui-dist");
+const { version: swaggerVersion } = JSON.parse(await readFile(path.join(swagger, "package.json"), "utf8"));
+const docs = new Map([
+  ["index.html", await readFile(path.join(here, "src/docs/index.html"))],
+  ["docs.js", await readFile(path.join(here, "src/docs/docs.js"))],
+  ["swagger-ui-bundle.js", await readFile(path.join(swagger, "swagger-ui-bundle.js"))],
+  ["swagger-ui.css", await readFile(path.join(swagger, "swagger-ui.css"))],
+  [
+    "licenses.txt",
+    `The customerd API documentation page uses swagger-ui-dist ${swaggerVersion} (Apache-2.0).\n\n` +
+      (await readFile(path.join(swagger, "LICENSE"), "utf8")) +
+      "\n" +
+      (await readFile(path.join(swagger, "NOTICE"), "utf8")) +
+      "\n" +
+      (await readFile(path.join(swagger, "swagger-ui-bundle.js.LICENSE.txt"), "utf8")),
+  ],
+]);
+await rm(docsdir, { recursive: true, force: true });
+await mkdir(docsdir, { recursive: true });
+for (const [name, contents] of docs) {
+  await writeFile(path.join(docsdir, name), contents);
+}
+for (const [name, contents] of [...docs].sort()) {
+  console.log(`${String(contents.length).padStart(8)}  ${path.relative(process.cwd(), path.join(docsdir, name))}`);
 }

@@ -47,19 +47,64 @@ func (o Order) String() string {
 	return o.Field.String()
 }
 
-// ParseOrder parses an AIP-132 order_by value, exactly as the proto's rule
-// lists them: one of "id", "name", "email", "create_time" and
-// "update_time", optionally followed by " desc". The empty string is "id".
-// Anything else returns an *Error with code Invalid naming field.
+// ParseOrder parses an order_by value in AIP-132 syntax: one of "id",
+// "name", "email", "create_time" and "update_time", optionally followed by
+// "desc", with any spaces around the words. Because ties are always broken
+// by id in the same direction, the value may spell that tie-break out
+// after a comma ("name desc, id desc"); any other list is refused, as is a
+// tie-break in the other direction, which the server cannot sort by. The
+// empty (or blank) string is "id". Anything else returns an *Error with
+// code Invalid naming field and saying what is wrong. This is the one
+// place that decides which orders ListCustomers accepts.
 func ParseOrder(s, field string) (Order, error) {
-	if s == "" {
+	items := strings.Split(s, ",")
+	if len(items) == 1 && strings.TrimSpace(s) == "" {
 		return Order{}, nil
 	}
-	name, desc := strings.CutSuffix(s, " desc")
-	if f, ok := orderFieldNames[name]; ok {
-		return Order{Field: f, Desc: desc}, nil
+	var first Order
+	for i, item := range items {
+		o, err := parseOrderItem(item, field)
+		if err != nil {
+			return Order{}, err
+		}
+		switch {
+		case i == 0:
+			first = o
+		case o.Field != ByID:
+			return Order{}, InvalidField(field, fmt.Sprintf("sorts by one field, then by id: %q cannot follow %q", o.Field, first.Field))
+		case o.Desc != first.Desc:
+			return Order{}, InvalidField(field, fmt.Sprintf("ties are broken by id in the direction of the first field: write %q, or leave the tie-break out", first.String()+", "+Order{Field: ByID, Desc: first.Desc}.String()))
+		}
 	}
-	return Order{}, InvalidField(field, "unknown order")
+	return first, nil
+}
+
+// parseOrderItem parses one item of an order_by list: a field name and
+// optionally "desc".
+func parseOrderItem(item, field string) (Order, error) {
+	words := strings.Fields(item)
+	if len(words) == 0 {
+		return Order{}, InvalidField(field, "has an empty item; write fields separated by commas, such as \"name desc\"")
+	}
+	f, ok := orderFieldNames[words[0]]
+	if !ok {
+		return Order{}, InvalidField(field, fmt.Sprintf("cannot sort by %q: the fields are id, name, email, create_time and update_time", clip(words[0])))
+	}
+	switch {
+	case len(words) == 1:
+		return Order{Field: f}, nil
+	case len(words) == 2 && words[1] == "desc":
+		return Order{Field: f, Desc: true}, nil
+	}
+	return Order{}, InvalidField(field, fmt.Sprintf("only \"desc\" may follow a field name, as in \"%s desc\"", words[0]))
+}
+
+// clip shortens a word a client sent for an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return strings.ToValidUTF8(s[:40], "") + "…"
+	}
+	return s
 }
 
 // TimeLayout is the text form of timestamps in cursors: UTC with

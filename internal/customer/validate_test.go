@@ -44,9 +44,35 @@ func TestParseOrder(t *testing.T) {
 			t.Errorf("%v.String() = %q, want %q", got, got.String(), in)
 		}
 	}
-	for _, in := range []string{"phone", "name desc desc", "NAME", "name  desc", " id"} {
-		if _, err := ParseOrder(in, "order_by"); ErrorCode(err) != Invalid {
-			t.Errorf("ParseOrder(%q): got %v, want Invalid", in, err)
+	// AIP-132 syntax: spaces anywhere between words, and the id tie-break
+	// spelled out in the direction the server breaks ties.
+	for in, want := range map[string]Order{
+		" ": {}, " name": {Field: ByName}, "name  desc": {Field: ByName, Desc: true}, "\tname desc ": {Field: ByName, Desc: true},
+		"name,id": {Field: ByName}, "name desc, id desc": {Field: ByName, Desc: true}, " email , id ": {Field: ByEmail},
+		"id, id": {}, "create_time desc,id desc": {Field: ByCreateTime, Desc: true},
+	} {
+		if got, err := ParseOrder(in, "order_by"); err != nil || got != want {
+			t.Errorf("ParseOrder(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for in, wantMsg := range map[string]string{
+		"phone":                  `cannot sort by "phone"`,
+		"NAME":                   `cannot sort by "NAME"`,
+		"name desc desc":         `only "desc" may follow`,
+		"name descending":        `only "desc" may follow`,
+		"name asc":               `only "desc" may follow`,
+		"name desc, id":          `write "name desc, id desc"`,
+		"name, id desc":          `write "name, id"`,
+		"name, email":            `"email" cannot follow "name"`,
+		"id, name":               `"name" cannot follow "id"`,
+		"name,":                  "empty item",
+		",name":                  "empty item",
+		"; DROP TABLE customers": "cannot sort by",
+	} {
+		_, err := ParseOrder(in, "order_by")
+		e, ok := errors.AsType[*Error](err)
+		if !ok || e.Code != Invalid || !strings.Contains(e.Message, wantMsg) || len(e.Violations) != 1 || e.Violations[0].Field != "order_by" {
+			t.Errorf("ParseOrder(%q): got %v, want Invalid on order_by saying %q", in, err, wantMsg)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package rpc_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sync/atomic"
 	"testing"
 
@@ -64,6 +66,30 @@ func BenchmarkRPCUpdate(b *testing.B) {
 				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}},
 			}); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRESTGet is BenchmarkRPCGet over REST (GET /v1/customers/{id}),
+// client costs included: the transcoder's price beside the Connect call.
+func BenchmarkRESTGet(b *testing.B) {
+	srv := startServer(&testing.T{})
+	client := customerv1connect.NewCustomerServiceClient(http1, srv.url, connect.WithProtoJSON())
+	c := create(&testing.T{}, client, "Ada", "ada@example.com")
+	url := fmt.Sprintf("%s/v1/customers/%d", srv.url, c.Id)
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := http1.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatal(res.Status)
 			}
 		}
 	})

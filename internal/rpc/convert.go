@@ -1,6 +1,8 @@
 package rpc
 
 import (
+	"cmp"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "customerd/gen/customer/v1"
@@ -21,13 +23,14 @@ func toProto(c customer.Customer) *customerv1.Customer {
 }
 
 // toUpdate turns a validated UpdateCustomer request into a
-// customer.Update, following AIP-134: with a mask exactly the listed fields
+// customer.Update, naming the customer by id or else customer.id (the
+// proto's rules have made sure they agree), following AIP-134: with a mask exactly the listed fields
 // change; without one (or with an empty one), every populated field does.
 // The proto's rules have already rejected any other mask path; the wildcard
 // "*" is not among them, because protojson cannot encode it.
 func toUpdate(req *customerv1.UpdateCustomerRequest) customer.Update {
 	c := req.GetCustomer()
-	u := customer.Update{ID: c.GetId(), Etag: c.GetEtag()}
+	u := customer.Update{ID: cmp.Or(req.GetId(), c.GetId()), Etag: c.GetEtag()}
 	paths := req.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
 		if c.GetName() != "" {

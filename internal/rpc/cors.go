@@ -9,9 +9,9 @@ import (
 )
 
 // withCORS lets web pages from origins call h from a browser, over Connect
-// (POST and GET), and gRPC-Web. The header lists come from
-// connectrpc.com/cors, plus what this API adds: conditional GETs send
-// If-None-Match and read ETag. With no origins, h is returned as is and
+// (POST and GET), gRPC-Web and REST (also PATCH and DELETE). The header
+// lists come from connectrpc.com/cors, plus what this API adds: conditional
+// GETs send If-None-Match and read ETag, conditional writes send If-Match. With no origins, h is returned as is and
 // browsers keep their same-origin policy.
 func withCORS(origins []string, h http.Handler) http.Handler {
 	if len(origins) == 0 {
@@ -19,8 +19,8 @@ func withCORS(origins []string, h http.Handler) http.Handler {
 	}
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
-		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "Authorization"),
+		AllowedMethods: append(connectcors.AllowedMethods(), http.MethodPatch, http.MethodDelete), // and REST's
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
 		MaxAge:         7200, // seconds a browser may cache a preflight answer
 	}).Handler(h)

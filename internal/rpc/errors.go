@@ -71,8 +71,12 @@ var errorWriter = connect.NewErrorWriter(codecs()...)
 // overloaded answers RESOURCE_EXHAUSTED, with a retry after a second.
 func (f refuser) overloaded(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "1")
-	f.refuse(w, r, connect.CodeResourceExhausted, "the server is overloaded; retry later, with backoff")
+	f.refuse(w, r, connect.CodeResourceExhausted, overloadedMessage)
 }
+
+// overloadedMessage tells a client that the server refused its call for
+// lack of room.
+const overloadedMessage = "the server is overloaded; retry later, with backoff"
 
 // refuse answers code and msg without reading the request.
 func (f refuser) refuse(w http.ResponseWriter, r *http.Request, code connect.Code, msg string) {

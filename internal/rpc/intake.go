@@ -71,27 +71,13 @@ func (b *budget) give(n int64) { b.used.Add(-n) }
 // through untouched.
 func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	limit := int64(l.maxBytes) + 5 // one message and its envelope
-	b := &budget{max: l.budget}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || !isUnaryRequest(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		body, err := readBody(w, r, limit, l.timeout, b)
-		switch {
-		case errors.Is(err, errTooLarge):
-			f.refuse(w, r, connect.CodeResourceExhausted, fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
-			return
-		case errors.Is(err, errNoBudget):
-			f.overloaded(w, r)
-			return
-		case errors.Is(err, errSlowBody):
-			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeDeadlineExceeded, fmt.Sprintf("the request body did not arrive within %s", l.timeout))
-			return
-		case err != nil:
-			w.Header().Set("Connection", "close")
-			f.refuse(w, r, connect.CodeCanceled, "the client broke off the request")
+		body, ok := readWholeBody(w, r, limit, l, f.refuse)
+		if !ok {
 			return
 		}
 		if problem := frameProblem(r.Header, body.data); problem != "" {
@@ -106,6 +92,32 @@ func readBodies(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	})
 }
 
+// refuseFunc answers a request that is refused with code and msg.
+type refuseFunc func(w http.ResponseWriter, r *http.Request, code connect.Code, msg string)
+
+// readWholeBody reads r's body within limit bytes and l's timeout and
+// budget. When that fails it answers the request with refuse, in the
+// request's protocol, and reports false.
+func readWholeBody(w http.ResponseWriter, r *http.Request, limit int64, l bodyLimits, refuse refuseFunc) (*bufferedBody, bool) {
+	body, err := readBody(w, r, limit, l.timeout, l.shared)
+	switch {
+	case errors.Is(err, errTooLarge):
+		refuse(w, r, connect.CodeResourceExhausted, fmt.Sprintf("the request is larger than the server's limit of %d bytes", limit))
+	case errors.Is(err, errNoBudget):
+		w.Header().Set("Retry-After", "1")
+		refuse(w, r, connect.CodeResourceExhausted, overloadedMessage)
+	case errors.Is(err, errSlowBody):
+		w.Header().Set("Connection", "close")
+		refuse(w, r, connect.CodeDeadlineExceeded, fmt.Sprintf("the request body did not arrive within %s", l.timeout))
+	case err != nil:
+		w.Header().Set("Connection", "close")
+		refuse(w, r, connect.CodeCanceled, "the client broke off the request")
+	default:
+		return body, true
+	}
+	return nil, false
+}
+
 // isUnaryRequest reports whether the RPC at path takes a single request
 // message (the CustomerService and the health service), as opposed to a
 // stream of them (reflection).
@@ -116,7 +128,7 @@ func isUnaryRequest(path string) bool {
 // bodyLimits bound the reading of request bodies.
 type bodyLimits struct {
 	maxBytes int           // the largest message
-	budget   int64         // bytes all bodies being read may hold beyond freeBodyBytes each
+	shared   *budget       // bytes all bodies being read may hold beyond freeBodyBytes each
 	timeout  time.Duration // how long one body may take to arrive
 }
 

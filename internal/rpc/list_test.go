@@ -432,7 +432,7 @@ func TestListInvalidOrder(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
 		srv := startServerOn(t, e, engine.Options{})
 		client := customerv1connect.NewCustomerServiceClient(http1, srv.url)
-		for _, o := range []string{"phone", "name desc desc", "name descending", "NAME", "id,name", "; DROP TABLE customers"} {
+		for _, o := range []string{"phone", "name desc desc", "name descending", "NAME", "id,name", "name desc, id", "; DROP TABLE customers"} {
 			_, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{OrderBy: o})
 			wantError(t, err, connect.CodeInvalidArgument, "order_by")
 		}

@@ -17,6 +17,7 @@ import (
 
 	customerv1 "customerd/gen/customer/v1"
 	"customerd/gen/customer/v1/customerv1connect"
+	"customerd/internal/apidoc"
 	"customerd/internal/auth"
 	"customerd/internal/customer"
 	"customerd/internal/metrics"
@@ -77,7 +78,8 @@ type Options struct {
 }
 
 // NewHandler returns the handler of every route the server answers: the
-// CustomerService on store, grpc.health.v1 answering from health, gRPC
+// CustomerService on store (over Connect, gRPC and gRPC-Web, and as REST
+// under /v1/, described at GET /openapi.yaml and GET /docs), grpc.health.v1 answering from health, gRPC
 // server reflection (v1 and v1alpha), GET /healthz, which answers 200
 // while health reports the service as serving and 503 otherwise, and GET
 // /metrics (Prometheus text). Every call is logged to log, one line each.
@@ -120,15 +122,19 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	apidoc.Register(mux)
 	if opts.Web != nil {
 		// Without a method, "/" is less specific than every route above,
 		// so it only gets what they leave.
 		mux.Handle("/", opts.Web)
 	}
-	return withBatchedFlushes(withCORS(opts.CORSOrigins, refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f,
-		readBodies(bodyLimits{
-			maxBytes: maxBytes, budget: cmp.Or(opts.BodyBudget, DefaultBodyBudget), timeout: cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
-		}, f, limited)))))
+	bodies := bodyLimits{
+		maxBytes: maxBytes,
+		shared:   &budget{max: cmp.Or(opts.BodyBudget, DefaultBodyBudget)},
+		timeout:  cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
+	}
+	return withBatchedFlushes(withCORS(opts.CORSOrigins, withREST(bodies, f,
+		refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f, readBodies(bodies, f, limited))))))
 }
 
 // reflectionMaxBytes bounds one server reflection request.

@@ -69,6 +69,10 @@ func (s *service) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRe
 func (s *service) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCustomerRequest) (*customerv1.UpdateCustomerResponse, error) {
 	u := toUpdate(req)
 	u.Trim()
+	var err error
+	if u.Etag, err = ifMatch(ctx, u.Etag); err != nil {
+		return nil, toConnect(s.log, err)
+	}
 	c, err := s.store.UpdateCustomer(ctx, u)
 	if err != nil {
 		return nil, toConnect(s.log, err)
@@ -77,7 +81,11 @@ func (s *service) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCust
 }
 
 func (s *service) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCustomerRequest) (*customerv1.DeleteCustomerResponse, error) {
-	if err := s.store.DeleteCustomer(ctx, req.GetId(), req.GetEtag()); err != nil {
+	etag, err := ifMatch(ctx, req.GetEtag())
+	if err != nil {
+		return nil, toConnect(s.log, err)
+	}
+	if err := s.store.DeleteCustomer(ctx, req.GetId(), etag); err != nil {
 		return nil, toConnect(s.log, err)
 	}
 	return &customerv1.DeleteCustomerResponse{}, nil

@@ -2,15 +2,11 @@
 // and checked with protovalidate: the same rules the server enforces, never
 // a copy of them.
 
-import { getOption, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { pathToString } from "@bufbuild/protobuf/reflect";
 import { ConnectError } from "@connectrpc/connect";
 import { createValidator } from "@bufbuild/protovalidate";
-import {
-  field as fieldRules,
-  ViolationsSchema,
-} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import { ListCustomersRequestSchema } from "./gen/customer/v1/customer_pb.js";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 
 const validator = createValidator();
 
@@ -69,8 +65,13 @@ function fieldOf(path: string, ruleId: string): string {
   return path;
 }
 
-/** The orders ListCustomers accepts: the `in` rule of its order_by field. */
+/**
+ * The orders the page offers: each field ListCustomers sorts by, up and
+ * down. The server decides what order_by accepts (AIP-132 syntax, see
+ * internal/customer.ParseOrder and the proto's comment); these are its
+ * canonical forms.
+ */
 export function listOrders(): string[] {
-  const rules = getOption(ListCustomersRequestSchema.field.orderBy, fieldRules);
-  return rules.type.case === "string" ? rules.type.value.in : [];
+  const fields = ["id", "name", "email", "create_time", "update_time"];
+  return fields.flatMap((f) => [f, `${f} desc`]);
 }

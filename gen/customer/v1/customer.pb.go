@@ -8,6 +8,7 @@ package customerv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -84,7 +85,9 @@ func (ChangeType) EnumDescriptor() ([]byte, []int) {
 // Customer is a person or company the business keeps records of.
 type Customer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The server-assigned identifier. Output only; ignored on create.
+	// The server-assigned identifier. Output only: ignored on create;
+	// UpdateCustomer takes it in UpdateCustomerRequest.id (customer.id is
+	// still accepted there).
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The customer's name. Required on create: 1 to 200 characters after
 	// trimming surrounding white space (which the server removes), with no
@@ -105,9 +108,10 @@ type Customer struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the customer was last changed. Output only; set by the database.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	// An opaque version tag that changes on every update. Output only; send it
-	// back in UpdateCustomer (customer.etag) or DeleteCustomer to make the
-	// change conditional on nobody having changed the customer in between.
+	// An opaque version tag, set by the server, that changes on every update;
+	// ignored on create. Send it back with UpdateCustomer (as customer.etag)
+	// or DeleteCustomer (as etag), or in an If-Match header, to make the change
+	// conditional on nobody having changed the customer in between.
 	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -400,14 +404,17 @@ func (x *GetCustomerResponse) GetCustomer() *Customer {
 // UpdateCustomerRequest is the input of UpdateCustomer.
 type UpdateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new values. customer.id names the customer to change; customer.etag,
-	// when set, must equal the stored etag or the update fails with ABORTED.
+	// The new values. customer.etag, when set, must equal the stored etag or
+	// the update fails with ABORTED.
 	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
 	// The fields to change: any of "name", "email", "phone" and "address". A
 	// listed optional field that is unset is cleared. Without a mask (or with an
 	// empty one) every populated field changes. Any other path is
 	// INVALID_ARGUMENT.
-	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// The id of the customer to change. Clients written before this field
+	// existed set customer.id instead; when both are set they must be equal.
+	Id            int64 `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -454,6 +461,13 @@ func (x *UpdateCustomerRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 		return x.UpdateMask
 	}
 	return nil
+}
+
+func (x *UpdateCustomerRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
 }
 
 // UpdateCustomerResponse is the output of UpdateCustomer.
@@ -508,8 +522,8 @@ type DeleteCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the customer to delete. Must be positive.
 	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// When set, the delete happens only if this is the customer's current etag;
-	// otherwise it fails with ABORTED.
+	// When set (here or in an If-Match header), the delete happens only if
+	// this is the customer's current etag; otherwise it fails with ABORTED.
 	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -613,9 +627,12 @@ type ListCustomersRequest struct {
 	// finds Ada Lovelace of London; "acme.com" finds everyone at acme.com).
 	// Empty for no search. At most 200 characters.
 	Query string `protobuf:"bytes,3,opt,name=query,proto3" json:"query,omitempty"`
-	// The sort order (AIP-132): "id" (the default), "name", "email",
-	// "create_time" or "update_time", optionally followed by " desc". Ties are
-	// broken by id in the same direction.
+	// The sort order, in AIP-132 syntax: "id" (the default), "name",
+	// "email", "create_time" or "update_time", optionally followed by "desc"
+	// ("name desc"). Ties are broken by id in the same direction, which the
+	// value may spell out at its end ("name desc, id desc"); a tie-break in the
+	// other direction, or on another field, is INVALID_ARGUMENT. Spaces around
+	// words and commas do not matter.
 	OrderBy string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	// Only customers whose update_time is later than this, for clients that
 	// sync changes. update_time has millisecond precision and two customers can
@@ -882,9 +899,9 @@ var File_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_customer_v1_customer_proto_rawDesc = "" +
 	"\n" +
-	"\x1acustomer/v1/customer.proto\x12\vcustomer.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\b\n" +
-	"\bCustomer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\x12\xfd\x01\n" +
+	"\x1acustomer/v1/customer.proto\x12\vcustomer.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\b\n" +
+	"\bCustomer\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\x03B\x03\xe0A\x03R\x02id\x12\xfd\x01\n" +
 	"\x04name\x18\x02 \x01(\tB\xe8\x01\xbaH\xe4\x01\xba\x01\xdd\x01\n" +
 	"\vname.format\x12Xmust be 1 to 200 characters, not counting surrounding spaces, without control characters\x1atthis.matches(r'^[\\t\\n\\f\\r ]*[^\\x00-\\x20\\x7F-\\x9F]([^\\x00-\\x1F\\x7F-\\x9F]{0,198}[^\\x00-\\x20\\x7F-\\x9F])?[\\t\\n\\f\\r ]*$')\xd8\x01\x01R\x04name\x12\x97\x02\n" +
 	"\x05email\x18\x03 \x01(\tB\x80\x02\xbaH\xfc\x01\xba\x01\xf0\x01\n" +
@@ -892,48 +909,51 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x05phone\x18\x04 \x01(\tBh\xbaHe\xba\x01^\n" +
 	"\fphone.format\x12#must not contain control characters\x1a)this.matches(r'^[^\\x00-\\x1F\\x7F-\\x9F]*$')r\x02\x18 H\x00R\x05phone\x88\x01\x01\x12\xbe\x01\n" +
 	"\aaddress\x18\x05 \x01(\tB\x9e\x01\xbaH\x9a\x01\xba\x01\x91\x01\n" +
-	"\x0eaddress.format\x12Cmust not contain control characters other than line breaks and tabs\x1a:this.matches(r'^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$')r\x03\x18\xf4\x03H\x01R\aaddress\x88\x01\x01\x12;\n" +
-	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etagB\b\n" +
+	"\x0eaddress.format\x12Cmust not contain control characters other than line breaks and tabs\x1a:this.matches(r'^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$')r\x03\x18\xf4\x03H\x01R\aaddress\x88\x01\x01\x12@\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x1b\n" +
+	"\x04etag\x18\b \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etagB\b\n" +
 	"\x06_phoneB\n" +
 	"\n" +
-	"\b_address\"\xf3\x01\n" +
-	"\x15CreateCustomerRequest\x12\xad\x01\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBz\xbaHw\xba\x016\n" +
+	"\b_address\"\xf6\x01\n" +
+	"\x15CreateCustomerRequest\x12\xb0\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerB}\xe0A\x02\xbaHw\xba\x016\n" +
 	"\x16customer.name.required\x12\vis required\x1a\x0fthis.name != ''\xba\x018\n" +
 	"\x17customer.email.required\x12\vis required\x1a\x10this.email != ''\xc8\x01\x01R\bcustomer\x12*\n" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"K\n" +
 	"\x16CreateCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"-\n" +
-	"\x12GetCustomerRequest\x12\x17\n" +
-	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\"H\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"0\n" +
+	"\x12GetCustomerRequest\x12\x1a\n" +
+	"\x02id\x18\x01 \x01(\x03B\n" +
+	"\xe0A\x02\xbaH\x04\"\x02 \x00R\x02id\"H\n" +
 	"\x13GetCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\xad\x05\n" +
-	"\x15UpdateCustomerRequest\x12\x7f\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerBL\xbaHI\xba\x01C\n" +
-	"\x14customer.id.required\x12\x1emust be a positive customer id\x1a\vthis.id > 0\xc8\x01\x01R\bcustomer\x12\xce\x01\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"\x97\a\n" +
+	"\x15UpdateCustomerRequest\x12<\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bcustomer\x12\xce\x01\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x90\x01\xbaH\x8c\x01\xba\x01\x88\x01\n" +
 	"\x11update_mask.paths\x124may only list \"name\", \"email\", \"phone\" and \"address\"\x1a=this.paths.all(p, p in ['name', 'email', 'phone', 'address'])R\n" +
-	"updateMask:\xc1\x02\xbaH\xbd\x02\x1a\x9a\x01\n" +
+	"updateMask\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id:\xde\x04\xbaH\xda\x04\x1a\x9a\x01\n" +
 	"\x16customer.name.required\x12%is required when update_mask lists it\x1aY!has(this.update_mask) || !('name' in this.update_mask.paths) || this.customer.name != ''\x1a\x9d\x01\n" +
-	"\x17customer.email.required\x12%is required when update_mask lists it\x1a[!has(this.update_mask) || !('email' in this.update_mask.paths) || this.customer.email != ''\"K\n" +
+	"\x17customer.email.required\x12%is required when update_mask lists it\x1a[!has(this.update_mask) || !('email' in this.update_mask.paths) || this.customer.email != ''\x1a\x86\x01\n" +
+	"\x14customer.id.required\x122must be a positive customer id (or set id instead)\x1a:!has(this.customer) || this.id > 0 || this.customer.id > 0\x1a\x91\x01\n" +
+	"\bid.match\x12(must equal customer.id when both are set\x1a[this.id == 0 || !has(this.customer) || this.customer.id == 0 || this.customer.id == this.id\"K\n" +
 	"\x16UpdateCustomerResponse\x121\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"M\n" +
-	"\x15DeleteCustomerRequest\x12\x17\n" +
-	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\x12\x1b\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\"P\n" +
+	"\x15DeleteCustomerRequest\x12\x1a\n" +
+	"\x02id\x18\x01 \x01(\x03B\n" +
+	"\xe0A\x02\xbaH\x04\"\x02 \x00R\x02id\x12\x1b\n" +
 	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\x18\n" +
-	"\x16DeleteCustomerResponse\"\x80\x03\n" +
+	"\x16DeleteCustomerResponse\"\x90\x02\n" +
 	"\x14ListCustomersRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\tpageToken\x12\x1e\n" +
-	"\x05query\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12\x92\x01\n" +
-	"\border_by\x18\x04 \x01(\tBw\xbaHt\xd8\x01\x01roR\x02idR\aid descR\x04nameR\tname descR\x05emailR\n" +
-	"email descR\vcreate_timeR\x10create_time descR\vupdate_timeR\x10update_time descR\aorderBy\x12?\n" +
+	"\x05query\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05query\x12#\n" +
+	"\border_by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\aorderBy\x12?\n" +
 	"\rupdated_after\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedAfter\x12#\n" +
 	"\rinclude_total\x18\x06 \x01(\bR\fincludeTotal\"\x93\x01\n" +
 	"\x15ListCustomersResponse\x123\n" +
@@ -952,13 +972,13 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
 	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x17\n" +
-	"\x13CHANGE_TYPE_DELETED\x10\x032\xad\x04\n" +
-	"\x0fCustomerService\x12Y\n" +
-	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\x12U\n" +
-	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x03\x90\x02\x01\x12Y\n" +
-	"\x0eUpdateCustomer\x12\".customer.v1.UpdateCustomerRequest\x1a#.customer.v1.UpdateCustomerResponse\x12Y\n" +
-	"\x0eDeleteCustomer\x12\".customer.v1.DeleteCustomerRequest\x1a#.customer.v1.DeleteCustomerResponse\x12[\n" +
-	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x03\x90\x02\x01\x12U\n" +
+	"\x13CHANGE_TYPE_DELETED\x10\x032\xbf\x05\n" +
+	"\x0fCustomerService\x12z\n" +
+	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12o\n" +
+	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/customers/{id}\x90\x02\x01\x12\x7f\n" +
+	"\x0eUpdateCustomer\x12\".customer.v1.UpdateCustomerRequest\x1a#.customer.v1.UpdateCustomerResponse\"$\x82\xd3\xe4\x93\x02\x1e:\bcustomer2\x12/v1/customers/{id}\x12u\n" +
+	"\x0eDeleteCustomer\x12\".customer.v1.DeleteCustomerRequest\x1a#.customer.v1.DeleteCustomerResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/customers/{id}\x12p\n" +
+	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x90\x02\x01\x12U\n" +
 	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01B&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
 
 var (

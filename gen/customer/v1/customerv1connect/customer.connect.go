@@ -62,11 +62,13 @@ type CustomerServiceClient interface {
 	// GetCustomer returns one customer by id, or NOT_FOUND.
 	GetCustomer(context.Context, *v1.GetCustomerRequest) (*v1.GetCustomerResponse, error)
 	// UpdateCustomer changes the fields named by update_mask (or, without a
-	// mask, every populated field) of the customer whose id is customer.id.
-	// Fails with ABORTED when customer.etag is set and is not the current one.
+	// mask, every populated field) of the customer whose id is id (or
+	// customer.id). Fails with ABORTED when customer.etag, or the If-Match
+	// header, is set and is not the current etag.
 	UpdateCustomer(context.Context, *v1.UpdateCustomerRequest) (*v1.UpdateCustomerResponse, error)
 	// DeleteCustomer removes a customer. Fails with NOT_FOUND for an unknown id
-	// and ABORTED when etag is set and is not the current one.
+	// and ABORTED when etag, or the If-Match header, is set and is not the
+	// current etag.
 	DeleteCustomer(context.Context, *v1.DeleteCustomerRequest) (*v1.DeleteCustomerResponse, error)
 	// ListCustomers pages through customers, optionally searching, filtering
 	// by update time and sorting.
@@ -203,11 +205,13 @@ type CustomerServiceHandler interface {
 	// GetCustomer returns one customer by id, or NOT_FOUND.
 	GetCustomer(context.Context, *v1.GetCustomerRequest) (*v1.GetCustomerResponse, error)
 	// UpdateCustomer changes the fields named by update_mask (or, without a
-	// mask, every populated field) of the customer whose id is customer.id.
-	// Fails with ABORTED when customer.etag is set and is not the current one.
+	// mask, every populated field) of the customer whose id is id (or
+	// customer.id). Fails with ABORTED when customer.etag, or the If-Match
+	// header, is set and is not the current etag.
 	UpdateCustomer(context.Context, *v1.UpdateCustomerRequest) (*v1.UpdateCustomerResponse, error)
 	// DeleteCustomer removes a customer. Fails with NOT_FOUND for an unknown id
-	// and ABORTED when etag is set and is not the current one.
+	// and ABORTED when etag, or the If-Match header, is set and is not the
+	// current etag.
 	DeleteCustomer(context.Context, *v1.DeleteCustomerRequest) (*v1.DeleteCustomerResponse, error)
 	// ListCustomers pages through customers, optionally searching, filtering
 	// by update time and sorting.

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file customer/v1/customer.proto.
  */
 export const file_customer_v1_customer: GenFile = /*@__PURE__*/
-  fileDesc("ChpjdXN0b21lci92MS9jdXN0b21lci5wcm90bxILY3VzdG9tZXIudjEi3wcKCEN1c3RvbWVyEgoKAmlkGAEgASgDEvcBCgRuYW1lGAIgASgJQugBukjkAboB3QEKC25hbWUuZm9ybWF0ElhtdXN0IGJlIDEgdG8gMjAwIGNoYXJhY3RlcnMsIG5vdCBjb3VudGluZyBzdXJyb3VuZGluZyBzcGFjZXMsIHdpdGhvdXQgY29udHJvbCBjaGFyYWN0ZXJzGnR0aGlzLm1hdGNoZXMocideW1x0XG5cZlxyIF0qW15ceDAwLVx4MjBceDdGLVx4OUZdKFteXHgwMC1ceDFGXHg3Ri1ceDlGXXswLDE5OH1bXlx4MDAtXHgyMFx4N0YtXHg5Rl0pP1tcdFxuXGZcciBdKiQnKdgBARKQAgoFZW1haWwYAyABKAlCgAK6SPwBugHwAQoMZW1haWwuZm9ybWF0EjBtdXN0IGJlIGFuIGVtYWlsIGFkZHJlc3Mgc3VjaCBhcyBhZGFAZXhhbXBsZS5jb20arQF0aGlzLm1hdGNoZXMociJeW1x0XG5cZlxyIF0qW2EtekEtWjAtOS4hIyQlJicqKy89P15fYHt8fX4tXStAW2EtekEtWjAtOV0oPzpbYS16QS1aMC05LV17MCw2MX1bYS16QS1aMC05XSk/KD86XC5bYS16QS1aMC05XSg/OlthLXpBLVowLTktXXswLDYxfVthLXpBLVowLTldKT8pKltcdFxuXGZcciBdKiQiKdgBAXIDGP4BEnwKBXBob25lGAQgASgJQmi6SGW6AV4KDHBob25lLmZvcm1hdBIjbXVzdCBub3QgY29udGFpbiBjb250cm9sIGNoYXJhY3RlcnMaKXRoaXMubWF0Y2hlcyhyJ15bXlx4MDAtXHgxRlx4N0YtXHg5Rl0qJCcpcgIYIEgAiAEBErUBCgdhZGRyZXNzGAUgASgJQp4BukiaAboBkQEKDmFkZHJlc3MuZm9ybWF0EkNtdXN0IG5vdCBjb250YWluIGNvbnRyb2wgY2hhcmFjdGVycyBvdGhlciB0aGFuIGxpbmUgYnJlYWtzIGFuZCB0YWJzGjp0aGlzLm1hdGNoZXMocideW15ceDAwLVx4MDhceDBCXHgwQ1x4MEUtXHgxRlx4N0YtXHg5Rl0qJCcpcgMY9ANIAYgBARIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGV0YWcYCCABKAlCCAoGX3Bob25lQgoKCF9hZGRyZXNzIt4BChVDcmVhdGVDdXN0b21lclJlcXVlc3QSowEKCGN1c3RvbWVyGAEgASgLMhUuY3VzdG9tZXIudjEuQ3VzdG9tZXJCerpId7oBNgoWY3VzdG9tZXIubmFtZS5yZXF1aXJlZBILaXMgcmVxdWlyZWQaD3RoaXMubmFtZSAhPSAnJ7oBOAoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSC2lzIHJlcXVpcmVkGhB0aGlzLmVtYWlsICE9ICcnyAEBEh8KCnJlcXVlc3RfaWQYAiABKAlCC7pICNgBAXIDsAEBIkEKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoCaWQYASABKANCB7pIBCICIAAiPgoTR2V0Q3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIpcFChVVcGRhdGVDdXN0b21lclJlcXVlc3QSdQoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lckJMukhJugFDChRjdXN0b21lci5pZC5yZXF1aXJlZBIebXVzdCBiZSBhIHBvc2l0aXZlIGN1c3RvbWVyIGlkGgt0aGlzLmlkID4gMMgBARLCAQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQpABukiMAboBiAEKEXVwZGF0ZV9tYXNrLnBhdGhzEjRtYXkgb25seSBsaXN0ICJuYW1lIiwgImVtYWlsIiwgInBob25lIiBhbmQgImFkZHJlc3MiGj10aGlzLnBhdGhzLmFsbChwLCBwIGluIFsnbmFtZScsICdlbWFpbCcsICdwaG9uZScsICdhZGRyZXNzJ10pOsECuki9AhqaAQoWY3VzdG9tZXIubmFtZS5yZXF1aXJlZBIlaXMgcmVxdWlyZWQgd2hlbiB1cGRhdGVfbWFzayBsaXN0cyBpdBpZIWhhcyh0aGlzLnVwZGF0ZV9tYXNrKSB8fCAhKCduYW1lJyBpbiB0aGlzLnVwZGF0ZV9tYXNrLnBhdGhzKSB8fCB0aGlzLmN1c3RvbWVyLm5hbWUgIT0gJycanQEKF2N1c3RvbWVyLmVtYWlsLnJlcXVpcmVkEiVpcyByZXF1aXJlZCB3aGVuIHVwZGF0ZV9tYXNrIGxpc3RzIGl0GlshaGFzKHRoaXMudXBkYXRlX21hc2spIHx8ICEoJ2VtYWlsJyBpbiB0aGlzLnVwZGF0ZV9tYXNrLnBhdGhzKSB8fCB0aGlzLmN1c3RvbWVyLmVtYWlsICE9ICcnIkEKFlVwZGF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lciJDChVEZWxldGVDdXN0b21lclJlcXVlc3QSEwoCaWQYASABKANCB7pIBCICIAASFQoEZXRhZxgCIAEoCUIHukgEcgIYQCIYChZEZWxldGVDdXN0b21lclJlc3BvbnNlIr8CChRMaXN0Q3VzdG9tZXJzUmVxdWVzdBIaCglwYWdlX3NpemUYASABKAVCB7pIBBoCKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgBASFwoFcXVlcnkYAyABKAlCCLpIBXIDGMgBEokBCghvcmRlcl9ieRgEIAEoCUJ3ukh02AEBcm9SAmlkUgdpZCBkZXNjUgRuYW1lUgluYW1lIGRlc2NSBWVtYWlsUgplbWFpbCBkZXNjUgtjcmVhdGVfdGltZVIQY3JlYXRlX3RpbWUgZGVzY1ILdXBkYXRlX3RpbWVSEHVwZGF0ZV90aW1lIGRlc2MSMQoNdXBkYXRlZF9hZnRlchgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNaW5jbHVkZV90b3RhbBgGIAEoCCJuChVMaXN0Q3VzdG9tZXJzUmVzcG9uc2USKAoJY3VzdG9tZXJzGAEgAygLMhUuY3VzdG9tZXIudjEuQ3VzdG9tZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUiNgoVV2F0Y2hDdXN0b21lcnNSZXF1ZXN0Eh0KDHJlc3VtZV90b2tlbhgBIAEoCUIHukgEcgIYQCJzCgtDaGFuZ2VFdmVudBIlCgR0eXBlGAEgASgOMhcuY3VzdG9tZXIudjEuQ2hhbmdlVHlwZRInCghjdXN0b21lchgCIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyEhQKDHJlc3VtZV90b2tlbhgDIAEoCSp0CgpDaGFuZ2VUeXBlEhsKF0NIQU5HRV9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQ0hBTkdFX1RZUEVfQ1JFQVRFRBABEhcKE0NIQU5HRV9UWVBFX1VQREFURUQQAhIXChNDSEFOR0VfVFlQRV9ERUxFVEVEEAMyrQQKD0N1c3RvbWVyU2VydmljZRJZCg5DcmVhdGVDdXN0b21lchIiLmN1c3RvbWVyLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBojLmN1c3RvbWVyLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USVQoLR2V0Q3VzdG9tZXISHy5jdXN0b21lci52MS5HZXRDdXN0b21lclJlcXVlc3QaIC5jdXN0b21lci52MS5HZXRDdXN0b21lclJlc3BvbnNlIgOQAgESWQoOVXBkYXRlQ3VzdG9tZXISIi5jdXN0b21lci52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaIy5jdXN0b21lci52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlElkKDkRlbGV0ZUN1c3RvbWVyEiIuY3VzdG9tZXIudjEuRGVsZXRlQ3VzdG9tZXJSZXF1ZXN0GiMuY3VzdG9tZXIudjEuRGVsZXRlQ3VzdG9tZXJSZXNwb25zZRJbCg1MaXN0Q3VzdG9tZXJzEiEuY3VzdG9tZXIudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaIi5jdXN0b21lci52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2UiA5ACARJVCg5XYXRjaEN1c3RvbWVycxIiLmN1c3RvbWVyLnYxLldhdGNoQ3VzdG9tZXJzUmVxdWVzdBoYLmN1c3RvbWVyLnYxLkNoYW5nZUV2ZW50IgOQAgEwAUImWiRjdXN0b21lcmQvZ2VuL2N1c3RvbWVyL3YxO2N1c3RvbWVydjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChpjdXN0b21lci92MS9jdXN0b21lci5wcm90bxILY3VzdG9tZXIudjEi6AcKCEN1c3RvbWVyEgoKAmlkGAEgASgDEvcBCgRuYW1lGAIgASgJQugBukjkAboB3QEKC25hbWUuZm9ybWF0ElhtdXN0IGJlIDEgdG8gMjAwIGNoYXJhY3RlcnMsIG5vdCBjb3VudGluZyBzdXJyb3VuZGluZyBzcGFjZXMsIHdpdGhvdXQgY29udHJvbCBjaGFyYWN0ZXJzGnR0aGlzLm1hdGNoZXMocideW1x0XG5cZlxyIF0qW15ceDAwLVx4MjBceDdGLVx4OUZdKFteXHgwMC1ceDFGXHg3Ri1ceDlGXXswLDE5OH1bXlx4MDAtXHgyMFx4N0YtXHg5Rl0pP1tcdFxuXGZcciBdKiQnKdgBARKQAgoFZW1haWwYAyABKAlCgAK6SPwBugHwAQoMZW1haWwuZm9ybWF0EjBtdXN0IGJlIGFuIGVtYWlsIGFkZHJlc3Mgc3VjaCBhcyBhZGFAZXhhbXBsZS5jb20arQF0aGlzLm1hdGNoZXMociJeW1x0XG5cZlxyIF0qW2EtekEtWjAtOS4hIyQlJicqKy89P15fYHt8fX4tXStAW2EtekEtWjAtOV0oPzpbYS16QS1aMC05LV17MCw2MX1bYS16QS1aMC05XSk/KD86XC5bYS16QS1aMC05XSg/OlthLXpBLVowLTktXXswLDYxfVthLXpBLVowLTldKT8pKltcdFxuXGZcciBdKiQiKdgBAXIDGP4BEnwKBXBob25lGAQgASgJQmi6SGW6AV4KDHBob25lLmZvcm1hdBIjbXVzdCBub3QgY29udGFpbiBjb250cm9sIGNoYXJhY3RlcnMaKXRoaXMubWF0Y2hlcyhyJ15bXlx4MDAtXHgxRlx4N0YtXHg5Rl0qJCcpcgIYIEgAiAEBErUBCgdhZGRyZXNzGAUgASgJQp4BukiaAboBkQEKDmFkZHJlc3MuZm9ybWF0EkNtdXN0IG5vdCBjb250YWluIGNvbnRyb2wgY2hhcmFjdGVycyBvdGhlciB0aGFuIGxpbmUgYnJlYWtzIGFuZCB0YWJzGjp0aGlzLm1hdGNoZXMocideW15ceDAwLVx4MDhceDBCXHgwQ1x4MEUtXHgxRlx4N0YtXHg5Rl0qJCcpcgMY9ANIAYgBARIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKBGV0YWcYCCABKAlCB7pIBHICGEBCCAoGX3Bob25lQgoKCF9hZGRyZXNzIt4BChVDcmVhdGVDdXN0b21lclJlcXVlc3QSowEKCGN1c3RvbWVyGAEgASgLMhUuY3VzdG9tZXIudjEuQ3VzdG9tZXJCerpId7oBNgoWY3VzdG9tZXIubmFtZS5yZXF1aXJlZBILaXMgcmVxdWlyZWQaD3RoaXMubmFtZSAhPSAnJ7oBOAoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSC2lzIHJlcXVpcmVkGhB0aGlzLmVtYWlsICE9ICcnyAEBEh8KCnJlcXVlc3RfaWQYAiABKAlCC7pICNgBAXIDsAEBIkEKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoCaWQYASABKANCB7pIBCICIAAiPgoTR2V0Q3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIvoGChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lckIGukgDyAEBEsIBCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCkAG6SIwBugGIAQoRdXBkYXRlX21hc2sucGF0aHMSNG1heSBvbmx5IGxpc3QgIm5hbWUiLCAiZW1haWwiLCAicGhvbmUiIGFuZCAiYWRkcmVzcyIaPXRoaXMucGF0aHMuYWxsKHAsIHAgaW4gWyduYW1lJywgJ2VtYWlsJywgJ3Bob25lJywgJ2FkZHJlc3MnXSkSCgoCaWQYAyABKAM63gS6SNoEGpoBChZjdXN0b21lci5uYW1lLnJlcXVpcmVkEiVpcyByZXF1aXJlZCB3aGVuIHVwZGF0ZV9tYXNrIGxpc3RzIGl0GlkhaGFzKHRoaXMudXBkYXRlX21hc2spIHx8ICEoJ25hbWUnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIubmFtZSAhPSAnJxqdAQoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSJWlzIHJlcXVpcmVkIHdoZW4gdXBkYXRlX21hc2sgbGlzdHMgaXQaWyFoYXModGhpcy51cGRhdGVfbWFzaykgfHwgISgnZW1haWwnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIuZW1haWwgIT0gJycahgEKFGN1c3RvbWVyLmlkLnJlcXVpcmVkEjJtdXN0IGJlIGEgcG9zaXRpdmUgY3VzdG9tZXIgaWQgKG9yIHNldCBpZCBpbnN0ZWFkKRo6IWhhcyh0aGlzLmN1c3RvbWVyKSB8fCB0aGlzLmlkID4gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID4gMBqRAQoIaWQubWF0Y2gSKG11c3QgZXF1YWwgY3VzdG9tZXIuaWQgd2hlbiBib3RoIGFyZSBzZXQaW3RoaXMuaWQgPT0gMCB8fCAhaGFzKHRoaXMuY3VzdG9tZXIpIHx8IHRoaXMuY3VzdG9tZXIuaWQgPT0gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID09IHRoaXMuaWQiQQoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIkMKFURlbGV0ZUN1c3RvbWVyUmVxdWVzdBITCgJpZBgBIAEoA0IHukgEIgIgABIVCgRldGFnGAIgASgJQge6SARyAhhAIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UizwEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAEBIXCgVxdWVyeRgDIAEoCUIIukgFcgMYyAESGgoIb3JkZXJfYnkYBCABKAlCCLpIBXIDGMgBEjEKDXVwZGF0ZWRfYWZ0ZXIYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWluY2x1ZGVfdG90YWwYBiABKAgibgoVTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEigKCWN1c3RvbWVycxgBIAMoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIjYKFVdhdGNoQ3VzdG9tZXJzUmVxdWVzdBIdCgxyZXN1bWVfdG9rZW4YASABKAlCB7pIBHICGEAicwoLQ2hhbmdlRXZlbnQSJQoEdHlwZRgBIAEoDjIXLmN1c3RvbWVyLnYxLkNoYW5nZVR5cGUSJwoIY3VzdG9tZXIYAiABKAsyFS5jdXN0b21lci52MS5DdXN0b21lchIUCgxyZXN1bWVfdG9rZW4YAyABKAkqdAoKQ2hhbmdlVHlwZRIbChdDSEFOR0VfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NIQU5HRV9UWVBFX0NSRUFURUQQARIXChNDSEFOR0VfVFlQRV9VUERBVEVEEAISFwoTQ0hBTkdFX1RZUEVfREVMRVRFRBADMq0ECg9DdXN0b21lclNlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi5jdXN0b21lci52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy5jdXN0b21lci52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElUKC0dldEN1c3RvbWVyEh8uY3VzdG9tZXIudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAuY3VzdG9tZXIudjEuR2V0Q3VzdG9tZXJSZXNwb25zZSIDkAIBElkKDlVwZGF0ZUN1c3RvbWVyEiIuY3VzdG9tZXIudjEuVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0GiMuY3VzdG9tZXIudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJZCg5EZWxldGVDdXN0b21lchIiLmN1c3RvbWVyLnYxLkRlbGV0ZUN1c3RvbWVyUmVxdWVzdBojLmN1c3RvbWVyLnYxLkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2USWwoNTGlzdEN1c3RvbWVycxIhLmN1c3RvbWVyLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GiIuY3VzdG9tZXIudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlIgOQAgESVQoOV2F0Y2hDdXN0b21lcnMSIi5jdXN0b21lci52MS5XYXRjaEN1c3RvbWVyc1JlcXVlc3QaGC5jdXN0b21lci52MS5DaGFuZ2VFdmVudCIDkAIBMAFCJlokY3VzdG9tZXJkL2dlbi9jdXN0b21lci92MTtjdXN0b21lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Customer is a person or company the business keeps records of.
@@ -22,7 +22,9 @@ export const file_customer_v1_customer: GenFile = /*@__PURE__*/
  */
 export type Customer = Message<"customer.v1.Customer"> & {
   /**
-   * The server-assigned identifier. Output only; ignored on create.
+   * The server-assigned identifier. Output only: ignored on create;
+   * UpdateCustomer takes it in UpdateCustomerRequest.id (customer.id is
+   * still accepted there).
    *
    * @generated from field: int64 id = 1;
    */
@@ -78,9 +80,10 @@ export type Customer = Message<"customer.v1.Customer"> & {
   updateTime?: Timestamp | undefined;
 
   /**
-   * An opaque version tag that changes on every update. Output only; send it
-   * back in UpdateCustomer (customer.etag) or DeleteCustomer to make the
-   * change conditional on nobody having changed the customer in between.
+   * An opaque version tag, set by the server, that changes on every update;
+   * ignored on create. Send it back with UpdateCustomer (as customer.etag)
+   * or DeleteCustomer (as etag), or in an If-Match header, to make the change
+   * conditional on nobody having changed the customer in between.
    *
    * @generated from field: string etag = 8;
    */
@@ -197,8 +200,8 @@ export const GetCustomerResponseSchema: GenMessage<GetCustomerResponse> = /*@__P
  */
 export type UpdateCustomerRequest = Message<"customer.v1.UpdateCustomerRequest"> & {
   /**
-   * The new values. customer.id names the customer to change; customer.etag,
-   * when set, must equal the stored etag or the update fails with ABORTED.
+   * The new values. customer.etag, when set, must equal the stored etag or
+   * the update fails with ABORTED.
    *
    * @generated from field: customer.v1.Customer customer = 1;
    */
@@ -213,6 +216,14 @@ export type UpdateCustomerRequest = Message<"customer.v1.UpdateCustomerRequest">
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * The id of the customer to change. Clients written before this field
+   * existed set customer.id instead; when both are set they must be equal.
+   *
+   * @generated from field: int64 id = 3;
+   */
+  id: bigint;
 };
 
 /**
@@ -258,8 +269,8 @@ export type DeleteCustomerRequest = Message<"customer.v1.DeleteCustomerRequest">
   id: bigint;
 
   /**
-   * When set, the delete happens only if this is the customer's current etag;
-   * otherwise it fails with ABORTED.
+   * When set (here or in an If-Match header), the delete happens only if
+   * this is the customer's current etag; otherwise it fails with ABORTED.
    *
    * @generated from field: string etag = 2;
    */
@@ -324,9 +335,12 @@ export type ListCustomersRequest = Message<"customer.v1.ListCustomersRequest"> &
   query: string;
 
   /**
-   * The sort order (AIP-132): "id" (the default), "name", "email",
-   * "create_time" or "update_time", optionally followed by " desc". Ties are
-   * broken by id in the same direction.
+   * The sort order, in AIP-132 syntax: "id" (the default), "name",
+   * "email", "create_time" or "update_time", optionally followed by "desc"
+   * ("name desc"). Ties are broken by id in the same direction, which the
+   * value may spell out at its end ("name desc, id desc"); a tie-break in the
+   * other direction, or on another field, is INVALID_ARGUMENT. Spaces around
+   * words and commas do not matter.
    *
    * @generated from field: string order_by = 4;
    */
@@ -506,6 +520,10 @@ export const ChangeTypeSchema: GenEnum<ChangeType> = /*@__PURE__*/
  * stale etag, UNAVAILABLE when the server is shutting down or the database is
  * busy, and INTERNAL for anything else. A rejected request writes nothing.
  *
+ * The unary RPCs are also served as REST resources (the google.api.http
+ * options below): JSON in the protobuf JSON mapping, errors as
+ * google.rpc.Status with the matching HTTP status. docs/api.md has examples.
+ *
  * @generated from service customer.v1.CustomerService
  */
 export const CustomerService: GenService<{
@@ -533,8 +551,9 @@ export const CustomerService: GenService<{
   },
   /**
    * UpdateCustomer changes the fields named by update_mask (or, without a
-   * mask, every populated field) of the customer whose id is customer.id.
-   * Fails with ABORTED when customer.etag is set and is not the current one.
+   * mask, every populated field) of the customer whose id is id (or
+   * customer.id). Fails with ABORTED when customer.etag, or the If-Match
+   * header, is set and is not the current etag.
    *
    * @generated from rpc customer.v1.CustomerService.UpdateCustomer
    */
@@ -545,7 +564,8 @@ export const CustomerService: GenService<{
   },
   /**
    * DeleteCustomer removes a customer. Fails with NOT_FOUND for an unknown id
-   * and ABORTED when etag is set and is not the current one.
+   * and ABORTED when etag, or the If-Match header, is set and is not the
+   * current etag.
    *
    * @generated from rpc customer.v1.CustomerService.DeleteCustomer
    */
