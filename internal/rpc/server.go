@@ -105,6 +105,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
 	)...))
+	mux.HandleFunc("GET "+WatchEventsPath, svc.serveEvents)
 	mux.Handle(grpchealth.NewHandler(health))
 	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
 	// Reflection requests are small; they arrive on a stream that
