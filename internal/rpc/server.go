@@ -74,6 +74,9 @@ type Options struct {
 	// as GET / (the web app). It sits behind the same Host check as the
 	// API but needs no API key: the page asks the user for one.
 	Web http.Handler
+	// Tracing, when not nil, traces every CustomerService call (see
+	// package tracing); it runs before the other interceptors.
+	Tracing connect.Interceptor
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -150,6 +153,9 @@ func procedures() []string {
 // guard.
 func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
 	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
+	if opts.Tracing != nil {
+		list = append([]connect.Interceptor{opts.Tracing}, list...)
+	}
 	return append(list, validation()...)
 }
 
