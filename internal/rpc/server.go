@@ -149,8 +149,8 @@ func procedures() []string {
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
-// the default deadline, then validation. Authentication happens before, in
-// guard.
+// tracing (if on), the default deadline, then validation. Authentication
+// happens before, in guard.
 func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
 	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
 	if opts.Tracing != nil {
