@@ -173,6 +173,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer debugLn.Close()
 	}
 
+	tracer, err := startTracing(ctx, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tracer.shutdown(ctx, log)
+
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	notServing := func() {
 		health.SetStatus("", grpchealth.StatusNotServing)
@@ -196,11 +202,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("API keys required", "keys", keys.Len())
 	}
 	var draining atomic.Bool
-	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
+	srv := newServer(tlsConfig, log, rpc.NewHandler(tracer.store(st, cfg.dbPath), health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
 		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
-		Draining: draining.Load, Web: webui.Handler(),
+		Draining: draining.Load, Web: webui.Handler(), Tracing: tracer.interceptor(),
 	}))
 	if debugLn != nil {
 		debug := debugServer(log)

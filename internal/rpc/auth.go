@@ -47,7 +47,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 			next.ServeHTTP(w, withCaller(r, localCaller))
 			return
 		}
-		service := strings.HasPrefix(r.URL.Path, servicePrefix)
+		service := strings.HasPrefix(procedureOf(r), servicePrefix)
 		if !service && r.URL.Path != "/metrics" {
 			next.ServeHTTP(w, r)
 			return

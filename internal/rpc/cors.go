@@ -11,7 +11,9 @@ import (
 // withCORS lets web pages from origins call h from a browser, over Connect
 // (POST and GET), gRPC-Web and REST (also PATCH and DELETE). The header
 // lists come from connectrpc.com/cors, plus what this API adds: conditional
-// GETs send If-None-Match and read ETag, conditional writes send If-Match. With no origins, h is returned as is and
+// GETs send If-None-Match and read ETag, conditional writes send If-Match,
+// and an EventSource that reconnects to the event stream sends
+// Last-Event-ID. With no origins, h is returned as is and
 // browsers keep their same-origin policy.
 func withCORS(origins []string, h http.Handler) http.Handler {
 	if len(origins) == 0 {
@@ -20,7 +22,7 @@ func withCORS(origins []string, h http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: append(connectcors.AllowedMethods(), http.MethodPatch, http.MethodDelete), // and REST's
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization"),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization", "Last-Event-ID"),
 		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
 		MaxAge:         7200, // seconds a browser may cache a preflight answer
 	}).Handler(h)
