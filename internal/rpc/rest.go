@@ -59,7 +59,9 @@ func withREST(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	}
 	limit := int64(l.maxBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, restPrefix) {
+		// The change feed's event stream is REST-shaped but served by
+		// serveEvents, behind the same guards as the RPCs.
+		if !strings.HasPrefix(r.URL.Path, restPrefix) || r.URL.Path == WatchEventsPath {
 			next.ServeHTTP(w, r)
 			return
 		}
