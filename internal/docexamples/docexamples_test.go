@@ -200,6 +200,7 @@ func runPage(t *testing.T, path string, blocks []docexamples.Block, bin string) 
 		t.Errorf("%s: the example's output differs (-docs +got, masked; go test ./internal/docexamples -update writes what it got):\n%s\nthe example:\n%s",
 			where, indent(docexamples.Diff(want, got)), indent(b.Code))
 	}
+	p.checkIgnored()
 	if *update && len(outputs) > 0 {
 		src, err := os.ReadFile(path)
 		if err != nil {
@@ -209,6 +210,36 @@ func runPage(t *testing.T, path string, blocks []docexamples.Block, bin string) 
 			t.Fatal(err)
 		}
 		t.Logf("rewrote %d output blocks of %s", len(outputs), p.name)
+	}
+}
+
+// checkIgnored checks that git ignores every file the page's examples
+// made, so that running them in the repository leaves it clean.
+func (p *page) checkIgnored() {
+	entries, err := os.ReadDir(p.dir)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) == 0 {
+		return
+	}
+	cmd := exec.Command("git", "check-ignore", "--stdin")
+	cmd.Dir, cmd.Stdin = root, strings.NewReader(strings.Join(names, "\n")+"\n")
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) { // 1: none is ignored
+		p.t.Logf("not checking .gitignore (no git repository?): %v", err)
+		return
+	}
+	ignored := strings.Fields(string(out))
+	for _, n := range names {
+		if !slices.Contains(ignored, n) {
+			p.t.Errorf("%s: the examples make %s, which .gitignore does not cover: add /%s", p.name, n, n)
+		}
 	}
 }
 
