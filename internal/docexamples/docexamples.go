@@ -62,7 +62,9 @@ type Text struct {
 	Want      string // its content
 }
 
-var fence = regexp.MustCompile("^```\\s*([A-Za-z0-9_+-]*)\\s*(.*?)\\s*$")
+// fence matches the opening line of a fenced block: three or more
+// backticks, then the info string (a language and an optional word).
+var fence = regexp.MustCompile("^(```+)\\s*([A-Za-z0-9_+-]*)\\s*(.*?)\\s*$")
 
 // Parse returns the examples of a Markdown page, in order. It fails for an
 // unclosed fence and an unknown word after "sh", naming the line.
@@ -79,9 +81,15 @@ func Parse(src string) ([]Block, error) {
 		if m == nil {
 			continue
 		}
-		f := fenced{line: i + 1, lang: m[1], attr: m[2]}
+		f := fenced{line: i + 1, lang: m[2], attr: m[3]}
+		// As in CommonMark, a block closes at a line of at least as many
+		// backticks as opened it, and nothing else.
+		closes := func(l string) bool {
+			t := strings.TrimRight(l, " \t")
+			return len(t) >= len(m[1]) && strings.Trim(t, "`") == ""
+		}
 		var body strings.Builder
-		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+		for i++; i < len(lines) && !closes(lines[i]); i++ {
 			body.WriteString(lines[i])
 			body.WriteByte('\n')
 		}

@@ -74,3 +74,15 @@ func TestMatch(t *testing.T) {
 		t.Errorf("Diff:\n%s", d)
 	}
 }
+
+// TestParseNestedFences reads a block of four backticks that shows blocks
+// of three as one block that is not an example.
+func TestParseNestedFences(t *testing.T) {
+	blocks, err := docexamples.Parse("````\n```sh\nrm -rf /\n```\n\n```text\n```\n````\n\n```sh\ntrue\n```\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 1 || blocks[0].Line != 10 || blocks[0].Code != "true\n" {
+		t.Fatalf("got %+v, want only the example at line 10", blocks)
+	}
+}
