@@ -146,8 +146,14 @@ var address = regexp.MustCompile(`\b(127\.0\.0\.1|localhost):(\d{4,5})\b`)
 
 func runPage(t *testing.T, path string, blocks []docexamples.Block, bin string) {
 	p := &page{t: t, name: rel(path), dir: t.TempDir(), scratch: t.TempDir(), ports: map[string]string{}}
-	p.env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"CUSTOMERCTL_KEY=", "CUSTOMERCTL_CA=", "NO_COLOR=1")
+	// The examples assume the defaults: none of the caller's settings of
+	// customerd or customerctl.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CUSTOMERD_") && !strings.HasPrefix(kv, "CUSTOMERCTL_") {
+			p.env = append(p.env, kv)
+		}
+	}
+	p.env = append(p.env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "NO_COLOR=1")
 
 	// The server the page assumes runs on 127.0.0.1:8080 with ./customers.db.
 	port := p.startCustomerd(filepath.Join(bin, "customerd"))
