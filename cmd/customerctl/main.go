@@ -54,7 +54,7 @@ var commands = []command{
 	{"list", "[-query Q] [-order-by ORDER] [-updated-after RFC3339] [-page-size N] [-page-token T] [-all]", "", cmdList},
 	{"watch", "[-resume TOKEN]", "every change from now (or after TOKEN), until interrupted", cmdWatch},
 	{"export", "[-file F] [-format csv|jsonl]", "every customer, to F or stdout", cmdExport},
-	{"import", "[-file F] [-format csv|jsonl] [-workers N]", "from F or stdin; safe to run again", cmdImport},
+	{"import", "[-file F] [-format csv|jsonl] [-existing update|keep] [-workers N]", "from F or stdin, matched by email; safe to run again", cmdImport},
 }
 
 // printUsage writes the help text to w, a line for each of commands.

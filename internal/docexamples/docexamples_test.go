@@ -67,6 +67,7 @@ func TestDocExamples(t *testing.T) {
 			}
 		}
 	}
+	trackSources(t)
 	bin := buildCommands(t, tools)
 
 	total := 0
@@ -89,6 +90,30 @@ func TestDocExamples(t *testing.T) {
 		})
 	}
 	t.Logf("%d commands in %d pages", total, len(pages))
+}
+
+// trackSources reads every file the commands are built from. go test
+// caches a passing test by what the test binary itself opened, and this
+// binary builds customerd and customerctl in another process: without this,
+// a change to them alone would leave go test ./... answering from its cache.
+func trackSources(t *testing.T) {
+	for _, dir := range []string{"cmd", "internal", "gen", "db", "proto", "third_party"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			_, err = os.ReadFile(path)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum", "tools/go.mod", "tools/go.sum", ".gitignore"} {
+		if _, err := os.ReadFile(filepath.Join(root, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // rel names a page as the failures do: relative to the repository.
