@@ -5,10 +5,12 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -182,11 +184,29 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
+// stableJSON returns msg in protojson, which varies its whitespace on
+// purpose from build to build, with the whitespace made stable: none, or
+// each field on a line of its own indented by indent.
+func stableJSON(msg proto.Message, indent string) ([]byte, error) {
+	b, err := protojson.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil || indent == "" {
+		return out.Bytes(), err
+	}
+	b = bytes.Clone(out.Bytes())
+	out.Reset()
+	err = json.Indent(&out, b, "", indent)
+	return out.Bytes(), err
+}
+
 // print writes msg as indented JSON with -o json, else customers as
 // aligned columns.
 func (c *common) print(w io.Writer, msg proto.Message, customers ...*customerv1.Customer) error {
 	if c.output == "json" {
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(msg)
+		b, err := stableJSON(msg, "  ")
 		if err == nil {
 			_, err = fmt.Fprintln(w, string(b))
 		}
