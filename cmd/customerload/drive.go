@@ -200,11 +200,15 @@ func writerStatsFromLog(path string) (float64, string) {
 func newClient(cfg config, urls ...string) customerv1connect.CustomerServiceClient {
 	var tr http.RoundTripper
 	opts := []connect.ClientOption{connect.WithProtoJSON()}
-	if cfg.protocol == "grpc" {
+	switch cfg.protocol {
+	case "grpc", "connect-proto":
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
 		tr, opts = &http.Transport{Protocols: p}, []connect.ClientOption{connect.WithGRPC()}
-	} else {
+		if cfg.protocol == "connect-proto" {
+			opts = nil // Connect with the binary codec
+		}
+	default:
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = cfg.clients
 		tr = t
