@@ -23,6 +23,7 @@ import (
 	"customerd/internal/batch"
 	"customerd/internal/customer"
 	"customerd/internal/engine"
+	"customerd/internal/logbuf"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
 	"customerd/internal/webui"
@@ -137,6 +138,9 @@ func (c config) origins() []string {
 	return out
 }
 
+// logFlushInterval is how long an info line may wait in memory.
+const logFlushInterval = 100 * time.Millisecond
+
 // run starts the server and blocks until ctx is done, then shuts it down
 // gracefully. It returns an error when the configuration is bad, the
 // database cannot be opened or migrated, or the address cannot be bound.
@@ -153,11 +157,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+	// A line per call, written out in batches off the request path
+	// (warnings and errors at once): see package logbuf.
+	logOut := logbuf.New(stderr, logFlushInterval)
+	defer logOut.Close()
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel})
 	if cfg.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel})
 	}
-	log := slog.New(handler)
+	log := slog.New(logbuf.Handler(handler, logOut))
 	var keys *auth.Keys
 	if cfg.authKeys != "" {
 		if keys, err = auth.Load(cfg.authKeys); err != nil {
@@ -285,6 +293,7 @@ func serveAndDrain(ctx context.Context, cfg config, log *slog.Logger, srv *http.
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch)
+	logbuf.Flush(log) // whoever waits for the server to be up reads this line
 
 	select {
 	case err := <-serveErr:

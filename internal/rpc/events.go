@@ -90,8 +90,8 @@ func (k *eventSink) send(events []event) error {
 		buf = append(buf, e.msg.GetResumeToken()...)
 		buf = append(buf, "\ndata: "...)
 		var err error
-		// The codec of Connect JSON responses: the same bytes as the RPC's.
-		if buf, err = (jsonCodec{name: "json"}).MarshalAppend(buf, e.msg); err != nil {
+		// The RPC's JSON, in the same bytes from build to build.
+		if buf, err = appendStableJSON(buf, e.msg); err != nil {
 			return err
 		}
 		buf = append(buf, "\n\n"...)

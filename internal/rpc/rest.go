@@ -177,10 +177,7 @@ func newRESTCodec(res vanguard.TypeResolver) vanguard.Codec {
 // protojson without the whitespace protojson varies on purpose, so a REST
 // answer's bytes are the same from build to build.
 func (c restCodec) MarshalAppend(base []byte, msg proto.Message) ([]byte, error) {
-	if out, ok := appendResponseJSON(base, msg); ok {
-		return out, nil
-	}
-	return c.JSONCodec.MarshalAppendStable(base, msg)
+	return appendStableJSON(base, msg)
 }
 
 func (c restCodec) Unmarshal(data []byte, msg proto.Message) error {
@@ -215,7 +212,7 @@ func (rr restRefuser) answer(w http.ResponseWriter, r *http.Request, code connec
 	if rr.f.metrics != nil {
 		rr.f.metrics.Observe(r.URL.Path, code.String(), 0) // counted as "other": the path is the client's
 	}
-	body, _ := vanguard.JSONCodec{}.MarshalAppendStable(nil, &status.Status{Code: int32(code), Message: msg})
+	body, _ := appendStableJSON(nil, &status.Status{Code: int32(code), Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)
