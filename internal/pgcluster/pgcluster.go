@@ -410,12 +410,15 @@ func (n *Node) InRecovery() bool {
 	return in
 }
 
-// MultiHostURL returns one URL naming every node of the cluster, for
-// clients that must find the primary themselves: with
-// target_session_attrs=read-write.
-func (c *Cluster) MultiHostURL() string {
+// MultiHostURL returns one URL naming nodes, in this order, or every node
+// of the cluster when none is given, for clients that must find the
+// primary themselves: with target_session_attrs=read-write.
+func (c *Cluster) MultiHostURL(nodes ...*Node) string {
+	if len(nodes) == 0 {
+		nodes = c.Nodes()
+	}
 	var hosts []string
-	for _, n := range c.Nodes() {
+	for _, n := range nodes {
 		hosts = append(hosts, n.Addr())
 	}
 	return "postgres://postgres@" + strings.Join(hosts, ",") + "/" + Database +
