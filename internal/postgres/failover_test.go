@@ -42,7 +42,10 @@ func TestFailover(t *testing.T) {
 			_, err := s.CreateCustomer(ctx, customer.New{Name: "x", Email: "during@example.com"})
 			return err
 		}},
-		{"list", func(ctx context.Context) error { _, err := s.ListCustomers(ctx, customer.ListParams{Limit: 10}); return err }},
+		{"list", func(ctx context.Context) error {
+			_, err := s.ListCustomers(ctx, customer.ListParams{Limit: 10})
+			return err
+		}},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		start := time.Now()
