@@ -36,6 +36,7 @@ const drainPeriod = 500 * time.Millisecond
 type config struct {
 	addr           string
 	dbPath         string
+	dbRead         string
 	shutdownGrace  time.Duration
 	requestIDTTL   time.Duration
 	retention      time.Duration
@@ -69,6 +70,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
+	cfg.dbRead = getenv("CUSTOMERD_DB_READ")
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
@@ -186,7 +188,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1),
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), ReadDSN: cfg.dbRead,
 		// A damaged database file fails writes until it is restored: load
 		// balancers and orchestrators must stop sending work here.
 		Damaged: notServing,
