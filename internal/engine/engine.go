@@ -68,6 +68,10 @@ type Options struct {
 	// ReadDSN, for PostgreSQL only, names a hot standby that serves reads
 	// (see postgres.Options.ReadURL).
 	ReadDSN string
+	// Writable, if set, is called whenever a PostgreSQL primary stops or
+	// starts being reachable for writes (see postgres.Options.Writable).
+	// SQLite never calls it.
+	Writable func(ok bool)
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -105,8 +109,8 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 	}
 	if IsPostgres(dsn) {
 		s, err := postgres.Open(ctx, dsn, postgres.Options{
-			ReadURL: opts.ReadDSN,
-			Logger:  opts.Logger, AsyncCommit: durability == customer.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
+			ReadURL: opts.ReadDSN, Writable: opts.Writable,
+			Logger: opts.Logger, AsyncCommit: durability == customer.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 		})
 		if err != nil {

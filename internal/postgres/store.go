@@ -85,6 +85,11 @@ type Options struct {
 	// for the standby to replay that far before it goes to the primary; 0
 	// means 100ms.
 	ReadWait time.Duration
+	// Writable, if set, is called whenever a primary stops or starts being
+	// reachable for writes (checked every second): false while none is
+	// (after a crash of the primary, until a standby is promoted), true
+	// again once one is.
+	Writable func(ok bool)
 }
 
 // Store is the PostgreSQL customer store. Its methods are safe for
@@ -98,7 +103,8 @@ type Store struct {
 	// before its query.
 	scanHook func(ctx context.Context, conn *pgx.Conn) error
 	log      *slog.Logger
-	replica  *replica // the standby that serves reads, or nil
+	replica  *replica    // the standby that serves reads, or nil
+	writable atomic.Bool // a primary answered the last check (see health.go)
 
 	batch           *batch.Actor[*txn] // every write goes through it
 	requestTTL      time.Duration
@@ -207,6 +213,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if rep != nil {
 		s.stopped.Go(func() { rep.pollLag(bg) })
 	}
+	s.writable.Store(true) // Open just migrated on it
+	s.stopped.Go(func() { s.watchPrimary(bg, &s.writable, opts.Writable) })
 	// The listener waits for notifications, not for a statement: a cancel
 	// request would have nothing to stop, so when the store closes its
 	// connection is closed at once rather than after cancelGrace.
@@ -273,9 +281,10 @@ func (s *Store) oldChanges() batch.Sweep {
 }
 
 // Gauges are the store's figures for /metrics: the batch actor's queue,
-// batches and commit time, and the size of the database.
+// batches and commit time, the size of the database, whether a primary is
+// reachable, and the read database's figures when there is one.
 func (s *Store) Gauges() []metrics.Gauge {
-	g := s.batch.Gauges(s.Size, "Bytes of the PostgreSQL database (pg_database_size).")
+	g := append(s.batch.Gauges(s.Size, "Bytes of the PostgreSQL database (pg_database_size)."), s.healthGauges()...)
 	if s.replica != nil {
 		g = append(g, s.replica.gauges()...)
 	}
