@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,8 +144,30 @@ func TestReadFromStandby(t *testing.T) {
 	if n := metric(t, url, "customerd_db_read_standby_total"); n != standbyReads+1 {
 		t.Errorf("customerd_db_read_standby_total went from %v to %v: the read did not go to the caught-up standby", standbyReads, n)
 	}
+	// REST carries the header both ways too.
+	resp, err := http.Post(url+"/v1/customers", "application/json", strings.NewReader(`{"name":"C","email":"c@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	restToken := resp.Header.Get(consistency.Header)
+	if resp.StatusCode != http.StatusOK || restToken == "" {
+		t.Fatalf("REST create: %d, token %q", resp.StatusCode, restToken)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/v1/customers/3", nil)
+	req.Header.Set(consistency.Header, restToken)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("REST get with the token: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+	req.Header.Set(consistency.Header, "0/x")
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("REST get with a malformed token: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
 	list, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{})
-	if err != nil || len(list.Customers) != 2 {
+	if err != nil || len(list.Customers) != 3 {
 		t.Fatalf("list from the standby: %v, %v", list, err)
 	}
 }
