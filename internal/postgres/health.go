@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"customerd/internal/metrics"
@@ -14,9 +13,9 @@ const primaryPoll = time.Second
 
 // watchPrimary checks every primaryPoll, until ctx ends, that the pool
 // reaches a primary (a server not in recovery) and reports every change
-// to report, logging it: without one, writes fail with Unavailable, and
+// to report (and s.writable), logging it: without one, writes fail with Unavailable, and
 // reads go on only from a read database (reads-only, degraded mode).
-func (s *Store) watchPrimary(ctx context.Context, writable *atomic.Bool, report func(ok bool)) {
+func (s *Store) watchPrimary(ctx context.Context, report func(ok bool)) {
 	t := time.NewTicker(primaryPoll)
 	defer t.Stop()
 	for {
@@ -28,8 +27,8 @@ func (s *Store) watchPrimary(ctx context.Context, writable *atomic.Bool, report 
 			return
 		}
 		ok := err == nil && !inRecovery
-		if ok != writable.Load() {
-			writable.Store(ok)
+		if ok != s.writable.Load() {
+			s.writable.Store(ok)
 			switch {
 			case ok:
 				s.log.Info("a primary is reachable again: serving writes")

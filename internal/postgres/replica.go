@@ -67,7 +67,9 @@ func openReplica(ctx context.Context, url string, primary *pgxpool.Config, opts 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read database: %w", err)
 	}
-	return &replica{pool: pool, wait: cmp.Or(opts.ReadWait, defaultReadWait), log: log}, nil
+	r := &replica{pool: pool, wait: cmp.Or(opts.ReadWait, defaultReadWait), log: log}
+	r.up.Store(true) // until the first poll says otherwise
+	return r, nil
 }
 
 // replay asks the standby how far it has replayed and how far behind it
@@ -81,7 +83,9 @@ func (r *replica) replay(ctx context.Context) (consistency.LSN, error) {
 		       CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
 		            ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8`).Scan(&text, &lag)
 	if err != nil {
-		r.up.Store(false)
+		if ctx.Err() == nil { // not merely a wait that ran out
+			r.up.Store(false)
+		}
 		return 0, err
 	}
 	lsn, err := consistency.Parse(text)
@@ -124,16 +128,22 @@ func (r *replica) caughtUp(ctx context.Context, to consistency.LSN) bool {
 }
 
 // pollLag refreshes the replay position and lag every lagPoll until ctx
-// ends.
+// ends, logging when the standby stops or starts answering.
 func (r *replica) pollLag(ctx context.Context) {
 	t := time.NewTicker(lagPoll)
 	defer t.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, lagPoll)
-		if _, err := r.replay(pctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("the read database does not answer; reads go to the primary", "err", err)
-		}
+		wasUp := r.up.Load()
+		_, err := r.replay(pctx)
 		cancel()
+		switch {
+		case ctx.Err() != nil:
+		case err != nil && wasUp:
+			r.log.Warn("the read database does not answer; reads go to the primary", "err", err)
+		case err == nil && !wasUp:
+			r.log.Info("the read database answers again; reads go to it")
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -171,11 +181,16 @@ func (s *Store) read(ctx context.Context, fn func(pool *pgxpool.Pool) error) err
 	if r == nil {
 		return fn(s.pool)
 	}
-	if r.caughtUp(ctx, consistency.AtLeast(ctx)) {
+	// A standby that did not answer is left alone until a poll reaches
+	// it again (within lagPoll).
+	if r.up.Load() && r.caughtUp(ctx, consistency.AtLeast(ctx)) {
 		err := fn(r.pool)
 		if err == nil || errors.Is(err, pgx.ErrNoRows) || ctx.Err() != nil {
 			r.standbyReads.Add(1)
 			return err
+		}
+		if isConnError(err) {
+			r.up.Store(false)
 		}
 		s.log.Warn("a read failed on the read database; running it on the primary", "err", err)
 	}

@@ -214,7 +214,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		s.stopped.Go(func() { rep.pollLag(bg) })
 	}
 	s.writable.Store(true) // Open just migrated on it
-	s.stopped.Go(func() { s.watchPrimary(bg, &s.writable, opts.Writable) })
+	s.stopped.Go(func() { s.watchPrimary(bg, opts.Writable) })
 	// The listener waits for notifications, not for a statement: a cancel
 	// request would have nothing to stop, so when the store closes its
 	// connection is closed at once rather than after cancelGrace.
