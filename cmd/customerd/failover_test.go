@@ -155,11 +155,9 @@ func TestFailover(t *testing.T) {
 	}
 	c := pgcluster.Start(t, pgcluster.Options{Standbys: 1, Sync: true})
 	dsn := c.MultiHostURL()
-	var urls []string
 	var clients []customerv1connect.CustomerServiceClient
 	for range 2 {
 		url, _ := startRun(t, []string{"-addr", "127.0.0.1:0", "-db", dsn}, nil)
-		urls = append(urls, url)
 		clients = append(clients, customerv1connect.NewCustomerServiceClient(http.DefaultClient, url))
 	}
 
