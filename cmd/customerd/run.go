@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -37,6 +38,7 @@ const drainPeriod = 500 * time.Millisecond
 type config struct {
 	addr           string
 	dbPath         string
+	dbRead         string
 	shutdownGrace  time.Duration
 	requestIDTTL   time.Duration
 	retention      time.Duration
@@ -70,6 +72,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
+	cfg.dbRead = getenv("CUSTOMERD_DB_READ")
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
@@ -84,6 +87,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path` or :memory:, or a postgres:// URL (env CUSTOMERD_DB)")
+	fs.StringVar(&cfg.dbRead, "db-read", cfg.dbRead, "postgres:// `URL` of a hot standby that serves GetCustomer and ListCustomers; a client reads its own writes by sending back a write's Customerd-Consistency header (env CUSTOMERD_DB_READ)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (on PostgreSQL: synchronous_commit off, lost if the database server crashes) (env CUSTOMERD_DURABILITY)")
@@ -188,16 +192,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer tracer.shutdown(ctx, log)
 
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
-	notServing := func() {
-		health.SetStatus("", grpchealth.StatusNotServing)
-		health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	// Serving while a primary takes writes, the database is sound and the
+	// server is not draining; each of them can take it away.
+	var healthMu sync.Mutex
+	var noPrimary, damaged, stopping bool
+	setHealth := func(change func()) {
+		healthMu.Lock()
+		defer healthMu.Unlock()
+		change()
+		status := grpchealth.StatusServing
+		if noPrimary || damaged || stopping {
+			status = grpchealth.StatusNotServing
+		}
+		health.SetStatus("", status)
+		health.SetStatus(rpc.ServiceName, status)
 	}
+	notServing := func() { setHealth(func() { stopping = true }) }
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1),
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), ReadDSN: cfg.dbRead,
 		// A damaged database file fails writes until it is restored: load
-		// balancers and orchestrators must stop sending work here.
-		Damaged: notServing,
+		// balancers and orchestrators must stop sending work here. So does
+		// a PostgreSQL without a reachable primary, until one is promoted.
+		Damaged:  func() { setHealth(func() { damaged = true }) },
+		Writable: func(ok bool) { setHealth(func() { noPrimary = !ok }) },
 	})
 	if err != nil {
 		return err
@@ -292,7 +310,11 @@ func serveAndDrain(ctx context.Context, cfg config, log *slog.Logger, srv *http.
 	} else {
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
-	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch)
+	attrs := []any{"db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch}
+	if cfg.dbRead != "" {
+		attrs = append(attrs, "db_read", engine.Redact(cfg.dbRead))
+	}
+	log.Info("listening on "+scheme+"://"+ln.Addr().String(), attrs...)
 	logbuf.Flush(log) // whoever waits for the server to be up reads this line
 
 	select {

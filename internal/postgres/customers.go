@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
@@ -27,7 +28,7 @@ func fromRow(r row) customer.Customer { return customer.FromRow(r) }
 func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
 	c.RequestID = customer.CanonicalRequestID(c.RequestID) // the same UUID in any case is one request
 	var out row
-	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+	err := s.write(ctx, func(ctx context.Context, t *txn) error {
 		q := t.q
 		var fingerprint string
 		expiry := time.Now().Add(-s.requestTTL)
@@ -82,7 +83,11 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 	if s.closing.Load() {
 		return customer.Customer{}, customer.ErrShuttingDown
 	}
-	r, err := s.reads.GetCustomer(ctx, id)
+	var r pgdb.GetCustomerRow
+	err := s.read(ctx, func(pool *pgxpool.Pool) (err error) {
+		r, err = pgdb.New(pool).GetCustomer(ctx, id)
+		return err
+	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
@@ -94,7 +99,7 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 // (email taken), customer.Invalid (a constraint) or customer.Unavailable.
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
 	var out row
-	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
+	err := s.write(ctx, func(ctx context.Context, t *txn) (err error) {
 		out, err = t.update(ctx, u)
 		return err
 	})
@@ -108,5 +113,5 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 // an unknown id, customer.Aborted when etag is non-empty and stale, and
 // customer.Unavailable when the database cannot be reached.
 func (s *Store) DeleteCustomer(ctx context.Context, id int64, etag string) error {
-	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error { return t.delete(ctx, id, etag) }))
+	return s.mapError(s.write(ctx, func(ctx context.Context, t *txn) error { return t.delete(ctx, id, etag) }))
 }

@@ -6,6 +6,8 @@ import (
 
 	connectcors "connectrpc.com/cors"
 	"github.com/rs/cors"
+
+	"customerd/internal/consistency"
 )
 
 // withCORS lets web pages from origins call h from a browser, over Connect
@@ -13,7 +15,8 @@ import (
 // lists come from connectrpc.com/cors, plus what this API adds: conditional
 // GETs send If-None-Match and read ETag, conditional writes send If-Match,
 // and an EventSource that reconnects to the event stream sends
-// Last-Event-ID. With no origins, h is returned as is and
+// Last-Event-ID; writes and reads carry Customerd-Consistency (read your
+// writes with reads on a standby). With no origins, h is returned as is and
 // browsers keep their same-origin policy.
 func withCORS(origins []string, h http.Handler) http.Handler {
 	if len(origins) == 0 {
@@ -22,8 +25,8 @@ func withCORS(origins []string, h http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: append(connectcors.AllowedMethods(), http.MethodPatch, http.MethodDelete), // and REST's
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization", "Last-Event-ID"),
-		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization", "Last-Event-ID", consistency.Header),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag", consistency.Header),
 		MaxAge:         7200, // seconds a browser may cache a preflight answer
 	}).Handler(h)
 }

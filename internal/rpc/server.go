@@ -155,10 +155,10 @@ func procedures() []string {
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
-// tracing (if on), the default deadline, then validation. Authentication
-// happens before, in guard.
+// tracing (if on), the default deadline, consistency tokens, then
+// validation. Authentication happens before, in guard.
 func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
-	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
+	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second)), readYourWrites()}
 	if opts.Tracing != nil {
 		list = append([]connect.Interceptor{opts.Tracing}, list...)
 	}
