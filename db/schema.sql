@@ -121,6 +121,21 @@ BEGIN
   VALUES (NEW.id, 0, ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, ''))
   ON CONFLICT (id) DO UPDATE SET added = added || excluded.added;
 END;
+CREATE TABLE audit_events (
+  seq          INTEGER PRIMARY KEY,
+  at           DATETIME NOT NULL,
+  principal    TEXT NOT NULL,
+  procedure    TEXT NOT NULL,
+  code         TEXT NOT NULL,
+  request_id   TEXT NOT NULL DEFAULT '',
+  customer_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE audit_customers (
+  seq         INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL,
+  PRIMARY KEY (seq, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX audit_customers_customer_idx ON audit_customers (customer_id, seq);
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
@@ -131,4 +146,5 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261126020000'),
   ('20261126030000'),
   ('20261126040000'),
-  ('20261126050000');
+  ('20261126050000'),
+  ('20261202120000');

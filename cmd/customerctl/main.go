@@ -53,6 +53,7 @@ var commands = []command{
 	{"watch", "[-resume TOKEN]", "every change from now (or after TOKEN), until interrupted", cmdWatch},
 	{"export", "[-file F] [-format csv|jsonl]", "every customer, to F or stdout", cmdExport},
 	{"import", "[-file F] [-format csv|jsonl] [-workers N]", "from F or stdin; safe to run again", cmdImport},
+	{"audit", "[-id ID] [-principal P] [-procedure RPC] [-since T] [-until T] [-oldest-first] [-all]", "who read or changed customers (admin key)", cmdAudit},
 }
 
 // printUsage writes the help text to w, a line for each of commands.

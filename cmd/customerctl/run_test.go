@@ -27,7 +27,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st}))
+	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st, Audit: st}))
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	return srv.URL
 }
@@ -225,5 +225,23 @@ func TestListAllFalseGetsOnePage(t *testing.T) {
 	out, err = ctl(t, url, "list", "-page-size", "2", "-all")
 	if err != nil || strings.Count(out, "@example.com") != 5 || strings.Contains(out, "more:") {
 		t.Fatalf("list -all: %v\n%s", err, out)
+	}
+}
+
+func TestAuditCommand(t *testing.T) {
+	url := startServer(t)
+	if out, err := ctl(t, url, "create", "-name", "Ada Lovelace", "-email", "ada@example.com"); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	out, err := ctl(t, url, "audit", "-id", "1", "-procedure", "CreateCustomer")
+	if err != nil || !strings.Contains(out, "local") || !strings.Contains(out, "CreateCustomer") || strings.Contains(out, "Ada") {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "audit", "-o", "json", "-oldest-first", "-all")
+	if err != nil || !strings.Contains(out, `"customerIds"`) {
+		t.Fatalf("audit -o json: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, url, "audit", "-since", "yesterday"); err == nil {
+		t.Fatal("audit -since yesterday was accepted")
 	}
 }

@@ -55,6 +55,8 @@ type config struct {
 	tlsCert        string
 	tlsKey         string
 	cacheSize      int
+	auditRetention time.Duration // how long the audit trail keeps an event
+	auditReads     bool          // record reads in the audit trail too
 }
 
 // parseConfig reads the server's configuration from the flags in args and
@@ -65,7 +67,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		requestIDTTL: customer.DefaultRequestIDTTL, retention: customer.DefaultChangeRetention, durability: "full", logFormat: "text",
 		maxBatch: batch.DefaultMaxBatch, timeout: 10 * time.Second, queue: batch.DefaultQueue, maxInFlight: rpc.DefaultMaxInFlight,
 		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
-		cacheSize: customer.DefaultCacheSize,
+		cacheSize: customer.DefaultCacheSize, auditRetention: customer.DefaultAuditRetention, auditReads: true,
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
@@ -101,6 +103,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.logFormat, "log-format", cfg.logFormat, "log `format`: text or json")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.retention, "change-retention", cfg.retention, "how long WatchCustomers can resume from a change")
+	fs.DurationVar(&cfg.auditRetention, "audit-retention", cfg.auditRetention, "how long the audit trail keeps an event (9600h: 400 days)")
+	fs.BoolVar(&cfg.auditReads, "audit-reads", cfg.auditReads, "record reads (GetCustomer, ListCustomers, exports) in the audit trail, not only changes")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -118,6 +122,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("-max-batch must be at least 1")
 	case cfg.retention <= 0:
 		return config{}, errors.New("-change-retention must be positive")
+	case cfg.auditRetention <= 0:
+		return config{}, errors.New("-audit-retention must be positive")
 	case cfg.requestIDTTL <= 0:
 		return config{}, errors.New("-request-id-ttl must be positive")
 	case fs.NArg() > 0:
@@ -180,7 +186,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1),
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), AuditRetention: cfg.auditRetention,
 		// A damaged database file fails writes until it is restored: load
 		// balancers and orchestrators must stop sending work here.
 		Damaged: notServing,
@@ -199,7 +205,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
-		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
+		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, NoReadAudit: !cfg.auditReads,
 		Draining: draining.Load, Web: webui.Handler(),
 	}))
 	if debugLn != nil {
@@ -395,24 +401,26 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
-// runKeysAdd runs "customerd keys add -file FILE -scope read|write". It
+// runKeysAdd runs "customerd keys add -file FILE [-name NAME] -scope
+// read|write|admin". It
 // prints a new key, alone on its line, and appends only its hash to FILE.
 func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd keys add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("file", getenv("CUSTOMERD_AUTH_KEYS"), "the key `file` to append to (env CUSTOMERD_AUTH_KEYS)")
-	scopeName := fs.String("scope", "", "what the key may do: `read` or write")
+	scopeName := fs.String("scope", "", "what the key may do: `read`, write (and read) or admin (everything, the audit trail, export and erasure among it)")
+	name := fs.String("name", "", "who holds the key, as the audit trail records it (letters, digits, . _ - @); without it, the key's id")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
-		return errors.New("usage: customerd keys add -file FILE -scope read|write")
+		return errors.New("usage: customerd keys add -file FILE [-name NAME] -scope read|write|admin")
 	}
 	scope, err := auth.ParseScope(*scopeName)
 	if err != nil {
 		return err
 	}
-	key, err := auth.AddKey(*file, scope)
+	key, err := auth.AddNamedKey(*file, scope, *name)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,15 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditAppendStmt, err = db.PrepareContext(ctx, auditAppend); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditAppend: %w", err)
+	}
+	if q.auditAppendCustomersStmt, err = db.PrepareContext(ctx, auditAppendCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditAppendCustomers: %w", err)
+	}
+	if q.auditLastSeqStmt, err = db.PrepareContext(ctx, auditLastSeq); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditLastSeq: %w", err)
+	}
 	if q.countCustomersStmt, err = db.PrepareContext(ctx, countCustomers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountCustomers: %w", err)
 	}
@@ -39,8 +48,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteExpiredCreateRequestsStmt, err = db.PrepareContext(ctx, deleteExpiredCreateRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredCreateRequests: %w", err)
 	}
+	if q.deleteOldAuditEventsStmt, err = db.PrepareContext(ctx, deleteOldAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOldAuditEvents: %w", err)
+	}
 	if q.deleteOldChangesStmt, err = db.PrepareContext(ctx, deleteOldChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOldChanges: %w", err)
+	}
+	if q.deleteOrphanAuditCustomersStmt, err = db.PrepareContext(ctx, deleteOrphanAuditCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOrphanAuditCustomers: %w", err)
 	}
 	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
@@ -51,8 +66,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getCustomersInStmt, err = db.PrepareContext(ctx, getCustomersIn); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCustomersIn: %w", err)
 	}
+	if q.listAuditEventsAscStmt, err = db.PrepareContext(ctx, listAuditEventsAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsAsc: %w", err)
+	}
+	if q.listAuditEventsDescStmt, err = db.PrepareContext(ctx, listAuditEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsDesc: %w", err)
+	}
 	if q.listChangesStmt, err = db.PrepareContext(ctx, listChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query ListChanges: %w", err)
+	}
+	if q.listCustomerAuditEventsAscStmt, err = db.PrepareContext(ctx, listCustomerAuditEventsAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerAuditEventsAsc: %w", err)
+	}
+	if q.listCustomerAuditEventsDescStmt, err = db.PrepareContext(ctx, listCustomerAuditEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerAuditEventsDesc: %w", err)
 	}
 	if q.listCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeAsc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeAsc: %w", err)
@@ -161,6 +188,21 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditAppendStmt != nil {
+		if cerr := q.auditAppendStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditAppendStmt: %w", cerr)
+		}
+	}
+	if q.auditAppendCustomersStmt != nil {
+		if cerr := q.auditAppendCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditAppendCustomersStmt: %w", cerr)
+		}
+	}
+	if q.auditLastSeqStmt != nil {
+		if cerr := q.auditLastSeqStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditLastSeqStmt: %w", cerr)
+		}
+	}
 	if q.countCustomersStmt != nil {
 		if cerr := q.countCustomersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countCustomersStmt: %w", cerr)
@@ -186,9 +228,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteExpiredCreateRequestsStmt: %w", cerr)
 		}
 	}
+	if q.deleteOldAuditEventsStmt != nil {
+		if cerr := q.deleteOldAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOldAuditEventsStmt: %w", cerr)
+		}
+	}
 	if q.deleteOldChangesStmt != nil {
 		if cerr := q.deleteOldChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOldChangesStmt: %w", cerr)
+		}
+	}
+	if q.deleteOrphanAuditCustomersStmt != nil {
+		if cerr := q.deleteOrphanAuditCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOrphanAuditCustomersStmt: %w", cerr)
 		}
 	}
 	if q.getCreateRequestStmt != nil {
@@ -206,9 +258,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getCustomersInStmt: %w", cerr)
 		}
 	}
+	if q.listAuditEventsAscStmt != nil {
+		if cerr := q.listAuditEventsAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsAscStmt: %w", cerr)
+		}
+	}
+	if q.listAuditEventsDescStmt != nil {
+		if cerr := q.listAuditEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsDescStmt: %w", cerr)
+		}
+	}
 	if q.listChangesStmt != nil {
 		if cerr := q.listChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listChangesStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerAuditEventsAscStmt != nil {
+		if cerr := q.listCustomerAuditEventsAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerAuditEventsAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerAuditEventsDescStmt != nil {
+		if cerr := q.listCustomerAuditEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerAuditEventsDescStmt: %w", cerr)
 		}
 	}
 	if q.listCustomersByCreateTimeAscStmt != nil {
@@ -420,16 +492,25 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                                  DBTX
 	tx                                  *sql.Tx
+	auditAppendStmt                     *sql.Stmt
+	auditAppendCustomersStmt            *sql.Stmt
+	auditLastSeqStmt                    *sql.Stmt
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
 	deleteCustomerStmt                  *sql.Stmt
 	deleteExpiredCreateRequestsStmt     *sql.Stmt
+	deleteOldAuditEventsStmt            *sql.Stmt
 	deleteOldChangesStmt                *sql.Stmt
+	deleteOrphanAuditCustomersStmt      *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
 	getCustomersInStmt                  *sql.Stmt
+	listAuditEventsAscStmt              *sql.Stmt
+	listAuditEventsDescStmt             *sql.Stmt
 	listChangesStmt                     *sql.Stmt
+	listCustomerAuditEventsAscStmt      *sql.Stmt
+	listCustomerAuditEventsDescStmt     *sql.Stmt
 	listCustomersByCreateTimeAscStmt    *sql.Stmt
 	listCustomersByCreateTimeDescStmt   *sql.Stmt
 	listCustomersByEmailAscStmt         *sql.Stmt
@@ -470,16 +551,25 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                                  tx,
 		tx:                                  tx,
+		auditAppendStmt:                     q.auditAppendStmt,
+		auditAppendCustomersStmt:            q.auditAppendCustomersStmt,
+		auditLastSeqStmt:                    q.auditLastSeqStmt,
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
 		deleteCustomerStmt:                  q.deleteCustomerStmt,
 		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
+		deleteOldAuditEventsStmt:            q.deleteOldAuditEventsStmt,
 		deleteOldChangesStmt:                q.deleteOldChangesStmt,
+		deleteOrphanAuditCustomersStmt:      q.deleteOrphanAuditCustomersStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
 		getCustomersInStmt:                  q.getCustomersInStmt,
+		listAuditEventsAscStmt:              q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:             q.listAuditEventsDescStmt,
 		listChangesStmt:                     q.listChangesStmt,
+		listCustomerAuditEventsAscStmt:      q.listCustomerAuditEventsAscStmt,
+		listCustomerAuditEventsDescStmt:     q.listCustomerAuditEventsDescStmt,
 		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
 		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,
 		listCustomersByEmailAscStmt:         q.listCustomersByEmailAscStmt,

@@ -8,6 +8,21 @@ import (
 	"time"
 )
 
+type AuditCustomer struct {
+	Seq        int64
+	CustomerID int64
+}
+
+type AuditEvent struct {
+	Seq         int64
+	At          time.Time
+	Principal   string
+	Procedure   string
+	Code        string
+	RequestID   string
+	CustomerIds string
+}
+
 type CreateRequest struct {
 	RequestID   string
 	Fingerprint string

@@ -1,0 +1,85 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"customerd/internal/customer"
+	"customerd/internal/engine"
+	"customerd/internal/enginetest"
+	"customerd/internal/waitfor"
+)
+
+// TestAuditReadsSurviveClose records read events and closes the store at
+// once, before the recorder's next flush: a clean shutdown stores them.
+func TestAuditReadsSurviveClose(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		ctx := context.Background()
+		dsn := e.DSN(t)
+		s, err := engine.Open(ctx, dsn, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 1000 {
+			s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "p", Procedure: "GetCustomer", CustomerIDs: []int64{int64(i + 1)}, Code: "ok"})
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = e.Reopen(t, dsn, engine.Options{})
+		evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{OldestFirst: true, Limit: 2000})
+		if err != nil || len(evs) != 1000 {
+			t.Fatalf("after a clean shutdown: %d events, %v; want 1000", len(evs), err)
+		}
+		for i, ev := range evs {
+			if !slices.Equal(ev.CustomerIDs, []int64{int64(i + 1)}) || ev.Principal != "p" || ev.Seq <= 0 {
+				t.Fatalf("event %d: %+v", i, ev)
+			}
+		}
+		evs, err = s.ListAuditEvents(ctx, customer.AuditQuery{CustomerID: 500, Limit: 10})
+		if err != nil || len(evs) != 1 || evs[0].CustomerIDs[0] != 500 {
+			t.Fatalf("customer 500: %+v, %v", evs, err)
+		}
+	})
+}
+
+// TestAuditWriteIsInItsTransaction checks that a write and its event go
+// together: a write that fails stores no event of its own (the service
+// records failures separately), one that succeeds is listed at once.
+func TestAuditWriteIsInItsTransaction(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		s := e.Open(t, engine.Options{})
+		ctx := customer.WithAudit(context.Background(), customer.AuditEvent{Principal: "w", Procedure: "CreateCustomer"})
+		c, err := s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "ada@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateCustomer(ctx, customer.New{Name: "Ada", Email: "ada@example.com"}); err == nil {
+			t.Fatal("a duplicate email was accepted")
+		}
+		evs, err := s.ListAuditEvents(context.Background(), customer.AuditQuery{Limit: 10})
+		if err != nil || len(evs) != 1 || evs[0].CustomerIDs[0] != c.ID || evs[0].Code != "ok" || evs[0].Principal != "w" {
+			t.Fatalf("events: %+v, %v; want the one create", evs, err)
+		}
+	})
+}
+
+// TestAuditRetention checks that events older than the retention are
+// deleted by the periodic clean-up, with their customer index.
+func TestAuditRetention(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		s := e.Open(t, engine.Options{AuditRetention: time.Hour, CleanupInterval: 20 * time.Millisecond})
+		old := time.Now().Add(-2 * time.Hour)
+		for i := range 1200 {
+			s.RecordAudit(customer.AuditEvent{Time: old, Principal: "p", Procedure: "ListCustomers", CustomerIDs: []int64{7, int64(i + 100)}, Code: "ok"})
+		}
+		s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "p", Procedure: "GetCustomer", CustomerIDs: []int64{7}, Code: "ok"})
+		ctx := context.Background()
+		waitfor.Cond(t, "old audit events to be deleted", func() bool {
+			evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{CustomerID: 7, Limit: 10})
+			return err == nil && len(evs) == 1 && evs[0].Procedure == "GetCustomer"
+		})
+	})
+}
