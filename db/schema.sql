@@ -131,11 +131,10 @@ CREATE TABLE audit_events (
   customer_ids TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE audit_customers (
-  seq         INTEGER NOT NULL,
+  block       INTEGER NOT NULL,
   customer_id INTEGER NOT NULL,
-  PRIMARY KEY (seq, customer_id)
+  PRIMARY KEY (block, customer_id)
 ) WITHOUT ROWID;
-CREATE INDEX audit_customers_customer_idx ON audit_customers (customer_id, seq);
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),

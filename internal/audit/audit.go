@@ -37,16 +37,41 @@ func Append(buf []byte, ev customer.AuditEvent) []byte {
 	return append(buf, ']', ']')
 }
 
-// Encode returns events as one JSON array for the append queries.
-func Encode(events ...customer.AuditEvent) []byte {
-	buf := []byte{'['}
-	for i, ev := range events {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = Append(buf, ev)
+// Batch is events on their way to the database: JSON, the array the
+// append queries read (see Append), and the customer ids of each event,
+// for engines that index them themselves.
+type Batch struct {
+	JSON   []byte
+	IDs    []int64 // every event's ids, one event after the other
+	Counts []int32 // how many of IDs each event has
+}
+
+// Len returns how many events b holds.
+func (b *Batch) Len() int { return len(b.Counts) }
+
+// add appends ev to b, whose JSON is "[" and the events so far.
+func (b *Batch) add(ev customer.AuditEvent) {
+	if len(b.Counts) > 0 {
+		b.JSON = append(b.JSON, ',')
 	}
-	return append(buf, ']')
+	b.JSON = Append(b.JSON, ev)
+	b.IDs = append(b.IDs, ev.CustomerIDs...)
+	b.Counts = append(b.Counts, int32(len(ev.CustomerIDs)))
+}
+
+// reset empties b, keeping its memory.
+func (b *Batch) reset() {
+	b.JSON, b.IDs, b.Counts = append(b.JSON[:0], '['), b.IDs[:0], b.Counts[:0]
+}
+
+// Encode returns a batch of events.
+func Encode(events ...customer.AuditEvent) *Batch {
+	b := &Batch{JSON: []byte{'['}}
+	for _, ev := range events {
+		b.add(ev)
+	}
+	b.JSON = append(b.JSON, ']')
+	return b
 }
 
 // appendString appends s as a JSON string.
@@ -79,9 +104,8 @@ func ParseIDs(s string) []int64 {
 	return ids
 }
 
-// Store stores a JSON array of encoded events (see Append) in one
-// transaction.
-type Store func(ctx context.Context, events []byte) error
+// Store stores a batch of events in one transaction.
+type Store func(ctx context.Context, b *Batch) error
 
 // Defaults of a Recorder.
 const (
@@ -101,9 +125,8 @@ type Recorder struct {
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	buf     []byte // "[" and the events, comma-separated
-	n       int    // events in buf
-	spare   []byte // the other buffer, while a flush stores one
+	buf     *Batch // the events waiting
+	spare   *Batch // the other batch, while a flush stores one
 	dropped int64
 	closed  bool
 
@@ -114,7 +137,10 @@ type Recorder struct {
 
 // NewRecorder starts a recorder that stores its batches with store.
 func NewRecorder(store Store, log *slog.Logger) *Recorder {
-	r := &Recorder{store: store, log: log, buf: []byte{'['}, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	r := &Recorder{
+		store: store, log: log, buf: &Batch{JSON: []byte{'['}}, spare: &Batch{JSON: []byte{'['}},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
 	go r.loop()
 	return r
 }
@@ -123,16 +149,12 @@ func NewRecorder(store Store, log *slog.Logger) *Recorder {
 func (r *Recorder) Record(ev customer.AuditEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed || r.n >= MaxPending {
+	if r.closed || r.buf.Len() >= MaxPending {
 		r.dropped++
 		return
 	}
-	if r.n > 0 {
-		r.buf = append(r.buf, ',')
-	}
-	r.buf = Append(r.buf, ev)
-	r.n++
-	if r.n == FlushEvents {
+	r.buf.add(ev)
+	if r.buf.Len() == FlushEvents {
 		select {
 		case r.kick <- struct{}{}:
 		default:
@@ -162,32 +184,35 @@ func (r *Recorder) loop() {
 // Flush stores the events waiting now.
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
-	if r.n == 0 {
+	if r.buf.Len() == 0 {
 		r.mu.Unlock()
 		return nil
 	}
-	batch, n, dropped := append(r.buf, ']'), r.n, r.dropped
-	r.buf, r.n, r.dropped = append(r.spare[:0], '['), 0, 0
+	b, dropped := r.buf, r.dropped
+	r.buf, r.spare, r.dropped = r.spare, nil, 0
+	r.buf.reset()
 	r.mu.Unlock()
 	if dropped > 0 {
 		r.log.Error("audit events were dropped: the database refused them for too long", "dropped", dropped)
 	}
-	err := r.store(ctx, batch)
+	b.JSON = append(b.JSON, ']')
+	err := r.store(ctx, b)
+	b.JSON = b.JSON[:len(b.JSON)-1]
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil {
-		// Put the events back in front of those recorded since.
-		body := batch[1 : len(batch)-1]
-		rest := r.buf[1:]
-		merged := make([]byte, 0, len(body)+len(rest)+2)
-		merged = append(append(merged, '['), body...)
-		if r.n > 0 {
-			merged = append(append(merged, ','), rest...)
+		// Keep the events, in front of those recorded since.
+		later := r.buf
+		if later.Len() > 0 {
+			b.JSON = append(append(b.JSON, ','), later.JSON[1:]...)
+			b.IDs = append(b.IDs, later.IDs...)
+			b.Counts = append(b.Counts, later.Counts...)
 		}
-		r.buf, r.n = merged, r.n+n
+		later.reset()
+		r.buf, r.spare = b, later
 		return err
 	}
-	r.spare = batch
+	r.spare = b
 	return nil
 }
 

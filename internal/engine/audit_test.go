@@ -25,11 +25,41 @@ func TestAuditReadsSurviveClose(t *testing.T) {
 		for i := range 1000 {
 			s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "p", Procedure: "GetCustomer", CustomerIDs: []int64{int64(i + 1)}, Code: "ok"})
 		}
+		// Enough events of one customer to span several blocks of the
+		// SQLite index, read in pages both ways.
+		const many = 9000
+		for range many {
+			s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "q", Procedure: "ListCustomers", CustomerIDs: []int64{2, 424242}, Code: "ok"})
+		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
 		s = e.Reopen(t, dsn, engine.Options{})
-		evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{OldestFirst: true, Limit: 2000})
+		for _, oldest := range []bool{true, false} {
+			var seqs []int64
+			var after int64
+			for {
+				page, err := s.ListAuditEvents(ctx, customer.AuditQuery{CustomerID: 424242, OldestFirst: oldest, After: after, Limit: 1500})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ev := range page {
+					seqs = append(seqs, ev.Seq)
+				}
+				if len(page) < 1500 {
+					break
+				}
+				after = page[len(page)-1].Seq
+			}
+			sorted := slices.IsSortedFunc(seqs, func(a, b int64) int { return int(a - b) })
+			if !oldest {
+				sorted = slices.IsSortedFunc(seqs, func(a, b int64) int { return int(b - a) })
+			}
+			if len(seqs) != many || !sorted || len(slices.Compact(slices.Clone(seqs))) != many {
+				t.Fatalf("oldest first %v: %d events of customer 424242 (sorted %v), want %d", oldest, len(seqs), sorted, many)
+			}
+		}
+		evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{Principal: "p", OldestFirst: true, Limit: 2000})
 		if err != nil || len(evs) != 1000 {
 			t.Fatalf("after a clean shutdown: %d events, %v; want 1000", len(evs), err)
 		}

@@ -20,12 +20,12 @@ func (t *txn) auditWrite(ctx context.Context, ev customer.AuditEvent, audited bo
 		return nil
 	}
 	ev.CustomerIDs = []int64{id}
-	return t.q.AuditAppend(ctx, audit.Encode(ev))
+	return t.q.AuditAppend(ctx, audit.Encode(ev).JSON)
 }
 
 // storeAudit stores a batch of the recorder's events as one write.
-func (s *Store) storeAudit(ctx context.Context, events []byte) error {
-	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error { return t.q.AuditAppend(ctx, events) }))
+func (s *Store) storeAudit(ctx context.Context, b *audit.Batch) error {
+	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error { return t.q.AuditAppend(ctx, b.JSON) }))
 }
 
 // RecordAudit queues ev for the next batch of the recorder.

@@ -20,6 +20,7 @@ type writes struct {
 	words   knownWords        // see knownWords: kept across transactions
 	commits *broadcast.Signal // closed after every commit, for watchers
 	hot     *hotCustomers     // told which customers every commit wrote
+	index   auditIndex        // the audit_customers pairs known to be stored
 	txn     txn               // the transaction running: one at a time
 }
 
@@ -65,6 +66,8 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 		return nil, err
 	}
 	w.words.reset()
+	w.index.rolledBack()
+	w.txn.index = &w.index
 	w.txn.back.reset()
 	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
@@ -77,9 +80,12 @@ func (w *writes) exec(ctx context.Context, t *txn, i int) error {
 }
 
 // Savepoint, RollbackTo and Release run the prepared savepoint statements.
-func (w *writes) Savepoint(ctx context.Context, t *txn) error  { return w.exec(ctx, t, 0) }
-func (w *writes) RollbackTo(ctx context.Context, t *txn) error { return w.exec(ctx, t, 1) }
-func (w *writes) Release(ctx context.Context, t *txn) error    { return w.exec(ctx, t, 2) }
+func (w *writes) Savepoint(ctx context.Context, t *txn) error { return w.exec(ctx, t, 0) }
+func (w *writes) RollbackTo(ctx context.Context, t *txn) error {
+	w.index.rolledBack()
+	return w.exec(ctx, t, 1)
+}
+func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx, t, 2) }
 
 // Prepare brings the search index up to date with the batch's writes (see
 // UpdateSearchIndex) and reads back the customers they changed (see
@@ -99,6 +105,7 @@ func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
 // wrote from the cache and wakes the watchers.
 func (w *writes) Committed() {
 	w.words.committed()
+	w.index.committed()
 	w.hot.invalidate(w.txn.wrote)
 	w.commits.Notify()
 }
@@ -113,6 +120,7 @@ type txn struct {
 	q     *sqlitedb.Queries
 	back  readBack
 	wrote map[int64]struct{} // the customers changed or deleted, for the cache
+	index *auditIndex        // see txn.audit
 }
 
 // update applies u and has the customer as the transaction leaves it read

@@ -30,20 +30,50 @@ func (q *Queries) AuditAppend(ctx context.Context, arg AuditAppendParams) error 
 }
 
 const auditAppendCustomers = `-- name: AuditAppendCustomers :exec
-INSERT INTO audit_customers (seq, customer_id)
-SELECT CAST(?1 AS INTEGER) + e.key + 1, i.value
-FROM json_each(CAST(?2 AS TEXT)) AS e, json_each(e.value, '$[5]') AS i
+INSERT OR IGNORE INTO audit_customers (block, customer_id)
+SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]')
+FROM json_each(CAST(?1 AS TEXT)) AS p
 `
 
-type AuditAppendCustomersParams struct {
-	Base   int64
-	Events string
+// Notes that customers were touched in blocks: a JSON array of [block,
+// customer id] pairs.
+func (q *Queries) AuditAppendCustomers(ctx context.Context, pairs string) error {
+	_, err := q.exec(ctx, q.auditAppendCustomersStmt, auditAppendCustomers, pairs)
+	return err
 }
 
-// The customers of the events AuditAppend appended with the same base.
-func (q *Queries) AuditAppendCustomers(ctx context.Context, arg AuditAppendCustomersParams) error {
-	_, err := q.exec(ctx, q.auditAppendCustomersStmt, auditAppendCustomers, arg.Base, arg.Events)
-	return err
+const auditBlockHasCustomer = `-- name: AuditBlockHasCustomer :one
+SELECT EXISTS (SELECT 1 FROM audit_customers WHERE block = ?1 AND customer_id = ?2)
+`
+
+type AuditBlockHasCustomerParams struct {
+	Block      int64
+	CustomerID int64
+}
+
+func (q *Queries) AuditBlockHasCustomer(ctx context.Context, arg AuditBlockHasCustomerParams) (bool, error) {
+	row := q.queryRow(ctx, q.auditBlockHasCustomerStmt, auditBlockHasCustomer, arg.Block, arg.CustomerID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const auditBlocks = `-- name: AuditBlocks :one
+SELECT CAST(ifnull((SELECT block FROM audit_customers ORDER BY block LIMIT 1), 0) AS INTEGER) AS first_block,
+       CAST(ifnull((SELECT block FROM audit_customers ORDER BY block DESC LIMIT 1), -1) AS INTEGER) AS last_block
+`
+
+type AuditBlocksRow struct {
+	FirstBlock int64
+	LastBlock  int64
+}
+
+// The first and last block of audit_customers (0, -1 when it is empty).
+func (q *Queries) AuditBlocks(ctx context.Context) (AuditBlocksRow, error) {
+	row := q.queryRow(ctx, q.auditBlocksStmt, auditBlocks)
+	var i AuditBlocksRow
+	err := row.Scan(&i.FirstBlock, &i.LastBlock)
+	return i, err
 }
 
 const auditLastSeq = `-- name: AuditLastSeq :one
@@ -56,6 +86,18 @@ func (q *Queries) AuditLastSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	err := row.Scan(&seq)
 	return seq, err
+}
+
+const deleteOldAuditCustomers = `-- name: DeleteOldAuditCustomers :exec
+DELETE FROM audit_customers
+WHERE block < ifnull((SELECT seq FROM audit_events ORDER BY seq LIMIT 1) >> 12, (SELECT max(block) + 1 FROM audit_customers))
+`
+
+// Deletes the customer rows of the blocks whose events have all been
+// deleted.
+func (q *Queries) DeleteOldAuditCustomers(ctx context.Context) error {
+	_, err := q.exec(ctx, q.deleteOldAuditCustomersStmt, deleteOldAuditCustomers)
+	return err
 }
 
 const deleteOldAuditEvents = `-- name: DeleteOldAuditEvents :execrows
@@ -72,25 +114,13 @@ type DeleteOldAuditEventsParams struct {
 }
 
 // Deletes at most batch of the oldest events that happened before a time
-// (events are appended in time order, near enough), with their customers.
+// (events are appended in time order, near enough).
 func (q *Queries) DeleteOldAuditEvents(ctx context.Context, arg DeleteOldAuditEventsParams) (int64, error) {
 	result, err := q.exec(ctx, q.deleteOldAuditEventsStmt, deleteOldAuditEvents, arg.Batch, arg.Before)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const deleteOrphanAuditCustomers = `-- name: DeleteOrphanAuditCustomers :exec
-DELETE FROM audit_customers
-WHERE seq < ifnull((SELECT seq FROM audit_events ORDER BY seq LIMIT 1), (SELECT max(seq) + 1 FROM audit_customers))
-`
-
-// Deletes the customers of the events DeleteOldAuditEvents deleted: those
-// below the oldest event left.
-func (q *Queries) DeleteOrphanAuditCustomers(ctx context.Context) error {
-	_, err := q.exec(ctx, q.deleteOrphanAuditCustomersStmt, deleteOrphanAuditCustomers)
-	return err
 }
 
 const listAuditEventsAsc = `-- name: ListAuditEventsAsc :many
@@ -214,18 +244,21 @@ func (q *Queries) ListAuditEventsDesc(ctx context.Context, arg ListAuditEventsDe
 
 const listCustomerAuditEventsAsc = `-- name: ListCustomerAuditEventsAsc :many
 SELECT e.seq, e.at, e.principal, e.procedure, e.code, e.request_id, e.customer_ids
-FROM audit_customers AS c JOIN audit_events AS e ON e.seq = c.seq
-WHERE c.customer_id = ?1 AND c.seq > ?2
-  AND (CAST(?3 AS TEXT) = '' OR e.principal = ?3)
-  AND (CAST(?4 AS TEXT) = '' OR e.procedure = ?4)
-  AND e.at >= CAST(?5 AS TEXT) AND e.at < CAST(?6 AS TEXT)
-ORDER BY c.seq
-LIMIT ?7
+FROM audit_events AS e
+WHERE e.seq >= (CAST(?1 AS INTEGER) << 12) AND e.seq < ((CAST(?1 AS INTEGER) + 1) << 12)
+  AND e.seq > ?2
+  AND instr(',' || trim(e.customer_ids, '[]') || ',', ',' || CAST(?3 AS INTEGER) || ',') > 0
+  AND (CAST(?4 AS TEXT) = '' OR e.principal = ?4)
+  AND (CAST(?5 AS TEXT) = '' OR e.procedure = ?5)
+  AND e.at >= CAST(?6 AS TEXT) AND e.at < CAST(?7 AS TEXT)
+ORDER BY e.seq
+LIMIT ?8
 `
 
 type ListCustomerAuditEventsAscParams struct {
-	CustomerID int64
+	Block      int64
 	AfterSeq   int64
+	CustomerID int64
 	Principal  string
 	Procedure  string
 	StartTime  string
@@ -233,11 +266,12 @@ type ListCustomerAuditEventsAscParams struct {
 	MaxEvents  int64
 }
 
-// A page of one customer's events after a seq, oldest first.
+// A page of one customer's events in one block after a seq, oldest first.
 func (q *Queries) ListCustomerAuditEventsAsc(ctx context.Context, arg ListCustomerAuditEventsAscParams) ([]AuditEvent, error) {
 	rows, err := q.query(ctx, q.listCustomerAuditEventsAscStmt, listCustomerAuditEventsAsc,
-		arg.CustomerID,
+		arg.Block,
 		arg.AfterSeq,
+		arg.CustomerID,
 		arg.Principal,
 		arg.Procedure,
 		arg.StartTime,
@@ -275,18 +309,21 @@ func (q *Queries) ListCustomerAuditEventsAsc(ctx context.Context, arg ListCustom
 
 const listCustomerAuditEventsDesc = `-- name: ListCustomerAuditEventsDesc :many
 SELECT e.seq, e.at, e.principal, e.procedure, e.code, e.request_id, e.customer_ids
-FROM audit_customers AS c JOIN audit_events AS e ON e.seq = c.seq
-WHERE c.customer_id = ?1 AND c.seq < ?2
-  AND (CAST(?3 AS TEXT) = '' OR e.principal = ?3)
-  AND (CAST(?4 AS TEXT) = '' OR e.procedure = ?4)
-  AND e.at >= CAST(?5 AS TEXT) AND e.at < CAST(?6 AS TEXT)
-ORDER BY c.seq DESC
-LIMIT ?7
+FROM audit_events AS e
+WHERE e.seq >= (CAST(?1 AS INTEGER) << 12) AND e.seq < ((CAST(?1 AS INTEGER) + 1) << 12)
+  AND e.seq < ?2
+  AND instr(',' || trim(e.customer_ids, '[]') || ',', ',' || CAST(?3 AS INTEGER) || ',') > 0
+  AND (CAST(?4 AS TEXT) = '' OR e.principal = ?4)
+  AND (CAST(?5 AS TEXT) = '' OR e.procedure = ?5)
+  AND e.at >= CAST(?6 AS TEXT) AND e.at < CAST(?7 AS TEXT)
+ORDER BY e.seq DESC
+LIMIT ?8
 `
 
 type ListCustomerAuditEventsDescParams struct {
-	CustomerID int64
+	Block      int64
 	BeforeSeq  int64
+	CustomerID int64
 	Principal  string
 	Procedure  string
 	StartTime  string
@@ -294,11 +331,12 @@ type ListCustomerAuditEventsDescParams struct {
 	MaxEvents  int64
 }
 
-// A page of one customer's events before a seq, newest first.
+// A page of one customer's events in one block before a seq, newest first.
 func (q *Queries) ListCustomerAuditEventsDesc(ctx context.Context, arg ListCustomerAuditEventsDescParams) ([]AuditEvent, error) {
 	rows, err := q.query(ctx, q.listCustomerAuditEventsDescStmt, listCustomerAuditEventsDesc,
-		arg.CustomerID,
+		arg.Block,
 		arg.BeforeSeq,
+		arg.CustomerID,
 		arg.Principal,
 		arg.Procedure,
 		arg.StartTime,

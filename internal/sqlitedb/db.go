@@ -30,6 +30,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.auditAppendCustomersStmt, err = db.PrepareContext(ctx, auditAppendCustomers); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditAppendCustomers: %w", err)
 	}
+	if q.auditBlockHasCustomerStmt, err = db.PrepareContext(ctx, auditBlockHasCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBlockHasCustomer: %w", err)
+	}
+	if q.auditBlocksStmt, err = db.PrepareContext(ctx, auditBlocks); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBlocks: %w", err)
+	}
 	if q.auditLastSeqStmt, err = db.PrepareContext(ctx, auditLastSeq); err != nil {
 		return nil, fmt.Errorf("error preparing query AuditLastSeq: %w", err)
 	}
@@ -48,14 +54,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteExpiredCreateRequestsStmt, err = db.PrepareContext(ctx, deleteExpiredCreateRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredCreateRequests: %w", err)
 	}
+	if q.deleteOldAuditCustomersStmt, err = db.PrepareContext(ctx, deleteOldAuditCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOldAuditCustomers: %w", err)
+	}
 	if q.deleteOldAuditEventsStmt, err = db.PrepareContext(ctx, deleteOldAuditEvents); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOldAuditEvents: %w", err)
 	}
 	if q.deleteOldChangesStmt, err = db.PrepareContext(ctx, deleteOldChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOldChanges: %w", err)
-	}
-	if q.deleteOrphanAuditCustomersStmt, err = db.PrepareContext(ctx, deleteOrphanAuditCustomers); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteOrphanAuditCustomers: %w", err)
 	}
 	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
@@ -198,6 +204,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing auditAppendCustomersStmt: %w", cerr)
 		}
 	}
+	if q.auditBlockHasCustomerStmt != nil {
+		if cerr := q.auditBlockHasCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBlockHasCustomerStmt: %w", cerr)
+		}
+	}
+	if q.auditBlocksStmt != nil {
+		if cerr := q.auditBlocksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBlocksStmt: %w", cerr)
+		}
+	}
 	if q.auditLastSeqStmt != nil {
 		if cerr := q.auditLastSeqStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing auditLastSeqStmt: %w", cerr)
@@ -228,6 +244,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteExpiredCreateRequestsStmt: %w", cerr)
 		}
 	}
+	if q.deleteOldAuditCustomersStmt != nil {
+		if cerr := q.deleteOldAuditCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOldAuditCustomersStmt: %w", cerr)
+		}
+	}
 	if q.deleteOldAuditEventsStmt != nil {
 		if cerr := q.deleteOldAuditEventsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOldAuditEventsStmt: %w", cerr)
@@ -236,11 +257,6 @@ func (q *Queries) Close() error {
 	if q.deleteOldChangesStmt != nil {
 		if cerr := q.deleteOldChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOldChangesStmt: %w", cerr)
-		}
-	}
-	if q.deleteOrphanAuditCustomersStmt != nil {
-		if cerr := q.deleteOrphanAuditCustomersStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteOrphanAuditCustomersStmt: %w", cerr)
 		}
 	}
 	if q.getCreateRequestStmt != nil {
@@ -494,15 +510,17 @@ type Queries struct {
 	tx                                  *sql.Tx
 	auditAppendStmt                     *sql.Stmt
 	auditAppendCustomersStmt            *sql.Stmt
+	auditBlockHasCustomerStmt           *sql.Stmt
+	auditBlocksStmt                     *sql.Stmt
 	auditLastSeqStmt                    *sql.Stmt
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
 	deleteCustomerStmt                  *sql.Stmt
 	deleteExpiredCreateRequestsStmt     *sql.Stmt
+	deleteOldAuditCustomersStmt         *sql.Stmt
 	deleteOldAuditEventsStmt            *sql.Stmt
 	deleteOldChangesStmt                *sql.Stmt
-	deleteOrphanAuditCustomersStmt      *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
 	getCustomersInStmt                  *sql.Stmt
@@ -553,15 +571,17 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                                  tx,
 		auditAppendStmt:                     q.auditAppendStmt,
 		auditAppendCustomersStmt:            q.auditAppendCustomersStmt,
+		auditBlockHasCustomerStmt:           q.auditBlockHasCustomerStmt,
+		auditBlocksStmt:                     q.auditBlocksStmt,
 		auditLastSeqStmt:                    q.auditLastSeqStmt,
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
 		deleteCustomerStmt:                  q.deleteCustomerStmt,
 		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
+		deleteOldAuditCustomersStmt:         q.deleteOldAuditCustomersStmt,
 		deleteOldAuditEventsStmt:            q.deleteOldAuditEventsStmt,
 		deleteOldChangesStmt:                q.deleteOldChangesStmt,
-		deleteOrphanAuditCustomersStmt:      q.deleteOrphanAuditCustomersStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
 		getCustomersInStmt:                  q.getCustomersInStmt,

@@ -9,7 +9,7 @@ import (
 )
 
 type AuditCustomer struct {
-	Seq        int64
+	Block      int64
 	CustomerID int64
 }
 
