@@ -37,7 +37,7 @@ CREATE TABLE customer_changes (
   created_at  DATETIME NOT NULL,
   updated_at  DATETIME NOT NULL,
   recorded_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
+, erased BOOLEAN NOT NULL DEFAULT 0);
 CREATE TRIGGER customer_changes_insert AFTER INSERT ON customers BEGIN
   INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
   VALUES ('created', NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address, NEW.revision, NEW.created_at, NEW.updated_at);
@@ -146,4 +146,5 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261126030000'),
   ('20261126040000'),
   ('20261126050000'),
-  ('20261202120000');
+  ('20261202120000'),
+  ('20261202130000');

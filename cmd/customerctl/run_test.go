@@ -27,7 +27,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st, Audit: st}))
+	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st, Audit: st, Personal: st}))
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	return srv.URL
 }

@@ -205,7 +205,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
-		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, NoReadAudit: !cfg.auditReads,
+		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, Personal: st, NoReadAudit: !cfg.auditReads,
 		Draining: draining.Load, Web: webui.Handler(),
 	}))
 	if debugLn != nil {

@@ -139,6 +139,7 @@ CREATE TABLE public.customer_changes (
     created_at timestamp(3) with time zone NOT NULL,
     updated_at timestamp(3) with time zone NOT NULL,
     recorded_at timestamp(3) with time zone DEFAULT date_trunc('milliseconds'::text, clock_timestamp()) NOT NULL,
+    erased boolean DEFAULT false NOT NULL,
     CONSTRAINT customer_changes_change_check CHECK ((change = ANY (ARRAY['created'::text, 'updated'::text, 'deleted'::text])))
 );
 
@@ -347,4 +348,5 @@ CREATE TRIGGER customers_touch BEFORE UPDATE ON public.customers FOR EACH ROW EX
 
 INSERT INTO public.schema_migrations (version) VALUES
     ('20261126000000'),
-    ('20261202120000');
+    ('20261202120000'),
+    ('20261202130000');

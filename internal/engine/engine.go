@@ -26,6 +26,7 @@ type Engine interface {
 	customer.Store
 	customer.ChangeFeed
 	customer.AuditLog
+	customer.PersonalData
 	// Gauges are the engine's own figures for /metrics.
 	Gauges() []metrics.Gauge
 	// Close finishes the writes already accepted and releases the

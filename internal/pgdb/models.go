@@ -51,4 +51,5 @@ type CustomerChange struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RecordedAt time.Time
+	Erased     bool
 }

@@ -68,6 +68,9 @@ type Options struct {
 	// Audit, when not nil, keeps the audit trail: every call that reads or
 	// changes customers is recorded there, and ListAuditEvents reads it.
 	Audit customer.AuditLog
+	// Personal, when not nil, serves ExportCustomerData and EraseCustomer
+	// (with Audit, which they need too).
+	Personal customer.PersonalData
 	// NoReadAudit records only the calls that change customers, not the
 	// reads (GetCustomer, ListCustomers).
 	NoReadAudit bool
@@ -100,7 +103,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
 	}, f, mux)
 	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
-	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log, audit: opts.Audit, auditReads: !opts.NoReadAudit}
+	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log, audit: opts.Audit, auditReads: !opts.NoReadAudit, personal: opts.Personal}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
 	}

@@ -64,7 +64,7 @@ func startServerWith(t testing.TB, e enginetest.Engine, opts engine.Options, rop
 	st := e.Reopen(t, dsn, opts)
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ropts.CORSOrigins, ropts.Feed, ropts.Audit = []string{"https://app.example"}, st, st
+	ropts.CORSOrigins, ropts.Feed, ropts.Audit, ropts.Personal = []string{"https://app.example"}, st, st, st
 	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, ropts))
 	rpc.ConfigureServer(srv.Config)
 	srv.Config.Protocols = new(http.Protocols)

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -34,6 +33,9 @@ type service struct {
 	// reads too, not only writes.
 	audit      customer.AuditLog
 	auditReads bool
+	// personal serves ExportCustomerData and EraseCustomer; nil leaves
+	// them unimplemented.
+	personal customer.PersonalData
 }
 
 var _ customerv1connect.CustomerServiceHandler = (*service)(nil)
@@ -205,12 +207,4 @@ func listFingerprint(p customer.ListParams) uint64 {
 		ua = p.UpdatedAfter.UTC().Format(time.RFC3339Nano)
 	}
 	return pagetoken.Fingerprint(p.Order.String(), p.Query, ua)
-}
-
-func (s *service) ExportCustomerData(ctx context.Context, req *customerv1.ExportCustomerDataRequest) (*customerv1.ExportCustomerDataResponse, error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("not yet"))
-}
-
-func (s *service) EraseCustomer(ctx context.Context, req *customerv1.EraseCustomerRequest) (*customerv1.EraseCustomerResponse, error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("not yet"))
 }

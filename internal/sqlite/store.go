@@ -230,7 +230,10 @@ func newDSNs(path string, durability customer.Durability) dsns {
 	// The writer's page cache holds the pages a stream of writes keeps
 	// coming back to (index roots and inner pages, busy tables), which it
 	// would otherwise read again from the WAL or the file.
-	write := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate" + writerCache
+	// secure_delete zeroes what a delete or an update frees (cells, pages),
+	// so that an erased customer's values leave the file (see
+	// EraseCustomer).
+	write := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate&_pragma=secure_delete(1)" + writerCache
 	if path != Memory {
 		write += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointFrames)
 	}
@@ -256,11 +259,43 @@ func openWrite(path, dsn string, log *slog.Logger) (*sql.DB, error) {
 	if err == nil {
 		step, err = "update the search index of", updateSearchIndexNow(write)
 	}
+	if err == nil && path != Memory {
+		step, err = "vacuum", vacuumOnce(write, log)
+	}
 	if err != nil {
 		write.Close()
 		return nil, explainOpenError(path, step, err)
 	}
 	return write, nil
+}
+
+// secureDeleteVersion is the user_version of a database file that has been
+// vacuumed since its writer zeroes what deletes free (secure_delete).
+const secureDeleteVersion = 1
+
+// vacuumOnce VACUUMs the database once, the first time this version opens
+// it: free pages and the free space of pages that deletes and updates left
+// before secure_delete was on may still hold values of customers since
+// erased, and only a VACUUM, which rewrites the file, clears them. From
+// then on every delete zeroes what it frees. It takes about as long as
+// copying the file (see docs/privacy.md).
+func vacuumOnce(conn *sql.DB, log *slog.Logger) error {
+	var version int
+	if err := conn.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version >= secureDeleteVersion {
+		return nil
+	}
+	start := time.Now()
+	if _, err := conn.Exec("VACUUM"); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(fmt.Sprintf("PRAGMA user_version = %d", secureDeleteVersion)); err != nil {
+		return err
+	}
+	log.Info("vacuumed the database once, so that no free space holds deleted values", "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // openRead opens the read-only pool of dsn, checks that scans can

@@ -67,7 +67,7 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 	}
 	w.words.reset()
 	w.index.rolledBack()
-	w.txn.index = &w.index
+	w.txn.index, w.txn.erasing = &w.index, false
 	w.txn.back.reset()
 	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
@@ -93,6 +93,15 @@ func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx,
 func (w *writes) Prepare(ctx context.Context, t *txn) error {
 	if err := w.words.update(ctx, t.q); err != nil {
 		return err
+	}
+	if t.erasing {
+		// The index has deleted the erased customer's words: the ones
+		// nobody else holds leave search_terms, and knownWords forgets
+		// every word, so that a word that comes back is added again.
+		if err := t.q.SearchTermsPrune(ctx); err != nil {
+			return err
+		}
+		w.words.forget()
 	}
 	return t.back.read(ctx, t.q)
 }
@@ -121,6 +130,8 @@ type txn struct {
 	back  readBack
 	wrote map[int64]struct{} // the customers changed or deleted, for the cache
 	index *auditIndex        // see txn.audit
+	// erasing is set by an erasure (EraseCustomer), for Prepare.
+	erasing bool
 }
 
 // update applies u and has the customer as the transaction leaves it read

@@ -48,6 +48,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createCustomerStmt, err = db.PrepareContext(ctx, createCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateCustomer: %w", err)
 	}
+	if q.deleteCreateRequestsOfStmt, err = db.PrepareContext(ctx, deleteCreateRequestsOf); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteCreateRequestsOf: %w", err)
+	}
 	if q.deleteCustomerStmt, err = db.PrepareContext(ctx, deleteCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteCustomer: %w", err)
 	}
@@ -62,6 +65,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteOldChangesStmt, err = db.PrepareContext(ctx, deleteOldChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOldChanges: %w", err)
+	}
+	if q.eraseChangesStmt, err = db.PrepareContext(ctx, eraseChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query EraseChanges: %w", err)
 	}
 	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
@@ -86,6 +92,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listCustomerAuditEventsDescStmt, err = db.PrepareContext(ctx, listCustomerAuditEventsDesc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomerAuditEventsDesc: %w", err)
+	}
+	if q.listCustomerChangesStmt, err = db.PrepareContext(ctx, listCustomerChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerChanges: %w", err)
 	}
 	if q.listCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeAsc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeAsc: %w", err)
@@ -174,6 +183,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchTermsNotesStmt, err = db.PrepareContext(ctx, searchTermsNotes); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsNotes: %w", err)
 	}
+	if q.searchTermsPruneStmt, err = db.PrepareContext(ctx, searchTermsPrune); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsPrune: %w", err)
+	}
 	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
 	}
@@ -234,6 +246,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createCustomerStmt: %w", cerr)
 		}
 	}
+	if q.deleteCreateRequestsOfStmt != nil {
+		if cerr := q.deleteCreateRequestsOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteCreateRequestsOfStmt: %w", cerr)
+		}
+	}
 	if q.deleteCustomerStmt != nil {
 		if cerr := q.deleteCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteCustomerStmt: %w", cerr)
@@ -257,6 +274,11 @@ func (q *Queries) Close() error {
 	if q.deleteOldChangesStmt != nil {
 		if cerr := q.deleteOldChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOldChangesStmt: %w", cerr)
+		}
+	}
+	if q.eraseChangesStmt != nil {
+		if cerr := q.eraseChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing eraseChangesStmt: %w", cerr)
 		}
 	}
 	if q.getCreateRequestStmt != nil {
@@ -297,6 +319,11 @@ func (q *Queries) Close() error {
 	if q.listCustomerAuditEventsDescStmt != nil {
 		if cerr := q.listCustomerAuditEventsDescStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listCustomerAuditEventsDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerChangesStmt != nil {
+		if cerr := q.listCustomerChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerChangesStmt: %w", cerr)
 		}
 	}
 	if q.listCustomersByCreateTimeAscStmt != nil {
@@ -444,6 +471,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchTermsNotesStmt: %w", cerr)
 		}
 	}
+	if q.searchTermsPruneStmt != nil {
+		if cerr := q.searchTermsPruneStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsPruneStmt: %w", cerr)
+		}
+	}
 	if q.searchTermsStageStmt != nil {
 		if cerr := q.searchTermsStageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
@@ -516,11 +548,13 @@ type Queries struct {
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
+	deleteCreateRequestsOfStmt          *sql.Stmt
 	deleteCustomerStmt                  *sql.Stmt
 	deleteExpiredCreateRequestsStmt     *sql.Stmt
 	deleteOldAuditCustomersStmt         *sql.Stmt
 	deleteOldAuditEventsStmt            *sql.Stmt
 	deleteOldChangesStmt                *sql.Stmt
+	eraseChangesStmt                    *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
 	getCustomersInStmt                  *sql.Stmt
@@ -529,6 +563,7 @@ type Queries struct {
 	listChangesStmt                     *sql.Stmt
 	listCustomerAuditEventsAscStmt      *sql.Stmt
 	listCustomerAuditEventsDescStmt     *sql.Stmt
+	listCustomerChangesStmt             *sql.Stmt
 	listCustomersByCreateTimeAscStmt    *sql.Stmt
 	listCustomersByCreateTimeDescStmt   *sql.Stmt
 	listCustomersByEmailAscStmt         *sql.Stmt
@@ -558,6 +593,7 @@ type Queries struct {
 	searchTermsClearStageStmt           *sql.Stmt
 	searchTermsFromStmt                 *sql.Stmt
 	searchTermsNotesStmt                *sql.Stmt
+	searchTermsPruneStmt                *sql.Stmt
 	searchTermsStageStmt                *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
@@ -577,11 +613,13 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
+		deleteCreateRequestsOfStmt:          q.deleteCreateRequestsOfStmt,
 		deleteCustomerStmt:                  q.deleteCustomerStmt,
 		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
 		deleteOldAuditCustomersStmt:         q.deleteOldAuditCustomersStmt,
 		deleteOldAuditEventsStmt:            q.deleteOldAuditEventsStmt,
 		deleteOldChangesStmt:                q.deleteOldChangesStmt,
+		eraseChangesStmt:                    q.eraseChangesStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
 		getCustomersInStmt:                  q.getCustomersInStmt,
@@ -590,6 +628,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listChangesStmt:                     q.listChangesStmt,
 		listCustomerAuditEventsAscStmt:      q.listCustomerAuditEventsAscStmt,
 		listCustomerAuditEventsDescStmt:     q.listCustomerAuditEventsDescStmt,
+		listCustomerChangesStmt:             q.listCustomerChangesStmt,
 		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
 		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,
 		listCustomersByEmailAscStmt:         q.listCustomersByEmailAscStmt,
@@ -619,6 +658,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchTermsClearStageStmt:           q.searchTermsClearStageStmt,
 		searchTermsFromStmt:                 q.searchTermsFromStmt,
 		searchTermsNotesStmt:                q.searchTermsNotesStmt,
+		searchTermsPruneStmt:                q.searchTermsPruneStmt,
 		searchTermsStageStmt:                q.searchTermsStageStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,

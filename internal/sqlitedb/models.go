@@ -53,6 +53,7 @@ type CustomerChange struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RecordedAt time.Time
+	Erased     bool
 }
 
 type CustomersFt struct {
