@@ -19,14 +19,29 @@ import (
 	"customerd/internal/waitfor"
 )
 
-// bearer returns a client option that sends key with every call.
-func bearer(key string) connect.ClientOption {
-	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			req.Header().Set("Authorization", "Bearer "+key)
-			return next(ctx, req)
-		}
-	}))
+// bearer returns a client option that sends key with every call, unary
+// and streaming.
+func bearer(key string) connect.ClientOption { return connect.WithInterceptors(bearerKey(key)) }
+
+type bearerKey string
+
+func (k bearerKey) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(k))
+		return next(ctx, req)
+	}
+}
+
+func (k bearerKey) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(k))
+		return conn
+	}
+}
+
+func (k bearerKey) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 // auditKeys makes a key file with a named admin key, a named write key and

@@ -1490,7 +1490,7 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
 	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x17\n" +
 	"\x13CHANGE_TYPE_DELETED\x10\x03\x12\x16\n" +
-	"\x12CHANGE_TYPE_ERASED\x10\x042\xc4\b\n" +
+	"\x12CHANGE_TYPE_ERASED\x10\x042\xc1\b\n" +
 	"\x0fCustomerService\x12z\n" +
 	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12o\n" +
 	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/customers/{id}\x90\x02\x01\x12\x7f\n" +
@@ -1499,8 +1499,8 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x90\x02\x01\x12U\n" +
 	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01\x12x\n" +
 	"\x0fListAuditEvents\x12#.customer.v1.ListAuditEventsRequest\x1a$.customer.v1.ListAuditEventsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents\x90\x02\x01\x12\x8b\x01\n" +
-	"\x12ExportCustomerData\x12&.customer.v1.ExportCustomerDataRequest\x1a'.customer.v1.ExportCustomerDataResponse\"$\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/customers/{id}:export\x90\x02\x01\x12{\n" +
-	"\rEraseCustomer\x12!.customer.v1.EraseCustomerRequest\x1a\".customer.v1.EraseCustomerResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/customers/{id}:eraseB&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
+	"\x12ExportCustomerData\x12&.customer.v1.ExportCustomerDataRequest\x1a'.customer.v1.ExportCustomerDataResponse\"$\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/customers/{id}:export\x90\x02\x01\x12x\n" +
+	"\rEraseCustomer\x12!.customer.v1.EraseCustomerRequest\x1a\".customer.v1.EraseCustomerResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x18/v1/customers/{id}:eraseB&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_customer_v1_customer_proto_rawDescOnce sync.Once
