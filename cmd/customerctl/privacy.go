@@ -77,3 +77,44 @@ func cmdAudit(ctx context.Context, e env, args []string) error {
 	}
 	return err
 }
+
+// cmdExportPerson prints everything the server holds about one customer
+// as JSON (the ExportCustomerData response), for a person who asks for it.
+func cmdExportPerson(ctx context.Context, e env, args []string) error {
+	req := &customerv1.ExportCustomerDataRequest{}
+	fs, c := e.flags("export-person")
+	fs.Int64Var(&req.Id, "id", 0, "customer id")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	res, err := c.client().ExportCustomerData(ctx, req)
+	if err != nil {
+		return describe(err)
+	}
+	c.output = "json" // the whole message, whatever -o says
+	return c.print(e.stdout, res)
+}
+
+// cmdErase erases the customer with -id, if its etag is -etag when set.
+func cmdErase(ctx context.Context, e env, args []string) error {
+	req := &customerv1.EraseCustomerRequest{}
+	fs, c := e.flags("erase")
+	fs.Int64Var(&req.Id, "id", 0, "customer id")
+	fs.StringVar(&req.Etag, "etag", "", "erase only if this is the current etag")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	res, err := c.client().EraseCustomer(ctx, req)
+	if err != nil {
+		return describe(err)
+	}
+	if c.output == "table" {
+		fmt.Fprintf(e.stdout, "erased customer %d\n", req.Id)
+		return nil
+	}
+	return c.print(e.stdout, res)
+}

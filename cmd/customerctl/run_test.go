@@ -244,4 +244,24 @@ func TestAuditCommand(t *testing.T) {
 	if _, err := ctl(t, url, "audit", "-since", "yesterday"); err == nil {
 		t.Fatal("audit -since yesterday was accepted")
 	}
+
+	out, err = ctl(t, url, "export-person", "-id", "1")
+	var exp struct {
+		Customer    struct{ Name string }
+		Changes     []struct{ Type string }
+		AuditEvents []struct{ Procedure string }
+	}
+	if err != nil || json.Unmarshal([]byte(out), &exp) != nil || exp.Customer.Name != "Ada Lovelace" || len(exp.Changes) != 1 || len(exp.AuditEvents) == 0 {
+		t.Fatalf("export-person: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "erase", "-id", "1"); err != nil || !strings.Contains(out, "erased customer 1") {
+		t.Fatalf("erase: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "erase", "-id", "1"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Fatalf("erase again: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "export-person", "-id", "1")
+	if err != nil || strings.Contains(out, "Ada") || !strings.Contains(out, "CHANGE_TYPE_ERASED") {
+		t.Fatalf("export-person after erase: %v\n%s", err, out)
+	}
 }

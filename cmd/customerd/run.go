@@ -23,8 +23,10 @@ import (
 	"customerd/internal/batch"
 	"customerd/internal/customer"
 	"customerd/internal/engine"
+	"customerd/internal/erasurelog"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
+	"customerd/internal/sqlite"
 	"customerd/internal/webui"
 )
 
@@ -57,6 +59,7 @@ type config struct {
 	cacheSize      int
 	auditRetention time.Duration // how long the audit trail keeps an event
 	auditReads     bool          // record reads in the audit trail too
+	erasureLog     string        // see erasureLogPath
 }
 
 // parseConfig reads the server's configuration from the flags in args and
@@ -74,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
+	cfg.erasureLog = getenv("CUSTOMERD_ERASURE_LOG")
 	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -105,6 +109,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.retention, "change-retention", cfg.retention, "how long WatchCustomers can resume from a change")
 	fs.DurationVar(&cfg.auditRetention, "audit-retention", cfg.auditRetention, "how long the audit trail keeps an event (9600h: 400 days)")
 	fs.BoolVar(&cfg.auditReads, "audit-reads", cfg.auditReads, "record reads (GetCustomer, ListCustomers, exports) in the audit trail, not only changes")
+	fs.StringVar(&cfg.erasureLog, "erasure-log", cfg.erasureLog, "`file` of erased customer ids, erased again at every start (after a restore); default: the SQLite file's path + \".erasures\", none for PostgreSQL; \"none\" for none (env CUSTOMERD_ERASURE_LOG)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -195,6 +200,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.Close()
+	var erased func(int64) error
+	if path := erasureLogPath(cfg); path != "" {
+		erasures, err := erasurelog.Open(path)
+		if err != nil {
+			return err
+		}
+		defer erasures.Close()
+		n, err := erasures.Reapply(ctx, st, log)
+		if err != nil {
+			return err
+		}
+		log.Info("erasure log", "path", path, "erased_again", n)
+		erased = erasures.Append
+	}
 
 	if keys == nil {
 		log.Info("no -auth-keys: serving on loopback only, without authentication")
@@ -205,7 +224,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
-		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, Personal: st, NoReadAudit: !cfg.auditReads,
+		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, Personal: st, NoReadAudit: !cfg.auditReads, Erased: erased,
 		Draining: draining.Load, Web: webui.Handler(),
 	}))
 	if debugLn != nil {
@@ -215,6 +234,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("profiles on http://" + debugLn.Addr().String() + "/debug/pprof/")
 	}
 	return serveAndDrain(ctx, cfg, log, srv, ln, func() { notServing(); draining.Store(true) }, st.Close)
+}
+
+// erasureLogPath returns the erasure log's path: -erasure-log, or next to
+// a SQLite file, where a backup restored over the file finds it; "" for
+// none.
+func erasureLogPath(cfg config) string {
+	switch {
+	case cfg.erasureLog == "none":
+		return ""
+	case cfg.erasureLog != "":
+		return cfg.erasureLog
+	case engine.IsPostgres(cfg.dbPath) || cfg.dbPath == sqlite.Memory:
+		return ""
+	}
+	return cfg.dbPath + ".erasures"
 }
 
 // bind loads the TLS certificate and binds the ports the command line

@@ -87,5 +87,12 @@ func (s *service) EraseCustomer(ctx context.Context, req *customerv1.EraseCustom
 	if s.fanout != nil {
 		s.fanout.erase(req.GetId())
 	}
+	if s.erased != nil {
+		if err := s.erased(req.GetId()); err != nil {
+			// The erasure happened; only a restore of an older backup
+			// would bring the customer back without the log's entry.
+			s.log.Error("the erasure could not be written to the erasure log: note the id by hand", "id", req.GetId(), "err", err)
+		}
+	}
 	return &customerv1.EraseCustomerResponse{}, nil
 }

@@ -36,6 +36,7 @@ type service struct {
 	// personal serves ExportCustomerData and EraseCustomer; nil leaves
 	// them unimplemented.
 	personal customer.PersonalData
+	erased   func(id int64) error // see Options.Erased
 }
 
 var _ customerv1connect.CustomerServiceHandler = (*service)(nil)
