@@ -199,3 +199,25 @@ func scanPostgres(t *testing.T, dsn string) {
 	}
 	t.Logf("scanned every row of %d tables", len(tables))
 }
+
+// TestEraseDeletedCustomer erases a customer that was deleted before: its
+// change events, which still hold its values, become tombstones.
+func TestEraseDeletedCustomer(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		ctx := context.Background()
+		s := e.Open(t, engine.Options{})
+		c := mustCreate(t, s, "Gone Person", "gone@example.com")
+		if err := s.DeleteCustomer(ctx, c.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EraseCustomer(ctx, c.ID, ""); err != nil {
+			t.Fatalf("erase of a deleted customer: %v", err)
+		}
+		changes, err := s.CustomerChanges(ctx, c.ID)
+		if err != nil || len(changes) != 2 || changes[0].Customer.Name != "" || changes[1].Type != customer.Erased {
+			t.Fatalf("changes: %+v, %v", changes, err)
+		}
+		wantCode(t, s.EraseCustomer(ctx, c.ID, ""), customer.NotFound)
+		wantCode(t, s.EraseCustomer(ctx, 12345, ""), customer.NotFound)
+	})
+}
