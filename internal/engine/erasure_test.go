@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"customerd/internal/customer"
@@ -55,7 +54,7 @@ func TestEraseLeavesNoValues(t *testing.T) {
 		wctx := customer.WithAudit(ctx, customer.AuditEvent{Principal: "crm", Procedure: "CreateCustomer"})
 		target, err := s.CreateCustomer(wctx, customer.New{
 			Name: "Zyxwvut Qrstuvwxy", Email: "old.erasetarget@example.org", Phone: ptr("+99 8877 665544"),
-			Address: ptr("17 Quixotic Lane, Vbnmtown"), RequestID: uuid.NewString(),
+			Address: ptr("17 Quixotic Lane, Vbnmtown"), RequestID: "0f8fad5b-d9cb-469f-a165-70867728950e",
 		})
 		if err != nil {
 			t.Fatal(err)
