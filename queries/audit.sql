@@ -77,15 +77,18 @@ LIMIT sqlc.arg(max_events);
 
 -- name: DeleteOldAuditCustomers :exec
 -- Deletes the customer rows of the blocks whose events have all been
--- deleted.
+-- deleted: those before the oldest event's block. (The newest event is
+-- never deleted, so the block the writer is filling never goes.)
 DELETE FROM audit_customers
-WHERE block < ifnull((SELECT seq FROM audit_events ORDER BY seq LIMIT 1) >> 12, (SELECT max(block) + 1 FROM audit_customers));
+WHERE block < (SELECT seq FROM audit_events ORDER BY seq LIMIT 1) >> 12;
 
 -- name: DeleteOldAuditEvents :execrows
 -- Deletes at most batch of the oldest events that happened before a time
--- (events are appended in time order, near enough).
+-- (events are appended in time order, near enough), but never the newest:
+-- seq is one past the largest, and must never start again.
 DELETE FROM audit_events
 WHERE seq IN (
   SELECT seq FROM (SELECT seq, at FROM audit_events ORDER BY seq LIMIT sqlc.arg(batch))
   WHERE at < CAST(sqlc.arg(before) AS TEXT)
+    AND seq < (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1)
 );

@@ -107,9 +107,21 @@ func TestAuditRetention(t *testing.T) {
 		}
 		s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "p", Procedure: "GetCustomer", CustomerIDs: []int64{7}, Code: "ok"})
 		ctx := context.Background()
+		var kept customer.AuditEvent
 		waitfor.Cond(t, "old audit events to be deleted", func() bool {
 			evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{CustomerID: 7, Limit: 10})
-			return err == nil && len(evs) == 1 && evs[0].Procedure == "GetCustomer"
+			if err == nil && len(evs) == 1 && evs[0].Procedure == "GetCustomer" {
+				kept = evs[0]
+				return true
+			}
+			return false
+		})
+		// Later events of the same customer are found too, numbered after
+		// the ones deleted.
+		s.RecordAudit(customer.AuditEvent{Time: time.Now(), Principal: "p", Procedure: "UpdateCustomer", CustomerIDs: []int64{7}, Code: "ok"})
+		waitfor.Cond(t, "the next event", func() bool {
+			evs, err := s.ListAuditEvents(ctx, customer.AuditQuery{CustomerID: 7, Limit: 10})
+			return err == nil && len(evs) == 2 && evs[0].Procedure == "UpdateCustomer" && evs[0].Seq > kept.Seq && kept.Seq > 1200
 		})
 	})
 }

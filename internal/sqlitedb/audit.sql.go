@@ -90,11 +90,12 @@ func (q *Queries) AuditLastSeq(ctx context.Context) (int64, error) {
 
 const deleteOldAuditCustomers = `-- name: DeleteOldAuditCustomers :exec
 DELETE FROM audit_customers
-WHERE block < ifnull((SELECT seq FROM audit_events ORDER BY seq LIMIT 1) >> 12, (SELECT max(block) + 1 FROM audit_customers))
+WHERE block < (SELECT seq FROM audit_events ORDER BY seq LIMIT 1) >> 12
 `
 
 // Deletes the customer rows of the blocks whose events have all been
-// deleted.
+// deleted: those before the oldest event's block. (The newest event is
+// never deleted, so the block the writer is filling never goes.)
 func (q *Queries) DeleteOldAuditCustomers(ctx context.Context) error {
 	_, err := q.exec(ctx, q.deleteOldAuditCustomersStmt, deleteOldAuditCustomers)
 	return err
@@ -105,6 +106,7 @@ DELETE FROM audit_events
 WHERE seq IN (
   SELECT seq FROM (SELECT seq, at FROM audit_events ORDER BY seq LIMIT ?1)
   WHERE at < CAST(?2 AS TEXT)
+    AND seq < (SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1)
 )
 `
 
@@ -114,7 +116,8 @@ type DeleteOldAuditEventsParams struct {
 }
 
 // Deletes at most batch of the oldest events that happened before a time
-// (events are appended in time order, near enough).
+// (events are appended in time order, near enough), but never the newest:
+// seq is one past the largest, and must never start again.
 func (q *Queries) DeleteOldAuditEvents(ctx context.Context, arg DeleteOldAuditEventsParams) (int64, error) {
 	result, err := q.exec(ctx, q.deleteOldAuditEventsStmt, deleteOldAuditEvents, arg.Batch, arg.Before)
 	if err != nil {
