@@ -124,7 +124,8 @@ type Recorder struct {
 	store Store
 	log   *slog.Logger
 
-	mu      sync.Mutex
+	flushing sync.Mutex // one flush at a time: it owns spare while it stores
+	mu       sync.Mutex
 	buf     *Batch // the events waiting
 	spare   *Batch // the other batch, while a flush stores one
 	dropped int64
@@ -183,6 +184,8 @@ func (r *Recorder) loop() {
 
 // Flush stores the events waiting now.
 func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	r.mu.Lock()
 	if r.buf.Len() == 0 {
 		r.mu.Unlock()
