@@ -126,10 +126,10 @@ type Recorder struct {
 
 	flushing sync.Mutex // one flush at a time: it owns spare while it stores
 	mu       sync.Mutex
-	buf     *Batch // the events waiting
-	spare   *Batch // the other batch, while a flush stores one
-	dropped int64
-	closed  bool
+	buf      *Batch // the events waiting
+	spare    *Batch // the other batch, while a flush stores one
+	dropped  int64
+	closed   bool
 
 	kick chan struct{}
 	stop chan struct{}
