@@ -1,4 +1,4 @@
-CREATE TABLE "schema_migrations" (version varchar(128) primary key);
+CREATE TABLE IF NOT EXISTS "schema_migrations" (version varchar(128) primary key);
 CREATE TABLE customers (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   name       TEXT NOT NULL COLLATE NOCASE CHECK (length(name) BETWEEN 1 AND 200),
@@ -83,14 +83,25 @@ CREATE VIRTUAL TABLE customers_fts USING fts5(
   content = 'customers', content_rowid = 'id',
   tokenize = 'unicode61 remove_diacritics 2',
   columnsize = 0
-);
+)
+/* customers_fts(name,email,phone,address) */;
+CREATE TABLE IF NOT EXISTS 'customers_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE IF NOT EXISTS 'customers_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS 'customers_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
 CREATE TABLE search_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE VIRTUAL TABLE customers_fts_terms USING fts5vocab(customers_fts, 'row');
+CREATE VIRTUAL TABLE customers_fts_terms USING fts5vocab(customers_fts, 'row')
+/* customers_fts_terms(term,doc,cnt) */;
 CREATE VIRTUAL TABLE customers_fts_stage USING fts5(
   added, content = '', detail = 'none',
   tokenize = 'unicode61 remove_diacritics 2'
-);
-CREATE VIRTUAL TABLE customers_fts_stage_terms USING fts5vocab(customers_fts_stage, 'row');
+)
+/* customers_fts_stage(added) */;
+CREATE TABLE IF NOT EXISTS 'customers_fts_stage_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE IF NOT EXISTS 'customers_fts_stage_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS 'customers_fts_stage_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+CREATE TABLE IF NOT EXISTS 'customers_fts_stage_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+CREATE VIRTUAL TABLE customers_fts_stage_terms USING fts5vocab(customers_fts_stage, 'row')
+/* customers_fts_stage_terms(term,doc,cnt) */;
 CREATE TRIGGER customers_fts_note_insert AFTER INSERT ON customers BEGIN
   INSERT INTO customers_fts_pending (id, indexed, added)
   VALUES (NEW.id, 0, ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, ''))

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -153,7 +152,7 @@ func cmdWatch(ctx context.Context, e env, args []string) error {
 	for stream.Receive() {
 		ev := stream.Msg()
 		if c.output == "json" {
-			b, err := protojson.Marshal(ev)
+			b, err := stableJSON(ev, "")
 			if err != nil {
 				return err
 			}

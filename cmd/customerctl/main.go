@@ -5,8 +5,12 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,7 +56,7 @@ var commands = []command{
 	{"list", "[-query Q] [-order-by ORDER] [-updated-after RFC3339] [-page-size N] [-page-token T] [-all]", "", cmdList},
 	{"watch", "[-resume TOKEN]", "every change from now (or after TOKEN), until interrupted", cmdWatch},
 	{"export", "[-file F] [-format csv|jsonl]", "every customer, to F or stdout", cmdExport},
-	{"import", "[-file F] [-format csv|jsonl] [-workers N]", "from F or stdin; safe to run again", cmdImport},
+	{"import", "[-file F] [-format csv|jsonl] [-existing update|keep] [-workers N]", "from F or stdin, matched by email; safe to run again", cmdImport},
 	{"audit", "[-id ID] [-principal P] [-procedure RPC] [-since T] [-until T] [-oldest-first] [-all]", "who read or changed customers (admin key)", cmdAudit},
 	{"export-person", "-id ID", "everything held about one customer, as JSON (admin key)", cmdExportPerson},
 	{"erase", "-id ID [-etag ETAG]", "delete a customer and its values everywhere (admin key)", cmdErase},
@@ -65,7 +69,7 @@ func printUsage(w io.Writer) {
 		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("  %-8s %-34s   %s", c.name, c.flags, c.summary), " "))
 	}
 	fmt.Fprint(w, "\ncommon flags: -server URL ($CUSTOMERCTL_SERVER, http://127.0.0.1:8080), -key KEY ($CUSTOMERCTL_KEY),\n"+
-		"              -o table|json, -timeout DURATION\n")
+		"              -ca FILE ($CUSTOMERCTL_CA), -o table|json, -timeout DURATION\n")
 }
 
 // env is what a subcommand runs with: the environment it reads its
@@ -102,9 +106,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // common is the flags every subcommand takes, and which flags were given.
 type common struct {
-	server, key, output string
-	timeout             time.Duration
-	set                 map[string]bool // the flags on the command line
+	server, key, output, ca string
+	timeout                 time.Duration
+	set                     map[string]bool // the flags on the command line
+	roots                   *x509.CertPool  // from -ca; nil: the system's
 }
 
 // flags returns the flag set of subcommand name, with the common flags
@@ -115,6 +120,7 @@ func (e env) flags(name string) (*flag.FlagSet, *common) {
 	c := &common{set: map[string]bool{}}
 	fs.StringVar(&c.server, "server", cmp.Or(e.getenv("CUSTOMERCTL_SERVER"), "http://127.0.0.1:8080"), "server `URL`")
 	fs.StringVar(&c.key, "key", e.getenv("CUSTOMERCTL_KEY"), "API `key` (sent as a bearer token)")
+	fs.StringVar(&c.ca, "ca", e.getenv("CUSTOMERCTL_CA"), "trust the certificates in this PEM `file` for an https -server (instead of the system's)")
 	fs.StringVar(&c.output, "o", "table", "output: table or json")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "deadline of the call")
 	return fs, c
@@ -133,6 +139,16 @@ func (c *common) parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("-o must be table or json")
 	}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	if c.ca != "" {
+		pem, err := os.ReadFile(c.ca)
+		if err != nil {
+			return fmt.Errorf("-ca: %w", err)
+		}
+		c.roots = x509.NewCertPool()
+		if !c.roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("-ca %s: no PEM certificate in it", c.ca)
+		}
+	}
 	return nil
 }
 
@@ -145,13 +161,18 @@ func (c *common) optional(name, v string) *string {
 }
 
 // client returns a client of -server that sends -key with every call,
-// unary and streaming.
+// unary and streaming, and trusts the certificates of -ca when it is set.
 func (c *common) client() customerv1connect.CustomerServiceClient {
-	httpClient := http.DefaultClient
-	if c.key != "" {
-		httpClient = &http.Client{Transport: bearer{key: c.key, next: http.DefaultTransport}}
+	var transport http.RoundTripper = http.DefaultTransport
+	if c.roots != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: c.roots}
+		transport = t
 	}
-	return customerv1connect.NewCustomerServiceClient(httpClient, strings.TrimSuffix(c.server, "/"))
+	if c.key != "" {
+		transport = bearer{key: c.key, next: transport}
+	}
+	return customerv1connect.NewCustomerServiceClient(&http.Client{Transport: transport}, strings.TrimSuffix(c.server, "/"))
 }
 
 // bearer sends an API key as the bearer token of every request.
@@ -166,11 +187,29 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
+// stableJSON returns msg in protojson, which varies its whitespace on
+// purpose from build to build, with the whitespace made stable: none, or
+// each field on a line of its own indented by indent.
+func stableJSON(msg proto.Message, indent string) ([]byte, error) {
+	b, err := protojson.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil || indent == "" {
+		return out.Bytes(), err
+	}
+	b = bytes.Clone(out.Bytes())
+	out.Reset()
+	err = json.Indent(&out, b, "", indent)
+	return out.Bytes(), err
+}
+
 // print writes msg as indented JSON with -o json, else customers as
 // aligned columns.
 func (c *common) print(w io.Writer, msg proto.Message, customers ...*customerv1.Customer) error {
 	if c.output == "json" {
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(msg)
+		b, err := stableJSON(msg, "  ")
 		if err == nil {
 			_, err = fmt.Fprintln(w, string(b))
 		}

@@ -38,12 +38,12 @@ func TestProgressOfImportAndExport(t *testing.T) {
 		fmt.Fprintf(&in, "Person %d,p%d@example.com,,\n", i, i)
 	}
 	var status bytes.Buffer
-	created, failed, err := runImport(context.Background(), client, "csv", strings.NewReader(in.String()), int64(in.Len()), 8, &status)
-	if err != nil || created != 300 || len(failed) != 0 {
-		t.Fatalf("import: %d created, %v failed, %v", created, failed, err)
+	counts, failed, err := runImport(context.Background(), client, "csv", strings.NewReader(in.String()), int64(in.Len()), 8, false, &status)
+	if err != nil || counts.created.Load() != 300 || len(failed) != 0 {
+		t.Fatalf("import: %s, %v failed, %v", counts, failed, err)
 	}
 	last := lastLine(status.String())
-	if !strings.HasPrefix(last, "[##############################] 100% imported 300, failed 0") {
+	if !strings.HasPrefix(last, "[##############################] 100% 300 created, 0 updated, 0 unchanged, 0 failed") {
 		t.Fatalf("last import status %q", last)
 	}
 	status.Reset()

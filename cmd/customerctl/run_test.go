@@ -137,14 +137,14 @@ func TestImportExport(t *testing.T) {
 	}
 	jsonl := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(jsonl, []byte(in.String()), 0o600)
-	if out, err := ctl(t, src, "import", "-file", jsonl); err != nil || !strings.Contains(out, "imported 1000 customers, 0 lines failed") {
+	if out, err := ctl(t, src, "import", "-file", jsonl); err != nil || !strings.Contains(out, "1000 created, 0 updated, 0 unchanged, 0 failed") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	csvFile := filepath.Join(dir, "out.csv")
 	if out, err := ctl(t, src, "export", "-file", csvFile); err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
-	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil || !strings.Contains(out, "imported 1000 customers") {
+	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil || !strings.Contains(out, "1000 created, 0 updated") {
 		t.Fatalf("import of the CSV: %v\n%s", err, out)
 	}
 	// Concurrent creates give ids in arrival order: compare the sets.
@@ -159,11 +159,63 @@ func TestImportExport(t *testing.T) {
 		t.Fatalf("the copy differs from the original (%d and %d lines)", strings.Count(a, "\n"), strings.Count(b, "\n"))
 	}
 	// Running the same import again creates nothing twice.
-	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil {
+	if out, err := ctl(t, dst, "import", "-file", csvFile); err != nil || !strings.Contains(out, "0 created, 0 updated, 1000 unchanged, 0 failed") {
 		t.Fatalf("second import: %v\n%s", err, out)
 	}
 	if c, _ := ctl(t, dst, "export", "-format", "jsonl"); strings.Count(c, "\n") != 1000 {
 		t.Fatalf("a repeated import made %d customers, want 1000", strings.Count(c, "\n"))
+	}
+}
+
+// TestReimportUpdates imports an export back into the server it came from
+// after some customers changed there: the file's values come back (or, with
+// -existing keep, the changed customers stay), nothing is created twice, and
+// customers the file does not hold stay.
+func TestReimportUpdates(t *testing.T) {
+	url := startServer(t)
+	file := filepath.Join(t.TempDir(), "customers.csv")
+	for i := range 5 {
+		if out, err := ctl(t, url, "create", "-name", fmt.Sprintf("Person %d", i), "-email", fmt.Sprintf("p%d@example.com", i), "-phone", "+1 555"); err != nil {
+			t.Fatalf("create: %v\n%s", err, out)
+		}
+	}
+	if out, err := ctl(t, url, "export", "-file", file); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "import", "-file", file); err != nil || !strings.Contains(out, "0 created, 0 updated, 5 unchanged, 0 failed") {
+		t.Fatalf("import of the export into the same server: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"update", "-id", "1", "-name", "Renamed"},
+		{"update", "-id", "2", "-clear", "phone"},
+		{"update", "-id", "4", "-email", "P3@EXAMPLE.com"}, // the same email in other letters
+		{"delete", "-id", "5"},
+		{"create", "-name", "Newcomer", "-email", "new@example.com"},
+	} {
+		if out, err := ctl(t, url, args...); err != nil {
+			t.Fatalf("%q: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := ctl(t, url, "import", "-file", file, "-existing", "keep"); err != nil || !strings.Contains(out, "1 created, 0 updated, 1 unchanged, 3 kept as they were, 0 failed") {
+		t.Fatalf("import -existing keep: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "import", "-file", file); err != nil || !strings.Contains(out, "0 created, 3 updated, 2 unchanged, 0 failed") {
+		t.Fatalf("second import: %v\n%s", err, out)
+	}
+	got, _ := ctl(t, url, "export", "-format", "csv")
+	want := `name,email,phone,address
+Person 0,p0@example.com,+1 555,
+Person 1,p1@example.com,+1 555,
+Person 2,p2@example.com,+1 555,
+Person 3,p3@example.com,+1 555,
+Newcomer,new@example.com,,
+Person 4,p4@example.com,+1 555,
+`
+	if got != want {
+		t.Fatalf("after importing the export again:\n%s\nwant:\n%s", got, want)
+	}
+	if out, err := ctl(t, url, "import", "-file", file, "-existing", "replace"); err == nil {
+		t.Fatalf("-existing replace was accepted:\n%s", out)
 	}
 }
 
@@ -179,7 +231,7 @@ func TestImportReportsBadLines(t *testing.T) {
 	if err == nil {
 		t.Fatalf("an import with bad lines succeeded:\n%s", out)
 	}
-	for _, want := range []string{"imported 1 customers, 3 lines failed", "line 2: invalid_argument", "customer.email", "line 3: not a customer", "line 4: not a customer"} {
+	for _, want := range []string{"1 created, 0 updated, 0 unchanged, 3 failed", "line 2: invalid_argument", "customer.email", "line 3: not a customer", "line 4: not a customer"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -16,8 +15,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	customerv1 "customerd/gen/customer/v1"
 	"customerd/gen/customer/v1/customerv1connect"
@@ -51,18 +53,25 @@ func cmdExport(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-// cmdImport creates a customer for each record of -file (or stdin); it lists
-// each line that failed and then errs, so no partial import passes unnoticed.
+// cmdImport brings the customers of -file (or stdin) into the server: it
+// creates a customer for each record whose email no customer has, and
+// updates (or, with -existing keep, leaves) the customer that has it. It
+// lists each line that failed and then errs, so no partial import passes
+// unnoticed.
 func cmdImport(ctx context.Context, e env, args []string) error {
 	fs, c := e.flags("import")
 	file := fs.String("file", "", "the file (default: stdin for import, stdout for export)")
 	format := fs.String("format", "", "csv or jsonl (default: from the file name, else jsonl)")
-	workers := fs.Int("workers", 64, "concurrent creates")
+	workers := fs.Int("workers", 64, "concurrent calls")
+	existing := fs.String("existing", "update", "a line whose email a customer has: update that customer to the line, or keep it as it is")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if err := fileFormat(*file, format); err != nil {
 		return err
+	}
+	if *existing != "update" && *existing != "keep" {
+		return fmt.Errorf("-existing must be update or keep")
 	}
 	r, size := io.Reader(os.Stdin), int64(0)
 	if *file != "" {
@@ -76,12 +85,12 @@ func cmdImport(ctx context.Context, e env, args []string) error {
 			size = fi.Size()
 		}
 	}
-	created, failed, err := runImport(ctx, c.client(), *format, r, size, max(*workers, 1), e.progress)
+	counts, failed, err := runImport(ctx, c.client(), *format, r, size, max(*workers, 1), *existing == "keep", e.progress)
 	slices.SortFunc(failed, func(a, b rowError) int { return a.line - b.line })
 	for _, f := range failed {
 		fmt.Fprintf(e.stderr, "line %d: %s\n", f.line, f.err)
 	}
-	fmt.Fprintf(e.stdout, "imported %d customers, %d lines failed\n", created, len(failed))
+	fmt.Fprintf(e.stdout, "%s, %d failed\n", counts, len(failed))
 	if err == nil && len(failed) > 0 {
 		err = fmt.Errorf("%d lines were not imported (listed above); fix them and run the same import again", len(failed))
 	}
@@ -168,13 +177,43 @@ type rowError struct {
 	err  string
 }
 
-// runImport creates a customer for each record of r, from workers
-// concurrent calls (the server commits them in batches). Each create
-// carries a request_id derived from the file's content and the line, so
-// running the same import again after an interruption creates nothing
-// twice. It returns how many were created and the lines that failed.
-func runImport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, r io.Reader, size int64, workers int, progress io.Writer) (int64, []rowError, error) {
-	var created, done, read atomic.Int64
+// outcome is what an import did with one record.
+type outcome int
+
+const (
+	created   outcome = iota // a new customer
+	updated                  // the customer with its email, changed to it
+	unchanged                // the customer with its email, equal to it already
+	kept                     // the customer with its email, left as it was (-existing keep)
+)
+
+// importCounts counts the outcomes of an import.
+type importCounts struct {
+	created, updated, unchanged, kept atomic.Int64
+}
+
+func (c *importCounts) add(o outcome) {
+	[]*atomic.Int64{&c.created, &c.updated, &c.unchanged, &c.kept}[o].Add(1)
+}
+
+func (c *importCounts) String() string {
+	s := fmt.Sprintf("%d created, %d updated, %d unchanged", c.created.Load(), c.updated.Load(), c.unchanged.Load())
+	if n := c.kept.Load(); n > 0 {
+		s += fmt.Sprintf(", %d kept as they were", n)
+	}
+	return s
+}
+
+// runImport imports each record of r, from workers concurrent calls (the
+// server commits them in batches): a record whose email no customer has is
+// created; otherwise the customer with that email is updated to the record
+// (unless it is equal already, or keep is set). So importing a file again,
+// or an export into the server it came from, changes nothing, and an
+// interrupted import can be run again. It returns the counts and the lines
+// that failed.
+func runImport(ctx context.Context, client customerv1connect.CustomerServiceClient, format string, r io.Reader, size int64, workers int, keep bool, progress io.Writer) (*importCounts, []rowError, error) {
+	counts := &importCounts{}
+	var done, read atomic.Int64
 	var mu sync.Mutex
 	var failed []rowError
 	fail := func(line int, err string) {
@@ -182,11 +221,13 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 		failed = append(failed, rowError{line, err})
 		mu.Unlock()
 	}
-	finish := startProgress(progress, size, &read, &created, func() string {
-		return fmt.Sprintf("imported %d, failed %d", created.Load(), done.Load()-created.Load())
+	finish := startProgress(progress, size, &read, &done, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("%s, %d failed", counts, len(failed))
 	})
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, workers) // one for each create in flight
+	slots := make(chan struct{}, workers) // one for each record in flight
 	readErr := readRecords(format, countingReader{r, &read}, func(line int, rec record, err error) {
 		if err != nil {
 			fail(line, err.Error())
@@ -195,42 +236,121 @@ func runImport(ctx context.Context, client customerv1connect.CustomerServiceClie
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			req := &customerv1.CreateCustomerRequest{
-				RequestId: importRequestID(line, rec),
-				Customer:  &customerv1.Customer{Name: rec.Name, Email: rec.Email, Phone: rec.Phone, Address: rec.Address},
-			}
-			_, err := client.CreateCustomer(ctx, req)
-			// An overloaded or restarting server: back off and retry;
-			// the request id makes the retry safe.
-			for attempt := 0; err != nil && slices.Contains(retryable, connect.CodeOf(err)) && attempt < 5; attempt++ {
-				time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
-				_, err = client.CreateCustomer(ctx, req)
-			}
+			defer done.Add(1)
+			o, err := importRecord(ctx, client, rec, keep)
 			if err != nil {
 				fail(line, strings.ReplaceAll(describe(err).Error(), "\n", ";"))
-			} else {
-				created.Add(1)
+				return
 			}
-			done.Add(1)
+			counts.add(o)
 		})
 	})
 	wg.Wait()
 	finish()
-	return created.Load(), failed, readErr
+	return counts, failed, readErr
+}
+
+// importRecord creates the customer of rec or, when its email is taken,
+// brings the customer with that email to rec's values (or keeps it). It
+// returns what it did.
+func importRecord(ctx context.Context, client customerv1connect.CustomerServiceClient, rec record, keep bool) (outcome, error) {
+	want := &customerv1.Customer{Name: rec.Name, Email: rec.Email, Phone: rec.Phone, Address: rec.Address}
+	err := retry(ctx, func() error {
+		_, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: want})
+		return err
+	})
+	if err == nil {
+		return created, nil
+	}
+	if connect.CodeOf(err) != connect.CodeAlreadyExists {
+		return 0, err
+	}
+	// Someone may change the customer between reading and updating it: the
+	// etag makes that an aborted update, and the next round reads it again.
+	for round := 0; ; round++ {
+		have, ferr := findByEmail(ctx, client, rec.Email)
+		if ferr != nil {
+			return 0, ferr
+		}
+		if have == nil {
+			return 0, err // the customer with the email was deleted meanwhile
+		}
+		switch {
+		case have.GetName() == rec.Name && have.GetEmail() == rec.Email &&
+			have.GetPhone() == want.GetPhone() && have.GetAddress() == want.GetAddress():
+			return unchanged, nil
+		case keep:
+			return kept, nil
+		}
+		upd := proto.Clone(want).(*customerv1.Customer)
+		upd.Id, upd.Etag = have.GetId(), have.GetEtag()
+		err = retry(ctx, func() error {
+			_, err := client.UpdateCustomer(ctx, &customerv1.UpdateCustomerRequest{
+				Customer:   upd,
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name", "email", "phone", "address"}},
+			})
+			return err
+		})
+		if err == nil {
+			return updated, nil
+		}
+		if connect.CodeOf(err) != connect.CodeAborted || round == 2 {
+			return 0, err
+		}
+	}
+}
+
+// findByEmail returns the customer whose email is email (ignoring ASCII
+// case, as the server's uniqueness does), or nil if none has it. It
+// searches for the email's words, which the customer's email starts, and
+// picks the exact match from the results.
+func findByEmail(ctx context.Context, client customerv1connect.CustomerServiceClient, email string) (*customerv1.Customer, error) {
+	words := strings.FieldsFunc(email, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	words = words[:min(len(words), 8)] // a query has at most 8 words
+	query := strings.Join(words, " ")
+	for len(query) > 200 { // and at most 200 characters; a shorter prefix still matches
+		query = query[:strings.LastIndexByte(query, ' ')]
+	}
+	req := &customerv1.ListCustomersRequest{Query: query, PageSize: 1000}
+	for {
+		var res *customerv1.ListCustomersResponse
+		err := retry(ctx, func() (err error) {
+			res, err = client.ListCustomers(ctx, req)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range res.Customers {
+			if strings.EqualFold(c.GetEmail(), email) {
+				return c, nil
+			}
+		}
+		if req.PageToken = res.NextPageToken; req.PageToken == "" {
+			return nil, nil
+		}
+	}
+}
+
+// retry runs call until it succeeds, fails for a reason other than an
+// overloaded or restarting server, or has been retried 5 times with
+// backoff. Retrying a create or update whose first try did commit is
+// harmless: the create finds its own customer, the update an equal one.
+func retry(ctx context.Context, call func() error) error {
+	err := call()
+	for attempt := 0; err != nil && slices.Contains(retryable, connect.CodeOf(err)) && attempt < 5; attempt++ {
+		select {
+		case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
+		err = call()
+	}
+	return err
 }
 
 // retryable are the codes of an overloaded or restarting server.
 var retryable = []connect.Code{connect.CodeResourceExhausted, connect.CodeUnavailable}
-
-// importRequestID derives a UUID-shaped idempotency key from a record's
-// line and content.
-func importRequestID(line int, rec record) string {
-	b, _ := json.Marshal(rec)
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s", line, b))
-	sum[6] = sum[6]&0x0f | 0x50 // version 5-style
-	sum[8] = sum[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
-}
 
 // readRecords calls each for every record of r, with its 1-based line
 // number, or with an error for a line that cannot be read as a record.

@@ -60,7 +60,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Fatal("the key file holds a key in plain text")
 	}
 
-	url, _, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "c.db"), "-auth-keys", file}, nil)
+	url, stop, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(dir, "c.db"), "-auth-keys", file}, nil)
 	waitHealthy(t, url) // /healthz needs no key
 
 	newClient := func(opts ...connect.ClientOption) customerv1connect.CustomerServiceClient {
@@ -117,6 +117,9 @@ func TestAPIKeys(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(metricsText), `code="unauthenticated",procedure="/customer.v1.CustomerService/CreateCustomer"} 2`) {
 		t.Errorf("/metrics does not count the refused creates:\n%s", metricsText)
+	}
+	if err := stop(); err != nil { // every log line is out once it has stopped (package logbuf)
+		t.Fatal(err)
 	}
 	logs := out.String()
 	if !strings.Contains(logs, "authentication failed") {

@@ -21,7 +21,7 @@ import (
 // line, and no customer data appears in the log.
 func TestMetricsAndRequestLog(t *testing.T) {
 	ctx := context.Background()
-	url, _, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "m.db"), "-log-format", "json"}, nil)
+	url, stop, out := launch(t, []string{"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "m.db"), "-log-format", "json"}, nil)
 
 	client := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
 	created, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{
@@ -58,6 +58,11 @@ func TestMetricsAndRequestLog(t *testing.T) {
 
 	promtoolCheck(t, body)
 
+	// Info lines are written out in batches (package logbuf): all of them
+	// are out once the server has stopped.
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 	var rpcLines int
 	for line := range strings.SplitSeq(out.String(), "\n") {
 		if line == "" {

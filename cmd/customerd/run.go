@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"customerd/internal/customer"
 	"customerd/internal/engine"
 	"customerd/internal/erasurelog"
+	"customerd/internal/logbuf"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
 	"customerd/internal/sqlite"
@@ -38,6 +40,7 @@ const drainPeriod = 500 * time.Millisecond
 type config struct {
 	addr           string
 	dbPath         string
+	dbRead         string
 	shutdownGrace  time.Duration
 	requestIDTTL   time.Duration
 	retention      time.Duration
@@ -74,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
+	cfg.dbRead = getenv("CUSTOMERD_DB_READ")
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
@@ -89,6 +93,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", cfg.addr, "`host:port` to listen on (env CUSTOMERD_ADDR); port 0 picks a free one")
 	fs.StringVar(&cfg.dbPath, "db", cfg.dbPath, "SQLite database `path` or :memory:, or a postgres:// URL (env CUSTOMERD_DB)")
+	fs.StringVar(&cfg.dbRead, "db-read", cfg.dbRead, "postgres:// `URL` of a hot standby that serves GetCustomer and ListCustomers; a client reads its own writes by sending back a write's Customerd-Consistency header (env CUSTOMERD_DB_READ)")
 	fs.DurationVar(&cfg.shutdownGrace, "shutdown-grace", cfg.shutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", cfg.corsOrigins, "comma-separated `origins` whose web pages may call the API, or * for any (env CUSTOMERD_CORS_ORIGINS); none by default")
 	fs.StringVar(&cfg.durability, "durability", cfg.durability, "`full`: an acknowledged write survives power loss; normal: faster, but the last commits may be lost on power loss (on PostgreSQL: synchronous_commit off, lost if the database server crashes) (env CUSTOMERD_DURABILITY)")
@@ -148,6 +153,9 @@ func (c config) origins() []string {
 	return out
 }
 
+// logFlushInterval is how long an info line may wait in memory.
+const logFlushInterval = 100 * time.Millisecond
+
 // run starts the server and blocks until ctx is done, then shuts it down
 // gracefully. It returns an error when the configuration is bad, the
 // database cannot be opened or migrated, or the address cannot be bound.
@@ -164,11 +172,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+	// A line per call, written out in batches off the request path
+	// (warnings and errors at once): see package logbuf.
+	logOut := logbuf.New(stderr, logFlushInterval)
+	defer logOut.Close()
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel})
 	if cfg.logFormat == "json" {
-		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.logLevel})
+		handler = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.logLevel})
 	}
-	log := slog.New(handler)
+	log := slog.New(logbuf.Handler(handler, logOut))
 	var keys *auth.Keys
 	if cfg.authKeys != "" {
 		if keys, err = auth.Load(cfg.authKeys); err != nil {
@@ -184,17 +196,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer debugLn.Close()
 	}
 
-	health := grpchealth.NewStaticChecker(rpc.ServiceName)
-	notServing := func() {
-		health.SetStatus("", grpchealth.StatusNotServing)
-		health.SetStatus(rpc.ServiceName, grpchealth.StatusNotServing)
+	tracer, err := startTracing(ctx, getenv, log)
+	if err != nil {
+		return err
 	}
+	defer tracer.shutdown(ctx, log)
+
+	health := grpchealth.NewStaticChecker(rpc.ServiceName)
+	// Serving while a primary takes writes, the database is sound and the
+	// server is not draining; each of them can take it away.
+	var healthMu sync.Mutex
+	var noPrimary, damaged, stopping bool
+	setHealth := func(change func()) {
+		healthMu.Lock()
+		defer healthMu.Unlock()
+		change()
+		status := grpchealth.StatusServing
+		if noPrimary || damaged || stopping {
+			status = grpchealth.StatusNotServing
+		}
+		health.SetStatus("", status)
+		health.SetStatus(rpc.ServiceName, status)
+	}
+	notServing := func() { setHealth(func() { stopping = true }) }
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), AuditRetention: cfg.auditRetention,
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), ReadDSN: cfg.dbRead, AuditRetention: cfg.auditRetention,
 		// A damaged database file fails writes until it is restored: load
-		// balancers and orchestrators must stop sending work here.
-		Damaged: notServing,
+		// balancers and orchestrators must stop sending work here. So does
+		// a PostgreSQL without a reachable primary, until one is promoted.
+		Damaged:  func() { setHealth(func() { damaged = true }) },
+		Writable: func(ok bool) { setHealth(func() { noPrimary = !ok }) },
 	})
 	if err != nil {
 		return err
@@ -221,11 +253,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("API keys required", "keys", keys.Len())
 	}
 	var draining atomic.Bool
-	srv := newServer(tlsConfig, log, rpc.NewHandler(st, health, log, rpc.Options{
+	srv := newServer(tlsConfig, log, rpc.NewHandler(tracer.store(st, cfg.dbPath), health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
 		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, Personal: st, NoReadAudit: !cfg.auditReads, Erased: erased,
-		Draining: draining.Load, Web: webui.Handler(),
+		Draining: draining.Load, Web: webui.Handler(), Tracing: tracer.interceptor(),
 	}))
 	if debugLn != nil {
 		debug := debugServer(log)
@@ -318,7 +350,12 @@ func serveAndDrain(ctx context.Context, cfg config, log *slog.Logger, srv *http.
 	} else {
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
-	log.Info("listening on "+scheme+"://"+ln.Addr().String(), "db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch)
+	attrs := []any{"db", engine.Redact(cfg.dbPath), "durability", cfg.durability, "max_batch", cfg.maxBatch}
+	if cfg.dbRead != "" {
+		attrs = append(attrs, "db_read", engine.Redact(cfg.dbRead))
+	}
+	log.Info("listening on "+scheme+"://"+ln.Addr().String(), attrs...)
+	logbuf.Flush(log) // whoever waits for the server to be up reads this line
 
 	select {
 	case err := <-serveErr:

@@ -305,7 +305,7 @@ func TestMemoryDatabase(t *testing.T) {
 }
 
 func TestBadArguments(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}, {"-request-id-ttl", "0s"}, {"-durability", "fast"}, {"-max-batch", "0"}, {"-log-level", "loud"}, {"-queue", "0"}, {"-request-timeout", "-1s"}} {
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-addr", "not-an-address", "-db", ":memory:"}, {"-request-id-ttl", "0s"}, {"-durability", "fast"}, {"-max-batch", "0"}, {"-log-level", "loud"}, {"-queue", "0"}, {"-request-timeout", "-1s"}, {"-addr", "127.0.0.1:0", "-db", ":memory:", "-db-read", "postgres://127.0.0.1:1/x"}} {
 		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
 		if err == nil {
 			t.Errorf("run %q: no error", args)

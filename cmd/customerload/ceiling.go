@@ -58,8 +58,12 @@ func serveCeiling() error {
 
 func ceilingHandler(w http.ResponseWriter, r *http.Request) {
 	list := strings.HasSuffix(r.URL.Path, "/ListCustomers")
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+	switch ct := r.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/grpc"):
 		ceilingGRPC(w, r, list)
+		return
+	case ct == "application/proto":
+		ceilingProto(w, r, list)
 		return
 	}
 	var req map[string]any
@@ -87,8 +91,32 @@ func ceilingGRPC(w http.ResponseWriter, r *http.Request, list bool) {
 		http.Error(w, "bad frame", http.StatusBadRequest)
 		return
 	}
+	out := ceilingAnswer(body[5:], list)
+	w.Header().Set("Content-Type", "application/grpc")
+	w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(out)))
+	w.Write(append(frame, out...))
+	w.Header().Set("Grpc-Status", "0")
+	w.Header().Set("Grpc-Message", "")
+}
+
+// ceilingProto answers a unary call of the Connect protocol with the
+// binary codec: the message is the whole body.
+func ceilingProto(w http.ResponseWriter, r *http.Request, list bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/proto")
+	w.Write(ceilingAnswer(body, list))
+}
+
+// ceilingAnswer decodes a request and returns the encoded answer: one
+// customer, or a page of 50 for a list.
+func ceilingAnswer(body []byte, list bool) []byte {
 	var req customerv1.GetCustomerRequest // the bytes decode as any of the requests' shapes
-	_ = proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body[5:], &req)
+	_ = proto.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, &req)
 	c := &customerv1.Customer{
 		Id: 42, Name: ceilingCustomer.Name, Email: ceilingCustomer.Email, Phone: &ceilingCustomer.Phone,
 		Address: &ceilingCustomer.Address, CreateTime: timestamppb.Now(), UpdateTime: timestamppb.Now(), Etag: ceilingCustomer.Etag,
@@ -102,10 +130,5 @@ func ceilingGRPC(w http.ResponseWriter, r *http.Request, list bool) {
 		msg = res
 	}
 	out, _ := proto.Marshal(msg)
-	w.Header().Set("Content-Type", "application/grpc")
-	w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
-	frame := binary.BigEndian.AppendUint32([]byte{0}, uint32(len(out)))
-	w.Write(append(frame, out...))
-	w.Header().Set("Grpc-Status", "0")
-	w.Header().Set("Grpc-Message", "")
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -77,8 +78,17 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 				return nil, err
 			}
 			dropDB = func() { pg.drop(context.WithoutCancel(ctx), name) }
+			dbArgs := []string{"-db", db}
+			if cfg.postgresRead != "" {
+				readDB, err := onStandby(ctx, cfg.postgresRead, name)
+				if err != nil {
+					dropDB()
+					return nil, err
+				}
+				dbArgs = append(dbArgs, "-db-read", readDB)
+			}
 			for i := range n {
-				args := append([]string{"-addr", "127.0.0.1:0", "-db", db, "-durability", cfg.durability}, cfg.serverArgs...)
+				args := append(append([]string{"-addr", "127.0.0.1:0", "-durability", cfg.durability}, dbArgs...), cfg.serverArgs...)
 				path := logPath
 				if i > 0 {
 					path = strings.TrimSuffix(logPath, ".log") + fmt.Sprintf("-%d.log", i)
@@ -128,8 +138,12 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			for _, r := range replicas {
 				urls = append(urls, r.url)
 			}
+			stopWrites := startWriteLoad(ctx, cfg, newClient(cfg, urls...))
 			res = drive(ctx, newClient(cfg, urls...), op, cfg)
 			stopWatch()
+			if n := stopWrites(); cfg.writeLoad > 0 {
+				res.summary = strings.TrimPrefix(res.summary+fmt.Sprintf("; beside %d writers: %.0f creates/s", cfg.writeLoad, float64(n)/res.elapsed.Seconds()), "; ")
+			}
 			if cfg.watchers > 0 {
 				res.summary = fmt.Sprintf("%d watchers received %d events", cfg.watchers, events.Load())
 			}
@@ -137,6 +151,10 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 		res.mode, res.op, res.run = mode, op, run
 		if res.requests > 0 {
 			res.cpuPerReq = (cpuTime(servers) - cpuBefore) / time.Duration(res.requests)
+		}
+		if cfg.postgresRead != "" && replicasOf[mode] > 0 {
+			standby, primary := readRouting(servers)
+			res.summary = strings.TrimPrefix(res.summary+fmt.Sprintf("; reads served by the standby %d, by the primary %d", standby, primary), "; ")
 		}
 		for _, s := range servers {
 			if rss, err := s.peakRSS(); err == nil {
@@ -200,11 +218,15 @@ func writerStatsFromLog(path string) (float64, string) {
 func newClient(cfg config, urls ...string) customerv1connect.CustomerServiceClient {
 	var tr http.RoundTripper
 	opts := []connect.ClientOption{connect.WithProtoJSON()}
-	if cfg.protocol == "grpc" {
+	switch cfg.protocol {
+	case "grpc", "connect-proto":
 		p := new(http.Protocols)
 		p.SetUnencryptedHTTP2(true)
 		tr, opts = &http.Transport{Protocols: p}, []connect.ClientOption{connect.WithGRPC()}
-	} else {
+		if cfg.protocol == "connect-proto" {
+			opts = nil // Connect with the binary codec
+		}
+	default:
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = cfg.clients
 		tr = t
@@ -334,4 +356,46 @@ func startWatchers(ctx context.Context, cfg config, url, mode string) (stop func
 		})
 	}
 	return func() { cancel(); wg.Wait() }, events
+}
+
+// startWriteLoad starts cfg.writeLoad clients creating customers through
+// client until the returned function is called; that function returns how
+// many creates were acknowledged.
+func startWriteLoad(ctx context.Context, cfg config, client customerv1connect.CustomerServiceClient) (stop func() int64) {
+	acked := new(atomic.Int64)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	nonce := time.Now().UnixNano()
+	for w := range cfg.writeLoad {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				email := fmt.Sprintf("load-%d-%d-%d@example.com", nonce, w, i)
+				_, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Customer: &customerv1.Customer{Name: "Write Load", Email: email}})
+				if err == nil {
+					acked.Add(1)
+				}
+			}
+		})
+	}
+	return func() int64 { cancel(); wg.Wait(); return acked.Load() }
+}
+
+// readRouting sums, over servers, the reads their /metrics say the
+// standby (-db-read) and the primary served.
+func readRouting(servers []*server) (standby, primary int64) {
+	for _, s := range servers {
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for name, sum := range map[string]*int64{"customerd_db_read_standby_total": &standby, "customerd_db_read_primary_total": &primary} {
+			if m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body); m != nil {
+				v, _ := strconv.ParseFloat(string(m[1]), 64)
+				*sum += int64(v)
+			}
+		}
+	}
+	return standby, primary
 }

@@ -13,7 +13,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/customerload [-n 100000] [-c 64] [-d 5s] [-runs 1] [-protocol connect|grpc]
+//	go run ./cmd/customerload [-n 100000] [-c 64] [-d 5s] [-runs 1] [-protocol connect|grpc|connect-proto]
 //
 // With -ops attacks it instead runs every attack of internal/attack, each
 // for -attack-d, against one customerd with API keys, and prints per attack
@@ -84,6 +84,12 @@ type config struct {
 	// attackOnly, when not empty, names the attacks to run.
 	attackOnly []string
 	postgres   string // admin URL for the postgres modes
+	// postgresRead, when set, is a hot standby of postgres: the postgres
+	// modes' customerd read from it (-db-read), from the same database.
+	postgresRead string
+	// writeLoad is how many clients create customers, unmeasured, beside
+	// each operation.
+	writeLoad int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -94,11 +100,13 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.clients, "c", 64, "concurrent clients")
 	fs.DurationVar(&cfg.duration, "d", 5*time.Second, "how long to drive each operation")
 	fs.IntVar(&cfg.runs, "runs", 1, "runs of everything; the report gives the median of each figure")
-	fs.StringVar(&cfg.protocol, "protocol", "connect", "connect (Connect JSON over HTTP/1.1) or grpc (gRPC over cleartext HTTP/2)")
+	fs.StringVar(&cfg.protocol, "protocol", "connect", "connect (Connect JSON over HTTP/1.1), grpc (gRPC over cleartext HTTP/2) or connect-proto (Connect with the binary codec over cleartext HTTP/2)")
 	fs.StringVar(&cfg.durability, "durability", "full", "customerd's -durability: full or normal")
 	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to drive")
 	fs.StringVar(&modes, "modes", strings.Join(allModes, ","), "servers to measure: ceiling, naive, batched, postgres (one customerd on PostgreSQL), postgres3 (three customerd replicas on one PostgreSQL database, clients round-robin)")
 	fs.StringVar(&cfg.postgres, "postgres", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "PostgreSQL server (on this machine) for the postgres modes: a URL whose user may create databases")
+	fs.StringVar(&cfg.postgresRead, "postgres-read", "", "a hot standby of -postgres (on this machine): the postgres modes' customerd read from it (-db-read), from the measurement's database")
+	fs.IntVar(&cfg.writeLoad, "write-load", 0, "clients creating customers beside each operation (not measured; their writes per second are reported)")
 	fs.IntVar(&cfg.watchers, "watchers", 0, "WatchCustomers streams kept open during each operation (each reads every change)")
 	fs.DurationVar(&cfg.attackDuration, "attack-d", 15*time.Second, "how long each attack of -ops attacks runs")
 	attackOnly := fs.String("attack-only", "", "comma-separated `names` of the attacks to run (default: all)")
@@ -123,8 +131,11 @@ func parseFlags(args []string) (config, error) {
 			return cfg, fmt.Errorf("unknown mode %q (want some of %v, postgres, postgres3)", m, allModes)
 		}
 	}
-	if cfg.protocol != "connect" && cfg.protocol != "grpc" {
-		return cfg, fmt.Errorf("-protocol must be connect or grpc")
+	if cfg.protocol != "connect" && cfg.protocol != "grpc" && cfg.protocol != "connect-proto" {
+		return cfg, fmt.Errorf("-protocol must be connect, grpc or connect-proto")
+	}
+	if cfg.writeLoad < 0 {
+		return cfg, fmt.Errorf("-write-load must not be negative")
 	}
 	if cfg.customers < 1 || cfg.clients < 1 || cfg.runs < 1 || cfg.duration <= 0 || cfg.attackDuration <= 0 {
 		return cfg, fmt.Errorf("-n, -c, -runs, -d and -attack-d must be positive")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -140,4 +141,27 @@ func (r *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
 // hostOf returns the host:port of a server URL.
 func hostOf(serverURL string) string {
 	return strings.TrimPrefix(serverURL, "http://")
+}
+
+// onStandby returns the URL of database name on the hot standby at
+// admin, once the standby has replayed its creation (a minute at most).
+func onStandby(ctx context.Context, admin, name string) (string, error) {
+	dbURL, err := withDatabase(admin, name)
+	if err != nil {
+		return "", fmt.Errorf("-postgres-read: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		conn, err := pgx.Connect(wctx, dbURL)
+		if err == nil {
+			conn.Close(ctx)
+			return dbURL, nil
+		}
+		select {
+		case <-wctx.Done():
+			return "", fmt.Errorf("-postgres-read: database %s did not appear on the standby within a minute: %w", name, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"customerd/internal/customer"
 )
 
@@ -118,6 +120,7 @@ type request[T any] struct {
 	fn       Func[T]
 	enqueued time.Time
 	reply    chan error // capacity 1: the actor never blocks on a caller that left
+	span     trace.Span // the write's span when its caller is traced, else nil
 }
 
 // Actor serializes writes onto an engine's transactions. Create it with New.
@@ -164,7 +167,15 @@ func New[T any](engine Engine[T], opts Options) *Actor[T] {
 // it is not. fn runs with ctx's values but without its cancellation, since
 // interrupting a statement would roll back the other writes of the batch;
 // Options.Timeout bounds it instead.
+//
+// When ctx carries a span that records (the caller is traced), the write
+// gets a child span "write", and the transaction it rides in a span
+// "batch" of its own, linked both ways to the spans of its writes (see
+// trace.go). Otherwise nothing is traced.
 func (a *Actor[T]) Do(ctx context.Context, fn Func[T]) error {
+	if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
+		return a.doTraced(ctx, parent, fn)
+	}
 	req := request[T]{ctx: ctx, fn: fn, enqueued: time.Now(), reply: make(chan error, 1)}
 	if err := a.send(ctx, req); err != nil {
 		return err
@@ -241,8 +252,13 @@ func (a *Actor[T]) runBatch(batch []request[T]) {
 		live++
 	}
 	var run attempt
+	var span trace.Span
 	if live > 0 {
+		span = startBatchSpan(batch, live)
 		run = a.runLive(batch, results, live)
+	}
+	if span != nil {
+		endBatchSpan(span, batch, results, run)
 	}
 	// Stats first, so that a caller that has its answer sees its batch.
 	a.stats.record(batch, live, start, len(a.reqs), run.commit, run.reruns)

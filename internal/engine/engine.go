@@ -70,6 +70,13 @@ type Options struct {
 	// sqlite.Options.Damaged). PostgreSQL never calls it: it reports and
 	// repairs its own storage.
 	Damaged func()
+	// ReadDSN, for PostgreSQL only, names a hot standby that serves reads
+	// (see postgres.Options.ReadURL).
+	ReadDSN string
+	// Writable, if set, is called whenever a PostgreSQL primary stops or
+	// starts being reachable for writes (see postgres.Options.Writable).
+	// SQLite never calls it.
+	Writable func(ok bool)
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
@@ -102,8 +109,12 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ReadDSN != "" && (!IsPostgres(dsn) || !IsPostgres(opts.ReadDSN)) {
+		return nil, errors.New("a read database (-db-read) is a postgres:// URL of a hot standby, and needs a postgres:// -db")
+	}
 	if IsPostgres(dsn) {
 		s, err := postgres.Open(ctx, dsn, postgres.Options{
+			ReadURL: opts.ReadDSN, Writable: opts.Writable,
 			Logger: opts.Logger, AsyncCommit: durability == customer.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
 			AuditRetention: opts.AuditRetention,

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	"github.com/amacneil/dbmate/v2/pkg/dbutil"
@@ -77,32 +78,54 @@ func newDB(dsn string, log io.Writer) *dbmate.DB {
 func migrationsFS() fs.FS { return db.Migrations }
 
 // DumpSchema returns the schema of conn's database in the format of
-// db/schema.sql, as "dbmate dump" writes it: every CREATE statement that
-// SQLite keeps in sqlite_schema, then the applied versions as an INSERT into
-// schema_migrations. SQLite's internal tables and the shadow tables of
-// virtual tables are left out: they are created with their owners, so the
-// dump can be loaded into an empty database.
+// db/schema.sql, byte for byte what "dbmate dump" writes (the sqlite3 shell's
+// ".schema --nosys", then the applied versions as an INSERT into
+// schema_migrations), without needing the sqlite3 shell: every CREATE
+// statement SQLite keeps in sqlite_schema, in the order it keeps them, the
+// shadow tables of virtual tables included. Like the shell, it writes a
+// CREATE TABLE of a quoted name as CREATE TABLE IF NOT EXISTS (so loading the
+// dump does not trip over the shadow tables a CREATE VIRTUAL TABLE made) and
+// follows a virtual table with a comment naming its columns.
 func DumpSchema(ctx context.Context, conn *sql.DB) ([]byte, error) {
 	rows, err := conn.QueryContext(ctx,
-		`SELECT sql FROM sqlite_schema
+		`SELECT name, sql FROM sqlite_schema
 		 WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
-		   AND name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow')
 		 ORDER BY rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("read sqlite_schema: %w", err)
 	}
-	defer rows.Close()
-	var buf bytes.Buffer
+	type object struct{ name, sql string }
+	var objects []object
 	for rows.Next() {
-		var stmt string
-		if err := rows.Scan(&stmt); err != nil {
+		var o object
+		if err := rows.Scan(&o.name, &o.sql); err != nil {
+			rows.Close()
 			return nil, err
+		}
+		objects = append(objects, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for _, o := range objects {
+		stmt := o.sql
+		if strings.HasPrefix(stmt, "CREATE VIRTUAL TABLE ") {
+			cols, err := columnList(ctx, conn, o.name)
+			if err != nil {
+				return nil, err
+			}
+			stmt += "\n/* " + cols + " */"
+		}
+		if strings.HasPrefix(stmt, `CREATE TABLE "`) || strings.HasPrefix(stmt, "CREATE TABLE '") {
+			stmt = "CREATE TABLE IF NOT EXISTS " + strings.TrimPrefix(stmt, "CREATE TABLE ")
+		}
+		if last := stmt[strings.LastIndexByte(stmt, '\n')+1:]; strings.Contains(last, "--") {
+			stmt += "\n" // the shell ends a trailing line comment before the ";"
 		}
 		buf.WriteString(stmt)
 		buf.WriteString(";\n")
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	versions, err := appliedVersions(ctx, conn)
 	if err != nil {
@@ -113,7 +136,48 @@ func DumpSchema(ctx context.Context, conn *sql.DB) ([]byte, error) {
 		fmt.Fprintf(&buf, "INSERT INTO %q (version) VALUES\n  ('%s');\n",
 			migrationsTable, strings.Join(versions, "'),\n  ('"))
 	}
-	return buf.Bytes(), nil
+	return trimTrailingSpace(buf.Bytes()), nil
+}
+
+// columnList returns "name(col1,col2,...)" for a table, as the sqlite3 shell
+// comments a virtual table in its schema dump; names that are not plain
+// identifiers are double-quoted, as the shell quotes them.
+func columnList(ctx context.Context, conn *sql.DB, table string) (string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return "", fmt.Errorf("columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return "", err
+		}
+		cols = append(cols, shellQuote(c))
+	}
+	return shellQuote(table) + "(" + strings.Join(cols, ",") + ")", rows.Err()
+}
+
+// shellQuote double-quotes a name unless it is a plain identifier (a letter
+// or underscore, then letters, digits and underscores).
+func shellQuote(name string) string {
+	for i, r := range name {
+		if r != '_' && !(r >= 'a' && r <= 'z') && !(r >= 'A' && r <= 'Z') && (i == 0 || !(r >= '0' && r <= '9')) {
+			return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+		}
+	}
+	return name
+}
+
+// trimTrailingSpace removes white space at the end of every line, as dbmate
+// does to what it dumps.
+func trimTrailingSpace(b []byte) []byte {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRightFunc(l, unicode.IsSpace)
+	}
+	return bytes.Join(lines, []byte("\n"))
 }
 
 func appliedVersions(ctx context.Context, conn *sql.DB) ([]string, error) {

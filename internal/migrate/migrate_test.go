@@ -98,7 +98,7 @@ func TestUpDownUp(t *testing.T) {
 	}
 	empty := dump(t, dsn)
 	// Only dbmate's own table may remain once every migration is rolled back.
-	wantEmpty := "CREATE TABLE \"schema_migrations\" (version varchar(128) primary key);\n-- Dbmate schema migrations\n"
+	wantEmpty := "CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version varchar(128) primary key);\n-- Dbmate schema migrations\n"
 	if empty != wantEmpty {
 		t.Fatalf("schema after rolling everything back:\n%s\nwant:\n%s", empty, wantEmpty)
 	}

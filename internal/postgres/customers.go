@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
@@ -28,7 +29,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Cu
 	c.RequestID = customer.CanonicalRequestID(c.RequestID) // the same UUID in any case is one request
 	var out row
 	ev, audited := customer.AuditOf(ctx)
-	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+	err := s.write(ctx, func(ctx context.Context, t *txn) error {
 		if err := s.create(ctx, t, c, &out); err != nil {
 			return err
 		}
@@ -91,7 +92,11 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 	if s.closing.Load() {
 		return customer.Customer{}, customer.ErrShuttingDown
 	}
-	r, err := s.reads.GetCustomer(ctx, id)
+	var r pgdb.GetCustomerRow
+	err := s.read(ctx, func(pool *pgxpool.Pool) (err error) {
+		r, err = pgdb.New(pool).GetCustomer(ctx, id)
+		return err
+	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
@@ -104,7 +109,7 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
 	var out row
 	ev, audited := customer.AuditOf(ctx)
-	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) (err error) {
+	err := s.write(ctx, func(ctx context.Context, t *txn) (err error) {
 		if out, err = t.update(ctx, u); err != nil {
 			return err
 		}
@@ -121,7 +126,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 // customer.Unavailable when the database cannot be reached.
 func (s *Store) DeleteCustomer(ctx context.Context, id int64, etag string) error {
 	ev, audited := customer.AuditOf(ctx)
-	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+	return s.mapError(s.write(ctx, func(ctx context.Context, t *txn) error {
 		if err := t.delete(ctx, id, etag); err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func (s *Store) CustomerChanges(ctx context.Context, id int64) ([]customer.Chang
 // (see docs/privacy.md).
 func (s *Store) EraseCustomer(ctx context.Context, id int64, etag string) error {
 	ev, audited := customer.AuditOf(ctx)
-	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+	return s.mapError(s.write(ctx, func(ctx context.Context, t *txn) error {
 		deleted := true
 		if err := t.delete(ctx, id, etag); errors.Is(err, pgx.ErrNoRows) && etag == "" {
 			deleted = false // deleted before: its changes may still hold its values

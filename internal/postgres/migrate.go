@@ -8,13 +8,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // dbmate's postgres driver (lib/pq, pure Go)
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"customerd/db"
@@ -44,10 +47,17 @@ func migrateLocked(ctx context.Context, pool *pgxpool.Pool, dbURL string, log *s
 	if err := lockForMigrating(ctx, conn.Conn(), log); err != nil {
 		return err
 	}
-	_, usesTLS := conn.Conn().PgConn().Conn().(*tls.Conn)
+	netConn := conn.Conn().PgConn().Conn()
+	_, usesTLS := netConn.(*tls.Conn)
 	u, err := dbmateURL(dbURL, usesTLS)
 	if err != nil {
 		return err
+	}
+	if strings.Contains(u.Host, ",") {
+		// lib/pq reads "h1:p1,h2:p2" as one host name: give dbmate the host
+		// this connection reached, the primary that
+		// target_session_attrs chose, which holds the lock.
+		u.Host = connectedHost(ctx, pool.Config().ConnConfig, netConn.RemoteAddr())
 	}
 	return runMigrations(ctx, pool, u, log)
 }
@@ -197,6 +207,32 @@ func untilDeadline(ctx context.Context, extra time.Duration) string {
 		return "0"
 	}
 	return fmt.Sprintf("%dms", max((time.Until(deadline)+extra).Milliseconds(), 1))
+}
+
+// connectedHost returns the host:port, as cfg names it, of the host or
+// fallback whose address is addr, or addr itself when none matches.
+func connectedHost(ctx context.Context, cfg *pgx.ConnConfig, addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	candidates := []*pgconn.FallbackConfig{{Host: cfg.Host, Port: cfg.Port}}
+	candidates = append(candidates, cfg.Fallbacks...)
+	for _, c := range candidates {
+		if int(c.Port) != tcp.Port {
+			continue
+		}
+		ips, err := net.DefaultResolver.LookupHost(ctx, c.Host)
+		if err != nil {
+			continue
+		}
+		for _, ip := range ips {
+			if parsed := net.ParseIP(ip); parsed != nil && parsed.Equal(tcp.IP) {
+				return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
+			}
+		}
+	}
+	return tcp.String()
 }
 
 // dbmateURL adapts url for dbmate's driver, which connects with lib/pq:

@@ -11,19 +11,21 @@ import (
 	"customerd/internal/pgdb"
 )
 
-// scan runs fn on a connection of the pool, once it holds a scan slot (see
+// scan runs fn on a connection of the pool (the standby's, see read), once it holds a scan slot (see
 // package scan). When ctx ends, the statement running is canceled on the
 // server (see cancelOnDone) and scan returns ctx's error; it returns fn's
 // error otherwise.
 func (s *Store) scan(ctx context.Context, fn func(q *pgdb.Queries) error) error {
 	return s.scans.Run(ctx, func() error {
-		return s.pool.AcquireFunc(ctx, func(conn *pgxpool.Conn) error {
-			if s.scanHook != nil {
-				if err := s.scanHook(ctx, conn.Conn()); err != nil {
-					return err
+		return s.read(ctx, func(pool *pgxpool.Pool) error {
+			return pool.AcquireFunc(ctx, func(conn *pgxpool.Conn) error {
+				if s.scanHook != nil {
+					if err := s.scanHook(ctx, conn.Conn()); err != nil {
+						return err
+					}
 				}
-			}
-			return fn(pgdb.New(conn))
+				return fn(pgdb.New(conn))
+			})
 		})
 	})
 }

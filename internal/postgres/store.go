@@ -79,6 +79,21 @@ type Options struct {
 	// a crash of the database server (not of customerd) may lose the last
 	// commits, which then never happened for anyone. Off by default.
 	AsyncCommit bool
+	// ReadURL, when set, names a hot standby (or a multi-host URL with
+	// target_session_attrs=standby or prefer-standby) that serves
+	// GetCustomer, ListCustomers and CountCustomers (see replica.go). The
+	// writes, the change feed and reads it cannot serve stay on the
+	// primary.
+	ReadURL string
+	// ReadWait is how long a read that carries a consistency token waits
+	// for the standby to replay that far before it goes to the primary; 0
+	// means 100ms.
+	ReadWait time.Duration
+	// Writable, if set, is called whenever a primary stops or starts being
+	// reachable for writes (checked every second): false while none is
+	// (after a crash of the primary, until a standby is promoted), true
+	// again once one is.
+	Writable func(ok bool)
 }
 
 // Store is the PostgreSQL customer store. Its methods are safe for
@@ -92,6 +107,8 @@ type Store struct {
 	// before its query.
 	scanHook func(ctx context.Context, conn *pgx.Conn) error
 	log      *slog.Logger
+	replica  *replica    // the standby that serves reads, or nil
+	writable atomic.Bool // a primary answered the last check (see health.go)
 
 	batch           *batch.Actor[*txn] // every write goes through it
 	requestTTL      time.Duration
@@ -174,8 +191,17 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 
+	var rep *replica
+	if opts.ReadURL != "" {
+		if rep, err = openReplica(ctx, opts.ReadURL, cfg, opts, log); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+
 	bg, stop := context.WithCancel(context.Background())
 	s := &Store{
+		replica:         rep,
 		pool:            pool,
 		reads:           pgdb.New(pool),
 		scans:           scan.NewSlots(opts.ScanConns, int(cfg.MaxConns)),
@@ -192,6 +218,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	s.recorder = audit.NewRecorder(s.storeAudit, log)
 	s.stopped.Add(2)
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, customer.DefaultCleanupInterval))
+	if rep != nil {
+		s.stopped.Go(func() { rep.pollLag(bg) })
+	}
+	s.writable.Store(true) // Open just migrated on it
+	s.stopped.Go(func() { s.watchPrimary(bg, opts.Writable) })
 	// The listener waits for notifications, not for a statement: a cancel
 	// request would have nothing to stop, so when the store closes its
 	// connection is closed at once rather than after cancelGrace.
@@ -234,6 +265,9 @@ func (s *Store) Close() error {
 		cancel()
 		s.batch.Close() // runs the writes already accepted
 		s.pool.Close()
+		if s.replica != nil {
+			s.replica.pool.Close()
+		}
 	})
 	return nil
 }
@@ -262,7 +296,12 @@ func (s *Store) oldChanges() batch.Sweep {
 }
 
 // Gauges are the store's figures for /metrics: the batch actor's queue,
-// batches and commit time, and the size of the database.
+// batches and commit time, the size of the database, whether a primary is
+// reachable, and the read database's figures when there is one.
 func (s *Store) Gauges() []metrics.Gauge {
-	return s.batch.Gauges(s.Size, "Bytes of the PostgreSQL database (pg_database_size).")
+	g := append(s.batch.Gauges(s.Size, "Bytes of the PostgreSQL database (pg_database_size)."), s.healthGauges()...)
+	if s.replica != nil {
+		g = append(g, s.replica.gauges()...)
+	}
+	return g
 }

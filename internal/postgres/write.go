@@ -9,6 +9,7 @@ import (
 
 	"customerd/internal/batch"
 	"customerd/internal/broadcast"
+	"customerd/internal/consistency"
 	"customerd/internal/customer"
 	"customerd/internal/pgdb"
 )
@@ -68,8 +69,21 @@ func (w *writes) Release(ctx context.Context, t *txn) error {
 func (w *writes) Prepare(context.Context, *txn) error { return nil }
 
 // Commit commits; Rollback rolls back (a no-op after Commit).
-func (w *writes) Commit(ctx context.Context, t *txn) error { return t.tx.Commit(ctx) }
-func (w *writes) Rollback(t *txn)                          { t.tx.Rollback(context.Background()) }
+// After a commit, the writes that want a consistency token (t.lsns) get
+// its WAL position.
+func (w *writes) Commit(ctx context.Context, t *txn) error {
+	if err := t.tx.Commit(ctx); err != nil {
+		return err
+	}
+	if len(t.lsns) > 0 {
+		at := commitPosition(ctx, w.pool)
+		for _, p := range t.lsns {
+			*p = at
+		}
+	}
+	return nil
+}
+func (w *writes) Rollback(t *txn) { t.tx.Rollback(context.Background()) }
 
 // Committed wakes this replica's watchers at once (the others by the NOTIFY
 // of the change trigger).
@@ -80,8 +94,9 @@ func (w *writes) Committed() { w.commits.Notify() }
 // which lock its row first. A write changes or deletes a customer through
 // update or delete, never with the queries directly.
 type txn struct {
-	tx pgx.Tx
-	q  *pgdb.Queries
+	tx   pgx.Tx
+	q    *pgdb.Queries
+	lsns []*consistency.LSN // where to put the commit's WAL position (see Store.write)
 }
 
 // update applies u to the row, locked for the transaction, and returns the

@@ -59,7 +59,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 			next.ServeHTTP(w, withCaller(r, caller{id: localCaller, principal: localCaller}))
 			return
 		}
-		service := strings.HasPrefix(r.URL.Path, servicePrefix)
+		service := strings.HasPrefix(procedureOf(r), servicePrefix)
 		if !service && r.URL.Path != "/metrics" {
 			next.ServeHTTP(w, r)
 			return

@@ -6,12 +6,17 @@ import (
 
 	connectcors "connectrpc.com/cors"
 	"github.com/rs/cors"
+
+	"customerd/internal/consistency"
 )
 
 // withCORS lets web pages from origins call h from a browser, over Connect
 // (POST and GET), gRPC-Web and REST (also PATCH and DELETE). The header
 // lists come from connectrpc.com/cors, plus what this API adds: conditional
-// GETs send If-None-Match and read ETag, conditional writes send If-Match. With no origins, h is returned as is and
+// GETs send If-None-Match and read ETag, conditional writes send If-Match,
+// and an EventSource that reconnects to the event stream sends
+// Last-Event-ID; writes and reads carry Customerd-Consistency (read your
+// writes with reads on a standby). With no origins, h is returned as is and
 // browsers keep their same-origin policy.
 func withCORS(origins []string, h http.Handler) http.Handler {
 	if len(origins) == 0 {
@@ -20,8 +25,8 @@ func withCORS(origins []string, h http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: append(connectcors.AllowedMethods(), http.MethodPatch, http.MethodDelete), // and REST's
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization"),
-		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag"),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "If-None-Match", "If-Match", "Authorization", "Last-Event-ID", consistency.Header),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), "ETag", consistency.Header),
 		MaxAge:         7200, // seconds a browser may cache a preflight answer
 	}).Handler(h)
 }

@@ -81,7 +81,7 @@ const overloadedMessage = "the server is overloaded; retry later, with backoff"
 // refuse answers code and msg without reading the request.
 func (f refuser) refuse(w http.ResponseWriter, r *http.Request, code connect.Code, msg string) {
 	if f.metrics != nil {
-		f.metrics.Observe(r.URL.Path, code.String(), 0) // answered before any work
+		f.metrics.Observe(procedureOf(r), code.String(), 0) // answered before any work
 	}
 	_ = errorWriter.Write(w, r, connect.NewError(code, errors.New(msg)))
 }

@@ -47,7 +47,7 @@ func limitCalls(l limits, f refuser, next http.Handler) (http.Handler, []metrics
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
-		case r.URL.Path == customerv1connect.CustomerServiceWatchCustomersProcedure:
+		case procedureOf(r) == customerv1connect.CustomerServiceWatchCustomersProcedure:
 			caller := callerOf(r)
 			if msg := watchers.join(caller); msg != "" {
 				w.Header().Set("Retry-After", "10")
@@ -136,7 +136,7 @@ func refuseWhileDraining(draining func() bool, f refuser, next http.Handler) htt
 			// Every answer now closes its HTTP/1.1 connection, so that no
 			// client is left holding one the server is about to close.
 			w.Header().Set("Connection", "close")
-			if strings.HasPrefix(r.URL.Path, servicePrefix) {
+			if strings.HasPrefix(procedureOf(r), servicePrefix) {
 				f.refuse(w, r, connect.CodeUnavailable, "the server is shutting down; retry")
 				return
 			}

@@ -59,7 +59,9 @@ func withREST(l bodyLimits, f refuser, next http.Handler) http.Handler {
 	}
 	limit := int64(l.maxBytes)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, restPrefix) {
+		// The change feed's event stream is REST-shaped but served by
+		// serveEvents, behind the same guards as the RPCs.
+		if !strings.HasPrefix(r.URL.Path, restPrefix) || r.URL.Path == WatchEventsPath {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -170,6 +172,14 @@ func newRESTCodec(res vanguard.TypeResolver) vanguard.Codec {
 	return restCodec{c}
 }
 
+// MarshalAppend writes what Connect's JSON codec writes: the customer
+// responses by the hand encoder (see fastjson.go), anything else by
+// protojson without the whitespace protojson varies on purpose, so a REST
+// answer's bytes are the same from build to build.
+func (c restCodec) MarshalAppend(base []byte, msg proto.Message) ([]byte, error) {
+	return appendStableJSON(base, msg)
+}
+
 func (c restCodec) Unmarshal(data []byte, msg proto.Message) error {
 	return badJSON(c.JSONCodec.Unmarshal(data, msg))
 }
@@ -202,7 +212,7 @@ func (rr restRefuser) answer(w http.ResponseWriter, r *http.Request, code connec
 	if rr.f.metrics != nil {
 		rr.f.metrics.Observe(r.URL.Path, code.String(), 0) // counted as "other": the path is the client's
 	}
-	body, _ := protojson.Marshal(&status.Status{Code: int32(code), Message: msg})
+	body, _ := appendStableJSON(nil, &status.Status{Code: int32(code), Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(httpStatus)

@@ -87,6 +87,9 @@ type Options struct {
 	// as GET / (the web app). It sits behind the same Host check as the
 	// API but needs no API key: the page asks the user for one.
 	Web http.Handler
+	// Tracing, when not nil, traces every CustomerService call (see
+	// package tracing); it runs before the other interceptors.
+	Tracing connect.Interceptor
 }
 
 // NewHandler returns the handler of every route the server answers: the
@@ -119,6 +122,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
 	)...))
+	mux.HandleFunc("GET "+WatchEventsPath, svc.serveEvents)
 	mux.Handle(grpchealth.NewHandler(health))
 	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
 	// Reflection requests are small; they arrive on a stream that
@@ -163,10 +167,13 @@ func procedures() []string {
 }
 
 // interceptors returns the CustomerService's interceptors, outermost first:
-// the default deadline, then validation. Authentication happens before, in
-// guard.
+// tracing (if on), the default deadline, consistency tokens, then
+// validation. Authentication happens before, in guard.
 func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
-	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second))}
+	list := []connect.Interceptor{defaultTimeout(cmp.Or(opts.DefaultTimeout, 10*time.Second)), readYourWrites()}
+	if opts.Tracing != nil {
+		list = append([]connect.Interceptor{opts.Tracing}, list...)
+	}
 	return append(list, validation()...)
 }
 

@@ -50,6 +50,28 @@ func decodeResume(s string) (int64, bool) {
 }
 
 func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCustomersRequest, stream *connect.ServerStream[customerv1.ChangeEvent]) error {
+	return s.watch(ctx, req.GetResumeToken(), &streamSink{stream: stream, flusher: flusherFrom(ctx)})
+}
+
+// watchSink is where a watch sends its events: the WatchCustomers stream
+// or a server-sent events response. Every method's error means the client
+// left.
+type watchSink interface {
+	// open answers the request: from here on the client waits for events.
+	open() error
+	// send sends a run of events, in order, and flushes them.
+	send(events []event) error
+	// idle is called about once a second while there are no events.
+	idle() error
+}
+
+// watch serves one watcher of the change feed: it checks the resume token
+// tok ("" for "from now on"), opens sink and sends it every change after
+// the token, in commit order, until the client leaves (nil) or the server
+// shuts down (UNAVAILABLE). The rules of the feed (which tokens are valid,
+// what was pruned) are here, for every way of watching. Every error it
+// returns is a *connect.Error.
+func (s *service) watch(ctx context.Context, tok string, sink watchSink) error {
 	if s.feed == nil {
 		return connect.NewError(connect.CodeUnimplemented, errors.New("this server has no change feed"))
 	}
@@ -58,7 +80,7 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 		return toConnect(s.log, err)
 	}
 	after := newest // no token: only what happens from now on
-	if tok := req.GetResumeToken(); tok != "" {
+	if tok != "" {
 		seq, ok := decodeResume(tok)
 		switch {
 		case !ok:
@@ -71,12 +93,11 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 		}
 		after = seq
 	}
-	// Send the response headers now, without an event, so that the client's
-	// call returns at once instead of waiting for the first change.
-	if err := stream.Send(nil); err != nil {
+	// Answer now, without an event, so that the client's call returns at
+	// once instead of waiting for the first change.
+	if err := sink.open(); err != nil {
 		return nil // the client left
 	}
-	flusher := flusherFrom(ctx)
 	leave := s.fanout.join(after)
 	defer leave()
 	linger := time.NewTimer(0)
@@ -92,25 +113,45 @@ func (s *service) WatchCustomers(ctx context.Context, req *customerv1.WatchCusto
 			}
 			return toConnect(s.log, err)
 		}
-		if flusher != nil {
-			flusher.hold() // one flush for the whole run of events
-		}
-		for _, e := range events {
-			if err := stream.Send(e.msg); err != nil {
+		if len(events) == 0 {
+			if sink.idle() != nil {
 				return nil // the client left
 			}
-			after = e.seq
+			continue
 		}
-		if flusher != nil {
-			flusher.release()
+		if err := sink.send(events); err != nil {
+			return nil // the client left
 		}
-		if len(events) > 0 {
-			linger.Reset(watchLinger)
-			select {
-			case <-linger.C:
-			case <-ctx.Done():
-				return nil // the client left
-			}
+		after = events[len(events)-1].seq
+		linger.Reset(watchLinger)
+		select {
+		case <-linger.C:
+		case <-ctx.Done():
+			return nil // the client left
 		}
 	}
 }
+
+// streamSink sends a watch's events on a WatchCustomers stream.
+type streamSink struct {
+	stream  *connect.ServerStream[customerv1.ChangeEvent]
+	flusher *batchedFlusher // nil if the request has none
+}
+
+// open sends the response headers.
+func (k *streamSink) open() error { return k.stream.Send(nil) }
+
+func (k *streamSink) send(events []event) error {
+	if k.flusher != nil {
+		k.flusher.hold() // one flush for the whole run of events
+		defer k.flusher.release()
+	}
+	for _, e := range events {
+		if err := k.stream.Send(e.msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *streamSink) idle() error { return nil }

@@ -24,13 +24,19 @@ import (
 // and revisions of its page from its own snapshot, uses an entry only when
 // it is the very version the snapshot holds.
 //
-// Memory is bounded: past max entries, an arbitrary one makes room. A nil
-// *hotCustomers (max 0) keeps nothing.
+// It also keeps the rows (ids and revisions) of recent pages of
+// ListCustomers, each valid only until the next commit: a page asked again
+// with nothing committed in between is answered from memory when the cache
+// still holds each of its customers, without a query.
+//
+// Memory is bounded: past max entries, an arbitrary one makes room; past
+// maxPages pages, all pages go. A nil *hotCustomers (max 0) keeps nothing.
 type hotCustomers struct {
 	mu    sync.RWMutex
-	gen   uint64 // commits that wrote customers so far
+	gen   uint64 // commits so far
 	max   int
 	items map[int64]hotCustomer
+	pages map[pageKey][]pageRow // pages read at generation gen
 
 	hits, misses atomic.Int64 // lookups, for /metrics
 }
@@ -46,7 +52,7 @@ func newHotCustomers(max int) *hotCustomers {
 	if max <= 0 {
 		return nil
 	}
-	return &hotCustomers{max: max, items: make(map[int64]hotCustomer)}
+	return &hotCustomers{max: max, items: make(map[int64]hotCustomer), pages: make(map[pageKey][]pageRow)}
 }
 
 // get returns customer id and its revision if the cache holds it.
@@ -65,7 +71,7 @@ func (h *hotCustomers) get(id int64) (customer.Customer, int64, bool) {
 	return e.c, e.revision, ok
 }
 
-// generation returns the number of commits that wrote customers so far;
+// generation returns the number of commits so far;
 // a reader takes it before it reads, and hands it to fill.
 func (h *hotCustomers) generation() uint64 {
 	if h == nil {
@@ -76,8 +82,8 @@ func (h *hotCustomers) generation() uint64 {
 	return h.gen
 }
 
-// fill adds what a reader read, unless a commit that wrote customers came
-// after gen was taken: the rows may then be older than that commit.
+// fill adds what a reader read, unless a commit came after gen was taken:
+// the rows may then be older than that commit.
 func (h *hotCustomers) fill(gen uint64, rows ...sqlitedb.Customer) {
 	if h == nil || len(rows) == 0 {
 		return
@@ -98,10 +104,11 @@ func (h *hotCustomers) fill(gen uint64, rows ...sqlitedb.Customer) {
 	}
 }
 
-// invalidate drops customers ids, which a transaction that just committed
-// wrote, and makes the fills of reads that began before it fail.
+// invalidate runs after every commit: it drops customers ids, which the
+// transaction changed or deleted, and every page (a created customer may
+// belong to any), and makes the fills of reads that began before it fail.
 func (h *hotCustomers) invalidate(ids map[int64]struct{}) {
-	if h == nil || len(ids) == 0 {
+	if h == nil {
 		return
 	}
 	h.mu.Lock()
@@ -110,6 +117,65 @@ func (h *hotCustomers) invalidate(ids map[int64]struct{}) {
 	for id := range ids {
 		delete(h.items, id)
 	}
+	clear(h.pages)
+}
+
+// pageKey is everything that decides which rows a page of ListCustomers
+// holds.
+type pageKey struct {
+	order        customer.Order
+	query        string // normalized
+	updatedAfter string
+	after        customer.Cursor
+	first        bool // no cursor: the first page
+	limit        int
+}
+
+// maxPages bounds the pages kept; a key holds at most one query of
+// customer.MaxQueryLength characters and a page at most the largest page
+// size of rows, so they take a few megabytes at most.
+const maxPages = 256
+
+// page returns the customers of the page key, at the revisions a query read
+// when nothing had been committed since, if the cache holds every one of
+// them.
+func (h *hotCustomers) page(key pageKey) ([]customer.Customer, bool) {
+	if h == nil {
+		return nil, false
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	rows, ok := h.pages[key]
+	if !ok {
+		return nil, false
+	}
+	out := make([]customer.Customer, len(rows))
+	for i, r := range rows {
+		e, ok := h.items[r.ID]
+		if !ok || e.revision != r.Revision {
+			return nil, false
+		}
+		out[i] = e.c
+	}
+	h.hits.Add(int64(len(rows)))
+	return out, true
+}
+
+// putPage keeps the rows of page key, which a reader read at gen (as for
+// fill).
+func (h *hotCustomers) putPage(gen uint64, key pageKey, rows []pageRow) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gen != gen {
+		return
+	}
+	if len(h.pages) >= maxPages {
+		clear(h.pages)
+	}
+	h.pages[key] = rows
 }
 
 // len returns how many customers the cache holds.

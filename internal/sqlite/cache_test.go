@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -223,5 +224,52 @@ func TestCacheIsBounded(t *testing.T) {
 	c := createForTest(t, off, "Ada")
 	if got, err := off.GetCustomer(ctx, c.ID); err != nil || got.Name != "Ada" || off.hot.len() != 0 {
 		t.Fatalf("without a cache: %q, %v, %d cached", got.Name, err, off.hot.len())
+	}
+}
+
+// A page asked again with nothing committed in between is answered
+// without a query; any commit, a create among them, makes the next one
+// query again.
+func TestRepeatedPagesSkipTheQuery(t *testing.T) {
+	ctx := context.Background()
+	s := openForTest(t, Options{})
+	var scans atomic.Int64
+	s.scanHook = func(context.Context, *sql.Tx) error { scans.Add(1); return nil }
+	a := createForTest(t, s, "Ada")
+	for range 3 {
+		if got := listNames(t, s); fmt.Sprint(got) != "[Ada]" {
+			t.Fatalf("list: %v", got)
+		}
+	}
+	if n := scans.Load(); n != 1 {
+		t.Fatalf("three lists of one page ran %d queries, want 1", n)
+	}
+	createForTest(t, s, "Grace")
+	if got := listNames(t, s); fmt.Sprint(got) != "[Ada Grace]" {
+		t.Fatalf("list after a create: %v", got)
+	}
+	name := "Ada L."
+	if _, err := s.UpdateCustomer(ctx, customer.Update{ID: a.ID, Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if got := listNames(t, s); fmt.Sprint(got) != "[Ada L. Grace]" {
+		t.Fatalf("list after an update: %v", got)
+	}
+	// Another page is another key.
+	page, err := s.ListCustomers(ctx, customer.ListParams{Limit: 1})
+	if err != nil || len(page) != 1 || page[0].Name != name {
+		t.Fatalf("page of one: %v, %v", page, err)
+	}
+	if n := scans.Load(); n != 4 {
+		t.Fatalf("%d queries, want 4 (one per page after each commit)", n)
+	}
+	// Many distinct pages keep a bounded number.
+	for i := range maxPages + 10 {
+		if _, err := s.ListCustomers(ctx, customer.ListParams{Limit: 1, Query: fmt.Sprint("x", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.hot.pages); n > maxPages {
+		t.Fatalf("%d pages kept, more than %d", n, maxPages)
 	}
 }

@@ -123,10 +123,22 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 	if p.After != nil {
 		a.AfterValue, a.AfterID = p.After.Value, p.After.ID
 	}
+	key := pageKey{order: p.Order, query: query, updatedAfter: a.UpdatedAfter, first: p.After == nil, limit: p.Limit}
+	if p.After != nil {
+		key.after = *p.After
+	}
+	if page, ok := s.hot.page(key); ok {
+		return page, nil
+	}
 	var page []customer.Customer
 	gen := s.hot.generation() // before the scan's snapshot: see hotCustomers.fill
 	err = s.scan(ctx, func(q *sqlitedb.Queries) (err error) {
 		var rows []pageRow
+		defer func() {
+			if err == nil {
+				s.hot.putPage(gen, key, rows)
+			}
+		}()
 		if query == "" {
 			rows, err = list(ctx, q, a)
 		} else {

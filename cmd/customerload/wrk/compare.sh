@@ -36,10 +36,19 @@ start customerd "$tmp/customerd" -addr 127.0.0.1:0 -db "$tmp/customerd.db"
 start handwritten "$tmp/customerload" handwritten-server -db "$tmp/handwritten.db"
 start ceiling "$tmp/customerload" ceiling-server
 servers="customerd handwritten ceiling"
+# BASELINE=DIR adds another hand-written server, built from the Go module in DIR and started with
+# -addr and -db (as the team's reference server takes them), to the comparison.
+if [ -n "${BASELINE:-}" ]; then
+  go build -C "$BASELINE" -o "$tmp/baseline" .
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  start baseline "$tmp/baseline" -addr 127.0.0.1:$port -db "$tmp/baseline.db"
+  "$here/run.sh" "$pid_baseline" "$url_baseline" create ${SEED:-8} >/dev/null
+  servers="$servers baseline"
+fi
 
 echo "seeding (get and update pick customers 1 to 20,000)"
-"$here/run.sh" "$pid_customerd" "$url_customerd" create 8 >/dev/null
-"$here/run.sh" "$pid_handwritten" "$url_handwritten" create 8 >/dev/null
+"$here/run.sh" "$pid_customerd" "$url_customerd" create ${SEED:-8} >/dev/null
+"$here/run.sh" "$pid_handwritten" "$url_handwritten" create ${SEED:-8} >/dev/null
 
 for run in $(seq "$runs"); do
   for op in create get list update; do
@@ -64,4 +73,8 @@ for op in create get list update; do
   c=cpu_customerd_$op h=cpu_handwritten_$op r=rps_customerd_$op e=rps_ceiling_$op
   awk -v c=${!c} -v h=${!h} -v r=${!r} -v e=${!e} -v op=$op 'BEGIN {
     printf "%-7s customerd: %.2fx the hand-written server'\''s CPU per request, %.0f%% of the ceiling'\''s req/s\n", op, c/h, 100*r/e }'
+  if [ -n "${BASELINE:-}" ]; then
+    b=cpu_baseline_$op
+    awk -v c=${!c} -v b=${!b} -v op=$op 'BEGIN { printf "%-7s customerd: %.2fx BASELINE'\''s CPU per request\n", op, c/b }'
+  fi
 done
