@@ -56,6 +56,7 @@ func (s *Store) create(ctx context.Context, t *txn, c customer.New, row *sqlited
 		}
 	}
 	var err error
+	t.created = true // a page of ListCustomers may now be another
 	*row, err = q.CreateCustomer(ctx, sqlitedb.CreateCustomerParams{
 		Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
 	})

@@ -67,7 +67,7 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 	}
 	w.words.reset()
 	w.index.rolledBack()
-	w.txn.index, w.txn.erasing = &w.index, false
+	w.txn.index, w.txn.erasing, w.txn.created = &w.index, false, false
 	w.txn.back.reset()
 	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
@@ -115,7 +115,11 @@ func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
 func (w *writes) Committed() {
 	w.words.committed()
 	w.index.committed()
-	w.hot.invalidate(w.txn.wrote)
+	if len(w.txn.wrote) > 0 || w.txn.created {
+		// Only a transaction that changed customers makes the cache's
+		// pages stale: not the audit trail's batches, nor clean-ups.
+		w.hot.invalidate(w.txn.wrote)
+	}
 	w.commits.Notify()
 }
 
@@ -132,6 +136,9 @@ type txn struct {
 	index *auditIndex        // see txn.audit
 	// erasing is set by an erasure (EraseCustomer), for Prepare.
 	erasing bool
+	// created is set by a create, which changes what pages of
+	// ListCustomers hold (see Committed).
+	created bool
 }
 
 // update applies u and has the customer as the transaction leaves it read
