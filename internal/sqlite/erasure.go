@@ -25,9 +25,9 @@ func (s *Store) CustomerChanges(ctx context.Context, id int64) ([]customer.Chang
 // database file and its WAL: in one write, the customer row goes (through
 // txn.delete, which drops it from the read cache), its changes become
 // tombstones, its request_ids go, and before COMMIT the search index
-// deletes its words (FTS5 secure-delete, see
-// db/migrations/20261202130000_erasure.sql) and search_terms loses the
-// words no customer holds any more. The writer's secure_delete pragma
+// deletes its words and is merged into one segment (FTS5 optimize: see
+// writes.Prepare), and search_terms loses the words no customer holds any
+// more. The writer's secure_delete pragma
 // zeroes every byte these deletes free. After the commit a TRUNCATE
 // checkpoint empties the WAL, whose older frames held the values; when
 // readers keep it from finishing, the checkpointer retries it until it
