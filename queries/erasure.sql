@@ -22,4 +22,3 @@ DELETE FROM create_requests WHERE customer_id = sqlc.arg(customer_id);
 -- Deletes the words of search_terms that the full-text index no longer
 -- holds (reading the index's vocabulary costs in proportion to the index).
 DELETE FROM search_terms WHERE term NOT IN (SELECT t.term FROM customers_fts_terms t);
-
