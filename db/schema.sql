@@ -37,7 +37,7 @@ CREATE TABLE customer_changes (
   created_at  DATETIME NOT NULL,
   updated_at  DATETIME NOT NULL,
   recorded_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-);
+, erased BOOLEAN NOT NULL DEFAULT 0);
 CREATE TRIGGER customer_changes_insert AFTER INSERT ON customers BEGIN
   INSERT INTO customer_changes (change, customer_id, name, email, phone, address, revision, created_at, updated_at)
   VALUES ('created', NEW.id, NEW.name, NEW.email, NEW.phone, NEW.address, NEW.revision, NEW.created_at, NEW.updated_at);
@@ -132,6 +132,20 @@ BEGIN
   VALUES (NEW.id, 0, ' ' || NEW.name || ' ' || NEW.email || ' ' || ifnull(NEW.phone, '') || ' ' || ifnull(NEW.address, ''))
   ON CONFLICT (id) DO UPDATE SET added = added || excluded.added;
 END;
+CREATE TABLE audit_events (
+  seq          INTEGER PRIMARY KEY,
+  at           DATETIME NOT NULL,
+  principal    TEXT NOT NULL,
+  procedure    TEXT NOT NULL,
+  code         TEXT NOT NULL,
+  request_id   TEXT NOT NULL DEFAULT '',
+  customer_ids TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE audit_customers (
+  block       INTEGER NOT NULL,
+  customer_id INTEGER NOT NULL,
+  PRIMARY KEY (block, customer_id)
+) WITHOUT ROWID;
 -- Dbmate schema migrations
 INSERT INTO "schema_migrations" (version) VALUES
   ('20261125120000'),
@@ -142,4 +156,6 @@ INSERT INTO "schema_migrations" (version) VALUES
   ('20261126020000'),
   ('20261126030000'),
   ('20261126040000'),
-  ('20261126050000');
+  ('20261126050000'),
+  ('20261202120000'),
+  ('20261202130000');

@@ -57,6 +57,9 @@ var commands = []command{
 	{"watch", "[-resume TOKEN]", "every change from now (or after TOKEN), until interrupted", cmdWatch},
 	{"export", "[-file F] [-format csv|jsonl]", "every customer, to F or stdout", cmdExport},
 	{"import", "[-file F] [-format csv|jsonl] [-existing update|keep] [-workers N]", "from F or stdin, matched by email; safe to run again", cmdImport},
+	{"audit", "[-id ID] [-principal P] [-procedure RPC] [-since T] [-until T] [-oldest-first] [-all]", "who read or changed customers (admin key)", cmdAudit},
+	{"export-person", "-id ID", "everything held about one customer, as JSON (admin key)", cmdExportPerson},
+	{"erase", "-id ID [-etag ETAG]", "delete a customer and its values everywhere (admin key)", cmdErase},
 }
 
 // printUsage writes the help text to w, a line for each of commands.

@@ -27,7 +27,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st}))
+	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), rpc.Options{Feed: st, Audit: st, Personal: st}))
 	t.Cleanup(func() { srv.Close(); st.Close() })
 	return srv.URL
 }
@@ -277,5 +277,43 @@ func TestListAllFalseGetsOnePage(t *testing.T) {
 	out, err = ctl(t, url, "list", "-page-size", "2", "-all")
 	if err != nil || strings.Count(out, "@example.com") != 5 || strings.Contains(out, "more:") {
 		t.Fatalf("list -all: %v\n%s", err, out)
+	}
+}
+
+func TestAuditCommand(t *testing.T) {
+	url := startServer(t)
+	if out, err := ctl(t, url, "create", "-name", "Ada Lovelace", "-email", "ada@example.com"); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	out, err := ctl(t, url, "audit", "-id", "1", "-procedure", "CreateCustomer")
+	if err != nil || !strings.Contains(out, "local") || !strings.Contains(out, "CreateCustomer") || strings.Contains(out, "Ada") {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "audit", "-o", "json", "-oldest-first", "-all")
+	if err != nil || !strings.Contains(out, `"customerIds"`) {
+		t.Fatalf("audit -o json: %v\n%s", err, out)
+	}
+	if _, err := ctl(t, url, "audit", "-since", "yesterday"); err == nil {
+		t.Fatal("audit -since yesterday was accepted")
+	}
+
+	out, err = ctl(t, url, "export-person", "-id", "1")
+	var exp struct {
+		Customer    struct{ Name string }
+		Changes     []struct{ Type string }
+		AuditEvents []struct{ Procedure string }
+	}
+	if err != nil || json.Unmarshal([]byte(out), &exp) != nil || exp.Customer.Name != "Ada Lovelace" || len(exp.Changes) != 1 || len(exp.AuditEvents) == 0 {
+		t.Fatalf("export-person: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "erase", "-id", "1"); err != nil || !strings.Contains(out, "erased customer 1") {
+		t.Fatalf("erase: %v\n%s", err, out)
+	}
+	if out, err := ctl(t, url, "erase", "-id", "1"); err == nil || !strings.Contains(err.Error(), "not_found") {
+		t.Fatalf("erase again: %v\n%s", err, out)
+	}
+	out, err = ctl(t, url, "export-person", "-id", "1")
+	if err != nil || strings.Contains(out, "Ada") || !strings.Contains(out, "CHANGE_TYPE_ERASED") {
+		t.Fatalf("export-person after erase: %v\n%s", err, out)
 	}
 }

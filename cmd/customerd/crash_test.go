@@ -104,7 +104,8 @@ func (l *ledger) write(client customerv1connect.CustomerServiceClient, prefix st
 // it on the same database and checks that every acknowledged write is
 // there with its acknowledged values, that no write in flight is
 // half-applied, and, on SQLite, that integrity_check says ok; for
-// -crash.rounds rounds, on each engine.
+// -crash.rounds rounds, on each engine. At the end, creates and deletes
+// must match their audit events (see checkWriteAudit).
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
@@ -154,8 +155,55 @@ func testCrashRecovery(t *testing.T, bin, dbPath string) {
 	// A last start checks the last round.
 	cmd, url, _ := startBinary(t, bin, dbPath)
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	lost = verify(t, customerv1connect.NewCustomerServiceClient(http.DefaultClient, url), l.all, *crashRounds)
+	final := customerv1connect.NewCustomerServiceClient(http.DefaultClient, url)
+	lost = verify(t, final, l.all, *crashRounds)
 	t.Logf("%d rounds, %d writes acknowledged, %d lost", *crashRounds, acked.Load(), lost)
+	checkWriteAudit(t, final)
+}
+
+// checkWriteAudit checks that, after the kills, writes and their audit
+// events went together: every customer has the event of its create, and
+// every create's event has its customer, or the event of its delete.
+func checkWriteAudit(t *testing.T, client customerv1connect.CustomerServiceClient) {
+	t.Helper()
+	events := func(procedure string) map[int64]int {
+		out := map[int64]int{}
+		req := &customerv1.ListAuditEventsRequest{Procedure: procedure, PageSize: 1000}
+		for {
+			res, err := client.ListAuditEvents(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range res.GetAuditEvents() {
+				if ev.GetCode() == "ok" {
+					out[ev.GetCustomerIds()[0]]++
+				}
+			}
+			if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
+				return out
+			}
+		}
+	}
+	created, deleted := events("CreateCustomer"), events("DeleteCustomer")
+	stored := listByEmail(t, client)
+	exists := map[int64]bool{}
+	for _, c := range stored {
+		exists[c.Id] = true
+		if created[c.Id] == 0 { // (a replayed requestId records another)
+			t.Errorf("customer %d has no create event", c.Id)
+		}
+	}
+	for id := range created {
+		if !exists[id] && deleted[id] == 0 {
+			t.Errorf("customer %d has a create event but is gone without a delete event", id)
+		}
+	}
+	for id := range deleted {
+		if exists[id] {
+			t.Errorf("customer %d has a delete event but exists", id)
+		}
+	}
+	t.Logf("audit: %d create and %d delete events match %d customers", len(created), len(deleted), len(stored))
 }
 
 // verify lists every customer and checks each tracked one against what was

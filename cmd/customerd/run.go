@@ -24,9 +24,11 @@ import (
 	"customerd/internal/batch"
 	"customerd/internal/customer"
 	"customerd/internal/engine"
+	"customerd/internal/erasurelog"
 	"customerd/internal/logbuf"
 	"customerd/internal/loopback"
 	"customerd/internal/rpc"
+	"customerd/internal/sqlite"
 	"customerd/internal/webui"
 )
 
@@ -58,6 +60,9 @@ type config struct {
 	tlsCert        string
 	tlsKey         string
 	cacheSize      int
+	auditRetention time.Duration // how long the audit trail keeps an event
+	auditReads     bool          // record reads in the audit trail too
+	erasureLog     string        // see erasureLogPath
 }
 
 // parseConfig reads the server's configuration from the flags in args and
@@ -68,7 +73,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		requestIDTTL: customer.DefaultRequestIDTTL, retention: customer.DefaultChangeRetention, durability: "full", logFormat: "text",
 		maxBatch: batch.DefaultMaxBatch, timeout: 10 * time.Second, queue: batch.DefaultQueue, maxInFlight: rpc.DefaultMaxInFlight,
 		maxWatchers: rpc.DefaultMaxWatchers, maxWatchersKey: rpc.DefaultMaxWatchersPerKey, maxRequest: rpc.DefaultMaxRequestBytes,
-		cacheSize: customer.DefaultCacheSize,
+		cacheSize: customer.DefaultCacheSize, auditRetention: customer.DefaultAuditRetention, auditReads: true,
 	}
 	cfg.addr = cmp.Or(getenv("CUSTOMERD_ADDR"), cfg.addr)
 	cfg.dbPath = cmp.Or(getenv("CUSTOMERD_DB"), cfg.dbPath)
@@ -76,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	cfg.corsOrigins = getenv("CUSTOMERD_CORS_ORIGINS")
 	cfg.authKeys = getenv("CUSTOMERD_AUTH_KEYS")
 	cfg.durability = cmp.Or(getenv("CUSTOMERD_DURABILITY"), cfg.durability)
+	cfg.erasureLog = getenv("CUSTOMERD_ERASURE_LOG")
 	if v := getenv("CUSTOMERD_REQUEST_ID_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -106,6 +112,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&cfg.logFormat, "log-format", cfg.logFormat, "log `format`: text or json")
 	fs.TextVar(&cfg.logLevel, "log-level", cfg.logLevel, "log `level`: debug, info, warn or error (debug logs every write batch)")
 	fs.DurationVar(&cfg.retention, "change-retention", cfg.retention, "how long WatchCustomers can resume from a change")
+	fs.DurationVar(&cfg.auditRetention, "audit-retention", cfg.auditRetention, "how long the audit trail keeps an event (9600h: 400 days)")
+	fs.BoolVar(&cfg.auditReads, "audit-reads", cfg.auditReads, "record reads (GetCustomer, ListCustomers, exports) in the audit trail, not only changes")
+	fs.StringVar(&cfg.erasureLog, "erasure-log", cfg.erasureLog, "`file` of erased customer ids, erased again at every start (after a restore); default: the SQLite file's path + \".erasures\", none for PostgreSQL; \"none\" for none (env CUSTOMERD_ERASURE_LOG)")
 	fs.DurationVar(&cfg.requestIDTTL, "request-id-ttl", cfg.requestIDTTL, "how long CreateCustomer remembers a request_id (env CUSTOMERD_REQUEST_ID_TTL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -123,6 +132,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return config{}, errors.New("-max-batch must be at least 1")
 	case cfg.retention <= 0:
 		return config{}, errors.New("-change-retention must be positive")
+	case cfg.auditRetention <= 0:
+		return config{}, errors.New("-audit-retention must be positive")
 	case cfg.requestIDTTL <= 0:
 		return config{}, errors.New("-request-id-ttl must be positive")
 	case fs.NArg() > 0:
@@ -210,7 +221,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	notServing := func() { setHealth(func() { stopping = true }) }
 	st, err := engine.Open(ctx, cfg.dbPath, engine.Options{
 		Logger: log, RequestIDTTL: cfg.requestIDTTL, Durability: cfg.durability, MaxBatch: cfg.maxBatch, Queue: cfg.queue,
-		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), ReadDSN: cfg.dbRead,
+		ChangeRetention: cfg.retention, CacheSize: cmp.Or(cfg.cacheSize, -1), ReadDSN: cfg.dbRead, AuditRetention: cfg.auditRetention,
 		// A damaged database file fails writes until it is restored: load
 		// balancers and orchestrators must stop sending work here. So does
 		// a PostgreSQL without a reachable primary, until one is promoted.
@@ -221,6 +232,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.Close()
+	var erased func(int64) error
+	if path := erasureLogPath(cfg); path != "" {
+		erasures, err := erasurelog.Open(path)
+		if err != nil {
+			return err
+		}
+		defer erasures.Close()
+		n, err := erasures.Reapply(ctx, st, log)
+		if err != nil {
+			return err
+		}
+		log.Info("erasure log", "path", path, "erased_again", n)
+		erased = erasures.Append
+	}
 
 	if keys == nil {
 		log.Info("no -auth-keys: serving on loopback only, without authentication")
@@ -231,7 +256,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := newServer(tlsConfig, log, rpc.NewHandler(tracer.store(st, cfg.dbPath), health, log, rpc.Options{
 		CORSOrigins: cfg.origins(), DefaultTimeout: cfg.timeout, Keys: keys, MaxInFlight: cfg.maxInFlight,
 		MaxWatchers: cfg.maxWatchers, MaxWatchersPerKey: cfg.maxWatchersKey,
-		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st,
+		MaxRequestBytes: cfg.maxRequest, Gauges: st.Gauges(), Feed: st, Audit: st, Personal: st, NoReadAudit: !cfg.auditReads, Erased: erased,
 		Draining: draining.Load, Web: webui.Handler(), Tracing: tracer.interceptor(),
 	}))
 	if debugLn != nil {
@@ -241,6 +266,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("profiles on http://" + debugLn.Addr().String() + "/debug/pprof/")
 	}
 	return serveAndDrain(ctx, cfg, log, srv, ln, func() { notServing(); draining.Store(true) }, st.Close)
+}
+
+// erasureLogPath returns the erasure log's path: -erasure-log, or next to
+// a SQLite file, where a backup restored over the file finds it; "" for
+// none.
+func erasureLogPath(cfg config) string {
+	switch {
+	case cfg.erasureLog == "none":
+		return ""
+	case cfg.erasureLog != "":
+		return cfg.erasureLog
+	case engine.IsPostgres(cfg.dbPath) || cfg.dbPath == sqlite.Memory:
+		return ""
+	}
+	return cfg.dbPath + ".erasures"
 }
 
 // bind loads the TLS certificate and binds the ports the command line
@@ -432,24 +472,26 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	return fmt.Errorf("check: %s is damaged (see above): do not serve it; restore a good backup (check the backup first with customerd check -db BACKUP)", *dbPath)
 }
 
-// runKeysAdd runs "customerd keys add -file FILE -scope read|write". It
+// runKeysAdd runs "customerd keys add -file FILE [-name NAME] -scope
+// read|write|admin". It
 // prints a new key, alone on its line, and appends only its hash to FILE.
 func runKeysAdd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("customerd keys add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("file", getenv("CUSTOMERD_AUTH_KEYS"), "the key `file` to append to (env CUSTOMERD_AUTH_KEYS)")
-	scopeName := fs.String("scope", "", "what the key may do: `read` or write")
+	scopeName := fs.String("scope", "", "what the key may do: `read`, write (and read) or admin (everything, the audit trail, export and erasure among it)")
+	name := fs.String("name", "", "who holds the key, as the audit trail records it (letters, digits, . _ - @); without it, the key's id")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *file == "" || fs.NArg() > 0 {
-		return errors.New("usage: customerd keys add -file FILE -scope read|write")
+		return errors.New("usage: customerd keys add -file FILE [-name NAME] -scope read|write|admin")
 	}
 	scope, err := auth.ParseScope(*scopeName)
 	if err != nil {
 		return err
 	}
-	key, err := auth.AddKey(*file, scope)
+	key, err := auth.AddNamedKey(*file, scope, *name)
 	if err != nil {
 		return err
 	}

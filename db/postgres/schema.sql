@@ -83,6 +83,35 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: audit_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_events (
+    seq bigint NOT NULL,
+    at timestamp(3) with time zone NOT NULL,
+    principal text NOT NULL,
+    procedure text NOT NULL,
+    code text NOT NULL,
+    request_id text DEFAULT ''::text NOT NULL,
+    customer_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL
+);
+
+
+--
+-- Name: audit_events_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: create_requests; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -110,6 +139,7 @@ CREATE TABLE public.customer_changes (
     created_at timestamp(3) with time zone NOT NULL,
     updated_at timestamp(3) with time zone NOT NULL,
     recorded_at timestamp(3) with time zone DEFAULT date_trunc('milliseconds'::text, clock_timestamp()) NOT NULL,
+    erased boolean DEFAULT false NOT NULL,
     CONSTRAINT customer_changes_change_check CHECK ((change = ANY (ARRAY['created'::text, 'updated'::text, 'deleted'::text])))
 );
 
@@ -175,6 +205,14 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (seq);
+
+
+--
 -- Name: create_requests create_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -204,6 +242,13 @@ ALTER TABLE ONLY public.customers
 
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: audit_events_customer_ids_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_events_customer_ids_idx ON public.audit_events USING gin (customer_ids);
 
 
 --
@@ -302,4 +347,6 @@ CREATE TRIGGER customers_touch BEFORE UPDATE ON public.customers FOR EACH ROW EX
 --
 
 INSERT INTO public.schema_migrations (version) VALUES
-    ('20261126000000');
+    ('20261126000000'),
+    ('20261202120000'),
+    ('20261202130000');

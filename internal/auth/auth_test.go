@@ -63,7 +63,7 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"empty":     "# no keys\n\n",
-		"scope":     "sha256:" + strings.Repeat("a", 64) + " admin\n",
+		"scope":     "sha256:" + strings.Repeat("a", 64) + " owner\n",
 		"hash":      "sha256:xyz read\n",
 		"plain key": "cdk_abc read\n",
 	} {
@@ -75,5 +75,41 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "missing")); err == nil {
 		t.Error("Load accepted a missing file")
+	}
+}
+
+func TestNamedKeysAndAdmin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	// A key file written before names existed keeps working.
+	old, err := AddKey(path, Write)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := AddNamedKey(path, Admin, "dpo@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddNamedKey(path, Read, "two words"); err == nil {
+		t.Fatal("AddNamedKey took a name with a space")
+	}
+	keys, err := Load(path)
+	if err != nil || keys.Len() != 2 {
+		t.Fatalf("Load: %v, %v", keys, err)
+	}
+	k, err := keys.Check("Bearer " + admin)
+	if err != nil || k.Name != "dpo@example.com" || k.Scope != Admin || !k.Scope.Allows(Write) || !k.Scope.Allows(Read) {
+		t.Fatalf("admin key: %+v, %v", k, err)
+	}
+	k, err = keys.Check("Bearer " + old)
+	if err != nil || k.Name != k.ID || k.Scope.Allows(Admin) || !k.Scope.Allows(Write) {
+		t.Fatalf("unnamed write key: %+v, %v (want its id as its name)", k, err)
+	}
+	if s, err := ParseScope("admin"); err != nil || s != Admin || s.String() != "admin" {
+		t.Fatalf("ParseScope(admin) = %v, %v", s, err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("sha256:"+strings.Repeat("a", 64)+" read bad\x01name\n"), 0o600)
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), ":1:") {
+		t.Fatalf("Load of a bad name: %v", err)
 	}
 }

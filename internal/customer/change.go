@@ -13,6 +13,8 @@ const (
 	Created ChangeType = iota + 1
 	Updated
 	Deleted
+	// Erased is the deletion of an erased customer (see PersonalData).
+	Erased
 )
 
 // ParseChangeType reads the change types as the change tables store them:
@@ -31,6 +33,8 @@ func ParseChangeType(s string) ChangeType {
 
 // Change is one entry of the change feed: a customer after a create or an
 // update, or as it was when deleted. Seq orders changes in commit order.
+// The changes of an erased customer are tombstones: its id, revision and
+// times, no values.
 type Change struct {
 	Seq      int64
 	Type     ChangeType
@@ -64,6 +68,7 @@ type ChangeRow = struct {
 	Revision   int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Erased     bool
 }
 
 // ChangesFromRows returns the changes that stored rows hold.
@@ -71,7 +76,11 @@ func ChangesFromRows[R ~ChangeRow](rows []R) []Change {
 	out := make([]Change, len(rows))
 	for i, row := range rows {
 		r := ChangeRow(row)
-		out[i] = Change{Seq: r.Seq, Type: ParseChangeType(r.Change), Customer: FromRow(Row{
+		typ := ParseChangeType(r.Change)
+		if r.Erased && typ == Deleted {
+			typ = Erased
+		}
+		out[i] = Change{Seq: r.Seq, Type: typ, Customer: FromRow(Row{
 			ID: r.CustomerID, Name: r.Name, Email: r.Email, Phone: r.Phone, Address: r.Address,
 			Revision: r.Revision, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		})}
@@ -93,4 +102,20 @@ func ReadChangeBounds(ctx context.Context, q SeqReader) (oldest, newest int64, e
 		newest, err = q.NewestChange(ctx)
 	}
 	return oldest, newest, err
+}
+
+// PersonalData is what a storage engine does for the people it holds, beside
+// Store: copy everything about one, and erase one.
+type PersonalData interface {
+	// CustomerChanges returns every change still kept for customer id, in
+	// commit order.
+	CustomerChanges(ctx context.Context, id int64) ([]Change, error)
+	// EraseCustomer deletes customer id and removes its values from
+	// everything the store keeps: its changes become tombstones (the
+	// deletion an Erased change), its request_ids are forgotten, and the
+	// search index loses its words. A successful erasure made with a
+	// context from WithAudit records its event in its transaction. Fails
+	// with NotFound when the store holds nothing of id, Aborted when etag is
+	// set and stale.
+	EraseCustomer(ctx context.Context, id int64, etag string) error
 }

@@ -170,8 +170,9 @@ func ParseDurability(s string) (Durability, error) {
 
 // Defaults of the stores' options, for both engines.
 const (
-	DefaultRequestIDTTL    = 24 * time.Hour // how long a create's request_id is remembered
-	DefaultChangeRetention = 24 * time.Hour // how long the change feed keeps a change
-	DefaultCleanupInterval = time.Minute    // how often expired request_ids and changes go
-	DefaultCacheSize       = 50_000         // how many recently read customers a SQLite store keeps in memory
+	DefaultRequestIDTTL    = 24 * time.Hour       // how long a create's request_id is remembered
+	DefaultChangeRetention = 24 * time.Hour       // how long the change feed keeps a change
+	DefaultCleanupInterval = time.Minute          // how often expired request_ids and changes go
+	DefaultCacheSize       = 50_000               // how many recently read customers a SQLite store keeps in memory
+	DefaultAuditRetention  = 400 * 24 * time.Hour // how long the audit trail keeps an event
 )

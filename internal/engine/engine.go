@@ -25,6 +25,8 @@ import (
 type Engine interface {
 	customer.Store
 	customer.ChangeFeed
+	customer.AuditLog
+	customer.PersonalData
 	// Gauges are the engine's own figures for /metrics.
 	Gauges() []metrics.Gauge
 	// Close finishes the writes already accepted and releases the
@@ -53,6 +55,9 @@ type Options struct {
 	RequestIDTTL time.Duration
 	// ChangeRetention is how long the change feed keeps a change.
 	ChangeRetention time.Duration
+	// AuditRetention is how long the audit trail keeps an event (0:
+	// customer.DefaultAuditRetention).
+	AuditRetention time.Duration
 	// CleanupInterval is how often expired request_ids and changes are
 	// deleted.
 	CleanupInterval time.Duration
@@ -112,6 +117,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 			ReadURL: opts.ReadDSN, Writable: opts.Writable,
 			Logger: opts.Logger, AsyncCommit: durability == customer.Normal, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 			RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
+			AuditRetention: opts.AuditRetention,
 		})
 		if err != nil {
 			return nil, err // not a typed nil in an interface
@@ -121,7 +127,7 @@ func Open(ctx context.Context, dsn string, opts Options) (Engine, error) {
 	s, err := sqlite.Open(dsn, sqlite.Options{
 		Logger: opts.Logger, Durability: durability, MaxBatch: opts.MaxBatch, Queue: opts.Queue,
 		RequestIDTTL: opts.RequestIDTTL, ChangeRetention: opts.ChangeRetention, CleanupInterval: opts.CleanupInterval,
-		CacheSize: opts.CacheSize, Damaged: opts.Damaged,
+		CacheSize: opts.CacheSize, Damaged: opts.Damaged, AuditRetention: opts.AuditRetention,
 	})
 	if err != nil {
 		return nil, err // not a typed nil in an interface

@@ -8,6 +8,16 @@ import (
 	"time"
 )
 
+type AuditEvent struct {
+	Seq         int64
+	At          time.Time
+	Principal   string
+	Procedure   string
+	Code        string
+	RequestID   string
+	CustomerIds []int64
+}
+
 type CreateRequest struct {
 	RequestID   string
 	Fingerprint string
@@ -41,4 +51,5 @@ type CustomerChange struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RecordedAt time.Time
+	Erased     bool
 }

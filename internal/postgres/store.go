@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"customerd/internal/audit"
 	"customerd/internal/batch"
 	"customerd/internal/broadcast"
 	"customerd/internal/customer"
@@ -70,6 +71,9 @@ type Options struct {
 	// ChangeRetention is how long the change feed keeps a change; 0 means
 	// 24 hours.
 	ChangeRetention time.Duration
+	// AuditRetention is how long the audit trail keeps an event; 0 means
+	// customer.DefaultAuditRetention.
+	AuditRetention time.Duration
 	// AsyncCommit sets synchronous_commit to off for this store's sessions:
 	// a commit is acknowledged before its WAL reaches the server's disk, so
 	// a crash of the database server (not of customerd) may lose the last
@@ -109,6 +113,8 @@ type Store struct {
 	batch           *batch.Actor[*txn] // every write goes through it
 	requestTTL      time.Duration
 	changeRetention time.Duration
+	auditRetention  time.Duration
+	recorder        *audit.Recorder  // batches the audit events of reads
 	commits         broadcast.Signal // closed after every commit seen, for watchers
 	listening       atomic.Bool      // the LISTEN connection is up
 	poll            time.Duration    // WaitForChange's fallback poll: a second
@@ -202,12 +208,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		log:             log,
 		requestTTL:      cmp.Or(opts.RequestIDTTL, customer.DefaultRequestIDTTL),
 		changeRetention: cmp.Or(opts.ChangeRetention, customer.DefaultChangeRetention),
+		auditRetention:  cmp.Or(opts.AuditRetention, customer.DefaultAuditRetention),
 		stop:            stop,
 	}
 	s.batch = batch.New(&writes{pool: pool, commits: &s.commits}, batch.Options{
 		MaxBatch: opts.MaxBatch, Queue: opts.Queue, Timeout: batchTimeout, Logger: log,
 		Retryable: retryable, MaxRetries: opts.MaxRetries,
 	})
+	s.recorder = audit.NewRecorder(s.storeAudit, log)
 	s.stopped.Add(2)
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, customer.DefaultCleanupInterval))
 	if rep != nil {
@@ -248,6 +256,13 @@ func (s *Store) Close() error {
 		s.closing.Store(true)
 		s.stop()
 		s.stopped.Wait()
+		// The audit events of the reads answered so far, before the
+		// writer stops.
+		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+		if err := s.recorder.Close(ctx); err != nil {
+			s.log.Error("storing the last audit events failed", "err", err)
+		}
+		cancel()
 		s.batch.Close() // runs the writes already accepted
 		s.pool.Close()
 		if s.replica != nil {
@@ -261,7 +276,7 @@ func (s *Store) Close() error {
 // ctx ends.
 func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
 	defer s.stopped.Done()
-	batch.Sweeper(ctx, interval, s.log, nil, s.expiredRequests(), s.oldChanges())
+	batch.Sweeper(ctx, interval, s.log, nil, s.expiredRequests(), s.oldChanges(), s.oldAuditEvents())
 }
 
 // expiredRequests deletes the request_ids older than the time to live.

@@ -17,19 +17,31 @@ import (
 // servicePrefix starts the path of every CustomerService procedure.
 const servicePrefix = "/" + customerv1connect.CustomerServiceName + "/"
 
-// writeProcedures are the RPCs that need a key with the write scope.
-var writeProcedures = map[string]bool{
-	customerv1connect.CustomerServiceCreateCustomerProcedure: true,
-	customerv1connect.CustomerServiceUpdateCustomerProcedure: true,
-	customerv1connect.CustomerServiceDeleteCustomerProcedure: true,
+// procedureScopes are the scopes the RPCs need beyond read, the scope of
+// every other CustomerService call.
+var procedureScopes = map[string]auth.Scope{
+	customerv1connect.CustomerServiceCreateCustomerProcedure:     auth.Write,
+	customerv1connect.CustomerServiceUpdateCustomerProcedure:     auth.Write,
+	customerv1connect.CustomerServiceDeleteCustomerProcedure:     auth.Write,
+	customerv1connect.CustomerServiceListAuditEventsProcedure:    auth.Admin,
+	customerv1connect.CustomerServiceExportCustomerDataProcedure: auth.Admin,
+	customerv1connect.CustomerServiceEraseCustomerProcedure:      auth.Admin,
+}
+
+// scopeFor returns the scope a call of procedure needs.
+func scopeFor(procedure string) auth.Scope {
+	if s, ok := procedureScopes[procedure]; ok {
+		return s
+	}
+	return auth.Read
 }
 
 // guard decides who may call. It runs before any other work is done for a
 // request, so that strangers cannot use up the in-flight slots either.
 //
 // With keys, every CustomerService call and GET /metrics needs a bearer API
-// key: UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a read key
-// on a write RPC. Failures are logged with the path and the peer, never with
+// key: UNAUTHENTICATED without a valid one, PERMISSION_DENIED for a key
+// whose scope does not allow the RPC (see procedureScopes). Failures are logged with the path and the peer, never with
 // the key. Health checks, reflection and /healthz stay open.
 //
 // Without keys the server listens on loopback only; guard then also refuses
@@ -44,7 +56,7 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 				f.refuse(w, r, connect.CodePermissionDenied, "this server only answers requests addressed to localhost")
 				return
 			}
-			next.ServeHTTP(w, withCaller(r, localCaller))
+			next.ServeHTTP(w, withCaller(r, caller{id: localCaller, principal: localCaller}))
 			return
 		}
 		service := strings.HasPrefix(procedureOf(r), servicePrefix)
@@ -58,12 +70,12 @@ func guard(keys *auth.Keys, log *slog.Logger, f refuser, next http.Handler) http
 			f.refuse(w, r, connect.CodeUnauthenticated, err.Error())
 			return
 		}
-		if service && writeProcedures[r.URL.Path] && key.Scope != auth.Write {
+		if need := scopeFor(r.URL.Path); service && !key.Scope.Allows(need) {
 			log.Warn("permission denied", "path", Clip(r.URL.Path), "peer", r.RemoteAddr, "key", key.ID, "scope", key.Scope)
-			f.refuse(w, r, connect.CodePermissionDenied, "this API key may only read")
+			f.refuse(w, r, connect.CodePermissionDenied, "this API key's scope is "+key.Scope.String()+"; this call needs "+need.String())
 			return
 		}
-		next.ServeHTTP(w, withCaller(r, key.ID))
+		next.ServeHTTP(w, withCaller(r, caller{id: key.ID, principal: key.Name}))
 	})
 }
 
@@ -72,16 +84,29 @@ const localCaller = "local"
 
 type callerKey struct{}
 
-// withCaller returns r with its caller (an API key's ID, or localCaller)
-// on its context, for per-caller limits.
-func withCaller(r *http.Request, caller string) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), callerKey{}, caller))
+// caller is who makes a call: id (an API key's ID, or localCaller) for
+// per-caller limits, principal (the key's name, or its id when it has
+// none, or localCaller) for the audit trail.
+type caller struct{ id, principal string }
+
+// withCaller returns r with its caller on its context.
+func withCaller(r *http.Request, c caller) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), callerKey{}, &c))
 }
 
-// callerOf returns the caller guard found for r, or localCaller.
+// callerOf returns the caller id guard found for r, or localCaller.
 func callerOf(r *http.Request) string {
-	if c, ok := r.Context().Value(callerKey{}).(string); ok {
-		return c
+	if c, ok := r.Context().Value(callerKey{}).(*caller); ok {
+		return c.id
+	}
+	return localCaller
+}
+
+// principalOf returns the principal of the call whose context is ctx, or
+// localCaller.
+func principalOf(ctx context.Context) string {
+	if c, ok := ctx.Value(callerKey{}).(*caller); ok {
+		return c.principal
 	}
 	return localCaller
 }

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -162,4 +163,40 @@ func toEvents(changes []customer.Change) []event {
 		}}
 	}
 	return out
+}
+
+// erase replaces the kept events of customer id, whose values an erasure
+// has just removed from the database, with the tombstones the database
+// now holds (reading them again), so that watchers that resume from the
+// buffer get no values either. Watchers already sending an old slice of
+// the buffer finish it.
+func (f *fanout) erase(id int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := slices.IndexFunc(f.events, func(e event) bool { return e.msg.GetCustomer().GetId() == id })
+	if i < 0 {
+		return
+	}
+	// A new array: watchers may hold slices of the old one.
+	events := slices.Clone(f.events)
+	for j := i; j < len(events); j++ {
+		if c := events[j].msg.GetCustomer(); c.GetId() == id {
+			events[j].msg = tombstone(events[j].msg)
+		}
+	}
+	f.events = events
+}
+
+// tombstone returns ev without the customer's values: what the database
+// keeps of an erased customer's change, and an erased deletion.
+func tombstone(ev *customerv1.ChangeEvent) *customerv1.ChangeEvent {
+	c := ev.GetCustomer()
+	typ := ev.GetType()
+	if typ == customerv1.ChangeType_CHANGE_TYPE_DELETED {
+		typ = customerv1.ChangeType_CHANGE_TYPE_ERASED
+	}
+	return &customerv1.ChangeEvent{
+		Type: typ, ResumeToken: ev.GetResumeToken(),
+		Customer: &customerv1.Customer{Id: c.GetId(), CreateTime: c.GetCreateTime(), UpdateTime: c.GetUpdateTime(), Etag: c.GetEtag()},
+	}
 }

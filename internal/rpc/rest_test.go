@@ -41,7 +41,7 @@ type restServer struct {
 func startRESTServer(t *testing.T, opts rpc.Options) *restServer {
 	t.Helper()
 	st := enginetest.All()[0].Open(t, engine.Options{})
-	opts.Feed = st
+	opts.Feed, opts.Audit, opts.Personal = st, st, st
 	srv := httptest.NewServer(rpc.NewHandler(st, grpchealth.NewStaticChecker(rpc.ServiceName), slog.New(slog.DiscardHandler), opts))
 	t.Cleanup(srv.Close)
 	res, err := http.Get(srv.URL + "/openapi.yaml")

@@ -67,6 +67,18 @@ type Options struct {
 	MaxRequestBytes int
 	// Feed, when not nil, serves WatchCustomers.
 	Feed customer.ChangeFeed
+	// Audit, when not nil, keeps the audit trail: every call that reads or
+	// changes customers is recorded there, and ListAuditEvents reads it.
+	Audit customer.AuditLog
+	// Personal, when not nil, serves ExportCustomerData and EraseCustomer
+	// (with Audit, which they need too).
+	Personal customer.PersonalData
+	// Erased, when not nil, is told every customer EraseCustomer erased,
+	// before the call is answered (an erasure log; see package erasurelog).
+	Erased func(id int64) error
+	// NoReadAudit records only the calls that change customers, not the
+	// reads (GetCustomer, ListCustomers).
+	NoReadAudit bool
 	// Gauges are served at GET /metrics beside the RPC metrics: the
 	// writer's queue and batches, the database's size.
 	Gauges []metrics.Gauge
@@ -99,7 +111,7 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
 	}, f, mux)
 	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
-	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log}
+	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log, audit: opts.Audit, auditReads: !opts.NoReadAudit, personal: opts.Personal, erased: opts.Erased}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
 	}

@@ -53,11 +53,19 @@ func startServer(t testing.TB) *testServer {
 // startServerOn starts a server on a fresh database of engine e.
 func startServerOn(t testing.TB, e enginetest.Engine, opts engine.Options) *testServer {
 	t.Helper()
+	return startServerWith(t, e, opts, rpc.Options{})
+}
+
+// startServerWith starts a server with ropts on a fresh database of engine
+// e; the server's feed and audit trail are the store's.
+func startServerWith(t testing.TB, e enginetest.Engine, opts engine.Options, ropts rpc.Options) *testServer {
+	t.Helper()
 	dsn := e.DSN(t)
 	st := e.Reopen(t, dsn, opts)
 	health := grpchealth.NewStaticChecker(rpc.ServiceName)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, rpc.Options{CORSOrigins: []string{"https://app.example"}, Feed: st}))
+	ropts.CORSOrigins, ropts.Feed, ropts.Audit, ropts.Personal = []string{"https://app.example"}, st, st, st
+	srv := httptest.NewUnstartedServer(rpc.NewHandler(st, health, log, ropts))
 	rpc.ConfigureServer(srv.Config)
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetHTTP1(true)

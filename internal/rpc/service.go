@@ -29,6 +29,14 @@ type service struct {
 	fanout   *fanout             // reads feed for every watcher
 	draining func() bool
 	log      *slog.Logger
+	// audit keeps the audit trail; nil keeps none. auditReads records
+	// reads too, not only writes.
+	audit      customer.AuditLog
+	auditReads bool
+	// personal serves ExportCustomerData and EraseCustomer; nil leaves
+	// them unimplemented.
+	personal customer.PersonalData
+	erased   func(id int64) error // see Options.Erased
 }
 
 var _ customerv1connect.CustomerServiceHandler = (*service)(nil)
@@ -37,9 +45,11 @@ func (s *service) CreateCustomer(ctx context.Context, req *customerv1.CreateCust
 	c := req.GetCustomer()
 	n := customer.New{Name: c.GetName(), Email: c.GetEmail(), Phone: c.Phone, Address: c.Address, RequestID: req.GetRequestId()}
 	n.Trim()
-	created, err := s.store.CreateCustomer(ctx, n)
+	created, err := s.store.CreateCustomer(s.writeAudit(ctx, procCreate, n.RequestID), n)
 	if err != nil {
-		return nil, toConnect(s.log, err)
+		err = toConnect(s.log, err)
+		s.failedWrite(ctx, procCreate, n.RequestID, 0, err)
+		return nil, err
 	}
 	return &customerv1.CreateCustomerResponse{Customer: toProto(created)}, nil
 }
@@ -47,8 +57,11 @@ func (s *service) CreateCustomer(ctx context.Context, req *customerv1.CreateCust
 func (s *service) GetCustomer(ctx context.Context, req *customerv1.GetCustomerRequest) (*customerv1.GetCustomerResponse, error) {
 	c, err := s.store.GetCustomer(ctx, req.GetId())
 	if err != nil {
-		return nil, toConnect(s.log, err)
+		err = toConnect(s.log, err)
+		s.read(ctx, procGet, []int64{req.GetId()}, err)
+		return nil, err
 	}
+	s.read(ctx, procGet, []int64{c.ID}, nil)
 	// A Connect GET is an ordinary HTTP GET that browsers and caches may
 	// revalidate: answer with the etag, and 304 when the client has it.
 	if call, ok := connect.CallInfoForHandlerContext(ctx); ok && call.HTTPMethod() == http.MethodGet {
@@ -71,30 +84,54 @@ func (s *service) UpdateCustomer(ctx context.Context, req *customerv1.UpdateCust
 	u.Trim()
 	var err error
 	if u.Etag, err = ifMatch(ctx, u.Etag); err != nil {
-		return nil, toConnect(s.log, err)
+		err = toConnect(s.log, err)
+		s.failedWrite(ctx, procUpdate, "", u.ID, err)
+		return nil, err
 	}
-	c, err := s.store.UpdateCustomer(ctx, u)
+	c, err := s.store.UpdateCustomer(s.writeAudit(ctx, procUpdate, ""), u)
 	if err != nil {
-		return nil, toConnect(s.log, err)
+		err = toConnect(s.log, err)
+		s.failedWrite(ctx, procUpdate, "", u.ID, err)
+		return nil, err
 	}
 	return &customerv1.UpdateCustomerResponse{Customer: toProto(c)}, nil
 }
 
 func (s *service) DeleteCustomer(ctx context.Context, req *customerv1.DeleteCustomerRequest) (*customerv1.DeleteCustomerResponse, error) {
 	etag, err := ifMatch(ctx, req.GetEtag())
-	if err != nil {
-		return nil, toConnect(s.log, err)
+	if err == nil {
+		err = s.store.DeleteCustomer(s.writeAudit(ctx, procDelete, ""), req.GetId(), etag)
 	}
-	if err := s.store.DeleteCustomer(ctx, req.GetId(), etag); err != nil {
-		return nil, toConnect(s.log, err)
+	if err != nil {
+		err = toConnect(s.log, err)
+		s.failedWrite(ctx, procDelete, "", req.GetId(), err)
+		return nil, err
 	}
 	return &customerv1.DeleteCustomerResponse{}, nil
 }
 
 func (s *service) ListCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
+	res, err := s.listCustomers(ctx, req)
+	if err != nil {
+		err = toConnect(s.log, err)
+		s.read(ctx, procList, nil, err)
+		return nil, err
+	}
+	if s.audit != nil && s.auditReads {
+		ids := make([]int64, len(res.Customers))
+		for i, c := range res.Customers {
+			ids[i] = c.Id
+		}
+		s.read(ctx, procList, ids, nil)
+	}
+	return res, nil
+}
+
+// listCustomers answers ListCustomers; its errors are the store's.
+func (s *service) listCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
 	p, err := toListParams(req)
 	if err != nil {
-		return nil, toConnect(s.log, err)
+		return nil, err
 	}
 	// One extra row tells whether another page follows, so the last page
 	// comes with an empty token instead of leading to an empty page.
@@ -102,7 +139,7 @@ func (s *service) ListCustomers(ctx context.Context, req *customerv1.ListCustome
 	p.Limit++
 	rows, err := s.store.ListCustomers(ctx, p)
 	if err != nil {
-		return nil, toConnect(s.log, err)
+		return nil, err
 	}
 	res := &customerv1.ListCustomersResponse{}
 	if len(rows) > size {
@@ -119,7 +156,7 @@ func (s *service) ListCustomers(ctx context.Context, req *customerv1.ListCustome
 	if req.GetIncludeTotal() {
 		n, err := s.store.CountCustomers(ctx, p)
 		if err != nil {
-			return nil, toConnect(s.log, err)
+			return nil, err
 		}
 		res.TotalSize = int32(min(n, math.MaxInt32))
 	}

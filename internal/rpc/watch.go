@@ -27,6 +27,7 @@ var changeTypes = map[customer.ChangeType]customerv1.ChangeType{
 	customer.Created: customerv1.ChangeType_CHANGE_TYPE_CREATED,
 	customer.Updated: customerv1.ChangeType_CHANGE_TYPE_UPDATED,
 	customer.Deleted: customerv1.ChangeType_CHANGE_TYPE_DELETED,
+	customer.Erased:  customerv1.ChangeType_CHANGE_TYPE_ERASED,
 }
 
 // resumeVersion is the first byte of every resume token.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,11 +58,14 @@ const writerCache = "&_pragma=cache_size(-32768)"
 // is closed, then a final TRUNCATE checkpoint (after the writer has drained)
 // that leaves an empty WAL behind.
 type checkpointer struct {
-	conn     *sql.DB
-	interval time.Duration
-	stop     chan struct{}
-	done     chan struct{}
-	log      *slog.Logger
+	// wantTruncate asks for a TRUNCATE checkpoint at the next tick, however
+	// long the WAL (an erasure: see truncateSoon).
+	wantTruncate atomic.Bool
+	conn         *sql.DB
+	interval     time.Duration
+	stop         chan struct{}
+	done         chan struct{}
+	log          *slog.Logger
 }
 
 func startCheckpointer(conn *sql.DB, interval time.Duration, log *slog.Logger) *checkpointer {
@@ -81,7 +85,12 @@ func (c *checkpointer) run() {
 			return
 		case now := <-ticker.C:
 			frames, done, err := c.checkpoint(context.Background(), "PASSIVE")
-			if err == nil && frames > walTruncateFrames && done == frames && now.After(nextTruncate) {
+			if err == nil && c.wantTruncate.Load() {
+				var busy bool
+				if busy, err = c.truncate(context.Background()); err == nil && !busy {
+					c.wantTruncate.Store(false)
+				}
+			} else if err == nil && frames > walTruncateFrames && done == frames && now.After(nextTruncate) {
 				var busy bool
 				busy, err = c.truncate(context.Background())
 				if busy {
@@ -112,6 +121,28 @@ func (c *checkpointer) truncate(ctx context.Context) (busy bool, err error) {
 		return false, err
 	}
 	return b != 0, nil
+}
+
+// truncateSoon empties the WAL with a TRUNCATE checkpoint, retrying for
+// up to wait while readers keep it from finishing, and after that leaves
+// it to the checkpointer's next ticks. It reports whether the WAL is
+// empty now.
+func (c *checkpointer) truncateSoon(ctx context.Context, wait time.Duration) bool {
+	c.wantTruncate.Store(true)
+	deadline := time.Now().Add(wait)
+	for {
+		busy, err := c.truncate(ctx)
+		if err == nil && !busy {
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil {
+				c.log.Warn("WAL checkpoint after an erasure failed; the checkpointer retries it", "err", err)
+			}
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // checkpoint runs one checkpoint of the given mode and returns the WAL's size

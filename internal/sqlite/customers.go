@@ -20,42 +20,52 @@ import (
 func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Customer, error) {
 	c.RequestID = customer.CanonicalRequestID(c.RequestID) // the same UUID in any case is one request
 	var row sqlitedb.Customer
+	ev, audited := customer.AuditOf(ctx)
 	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
-		q := t.q
-		var fingerprint string
-		if c.RequestID != "" {
-			fingerprint = c.Fingerprint()
-			prev, err := q.GetCreateRequest(ctx, sqlitedb.GetCreateRequestParams{
-				RequestID: c.RequestID, CreatedAfter: customer.FormatTime(time.Now().Add(-s.requestTTL)),
-			})
-			switch {
-			case err == nil && prev.Fingerprint != fingerprint:
-				return customer.ErrRequestIDReused
-			case err == nil:
-				row, err = q.GetCustomer(ctx, prev.CustomerID)
-				if errors.Is(err, sql.ErrNoRows) {
-					return customer.ErrRequestIDDeleted
-				}
-				return err
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-		var err error
-		row, err = q.CreateCustomer(ctx, sqlitedb.CreateCustomerParams{
-			Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
-		})
-		if err != nil || c.RequestID == "" {
+		if err := s.create(ctx, t, c, &row); err != nil {
 			return err
 		}
-		return q.PutCreateRequest(ctx, sqlitedb.PutCreateRequestParams{
-			RequestID: c.RequestID, Fingerprint: fingerprint, CustomerID: row.ID,
-		})
+		return t.auditWrite(ctx, ev, audited, row.ID)
 	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
 	return fromRow(row), nil
+}
+
+// create is the write of CreateCustomer.
+func (s *Store) create(ctx context.Context, t *txn, c customer.New, row *sqlitedb.Customer) error {
+	q := t.q
+	var fingerprint string
+	if c.RequestID != "" {
+		fingerprint = c.Fingerprint()
+		prev, err := q.GetCreateRequest(ctx, sqlitedb.GetCreateRequestParams{
+			RequestID: c.RequestID, CreatedAfter: customer.FormatTime(time.Now().Add(-s.requestTTL)),
+		})
+		switch {
+		case err == nil && prev.Fingerprint != fingerprint:
+			return customer.ErrRequestIDReused
+		case err == nil:
+			*row, err = q.GetCustomer(ctx, prev.CustomerID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return customer.ErrRequestIDDeleted
+			}
+			return err
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
+	var err error
+	t.created = true // a page of ListCustomers may now be another
+	*row, err = q.CreateCustomer(ctx, sqlitedb.CreateCustomerParams{
+		Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address,
+	})
+	if err != nil || c.RequestID == "" {
+		return err
+	}
+	return q.PutCreateRequest(ctx, sqlitedb.PutCreateRequestParams{
+		RequestID: c.RequestID, Fingerprint: fingerprint, CustomerID: row.ID,
+	})
 }
 
 // GetCustomer returns customer id from the cache or else the read pool, or
@@ -79,7 +89,13 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 // (email taken).
 func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer.Customer, error) {
 	var row sqlitedb.Customer
-	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error { return t.update(ctx, u, &row) })
+	ev, audited := customer.AuditOf(ctx)
+	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+		if err := t.update(ctx, u, &row); err != nil {
+			return err
+		}
+		return t.auditWrite(ctx, ev, audited, u.ID)
+	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
@@ -114,7 +130,13 @@ func applyUpdate(ctx context.Context, q *sqlitedb.Queries, u customer.Update) (i
 // DeleteCustomer removes customer id. It fails with customer.NotFound for an
 // unknown id and customer.Aborted when etag is non-empty and stale.
 func (s *Store) DeleteCustomer(ctx context.Context, id int64, etag string) error {
-	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error { return t.delete(ctx, id, etag) }))
+	ev, audited := customer.AuditOf(ctx)
+	return s.mapError(s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+		if err := t.delete(ctx, id, etag); err != nil {
+			return err
+		}
+		return t.auditWrite(ctx, ev, audited, id)
+	}))
 }
 
 func fromRow(r sqlitedb.Customer) customer.Customer { return customer.FromRow(customer.Row(r)) }

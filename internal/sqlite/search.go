@@ -135,6 +135,9 @@ const maxKnownWords = 200_000
 // reset forgets this transaction's words (before it runs, or runs again).
 func (k *knownWords) reset() { k.fresh = k.fresh[:0] }
 
+// forget forgets every known word: some may have left search_terms.
+func (k *knownWords) forget() { k.words = nil }
+
 // committed makes this transaction's words known.
 func (k *knownWords) committed() {
 	if len(k.fresh) == 0 {

@@ -27,6 +27,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
+	"customerd/internal/audit"
 	"customerd/internal/batch"
 	"customerd/internal/broadcast"
 	"customerd/internal/customer"
@@ -74,6 +75,9 @@ type Options struct {
 	// CheckpointInterval is how often the WAL is copied back into the
 	// database in the background; 0 means 250ms.
 	CheckpointInterval time.Duration
+	// AuditRetention is how long the audit trail keeps an event; 0 means
+	// customer.DefaultAuditRetention.
+	AuditRetention time.Duration
 	// CacheSize is how many recently read customers are kept in memory
 	// (see hotCustomers); 0 means customer.DefaultCacheSize, less than 0
 	// keeps none.
@@ -104,6 +108,8 @@ type Store struct {
 
 	requestTTL      time.Duration
 	changeRetention time.Duration
+	auditRetention  time.Duration
+	recorder        *audit.Recorder  // batches the audit events of reads
 	commits         broadcast.Signal // closed after every commit, for watchers
 	stopCleanup     context.CancelFunc
 	cleanupDone     chan struct{}
@@ -138,6 +144,7 @@ func Open(path string, opts Options) (_ *Store, err error) {
 		log:             cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)),
 		requestTTL:      cmp.Or(opts.RequestIDTTL, customer.DefaultRequestIDTTL),
 		changeRetention: cmp.Or(opts.ChangeRetention, customer.DefaultChangeRetention),
+		auditRetention:  cmp.Or(opts.AuditRetention, customer.DefaultAuditRetention),
 		cleanupDone:     make(chan struct{}),
 		onDamaged:       opts.Damaged,
 	}
@@ -175,6 +182,7 @@ func Open(path string, opts Options) (_ *Store, err error) {
 		conn.SetMaxOpenConns(1)
 		s.ckpt = startCheckpointer(conn, cmp.Or(opts.CheckpointInterval, checkpointInterval), s.log)
 	}
+	s.recorder = audit.NewRecorder(s.storeAudit, s.log)
 	bg, stop := context.WithCancel(context.Background())
 	s.stopCleanup = stop
 	go s.cleanup(bg, cmp.Or(opts.CleanupInterval, customer.DefaultCleanupInterval))
@@ -222,7 +230,10 @@ func newDSNs(path string, durability customer.Durability) dsns {
 	// The writer's page cache holds the pages a stream of writes keeps
 	// coming back to (index roots and inner pages, busy tables), which it
 	// would otherwise read again from the WAL or the file.
-	write := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate" + writerCache
+	// secure_delete zeroes what a delete or an update frees (cells, pages),
+	// so that an erased customer's values leave the file (see
+	// EraseCustomer).
+	write := name + sep + common + "&_pragma=synchronous(" + synchronous + ")&_txlock=immediate&_pragma=secure_delete(1)" + writerCache
 	if path != Memory {
 		write += fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointFrames)
 	}
@@ -248,11 +259,43 @@ func openWrite(path, dsn string, log *slog.Logger) (*sql.DB, error) {
 	if err == nil {
 		step, err = "update the search index of", updateSearchIndexNow(write)
 	}
+	if err == nil && path != Memory {
+		step, err = "vacuum", vacuumOnce(write, log)
+	}
 	if err != nil {
 		write.Close()
 		return nil, explainOpenError(path, step, err)
 	}
 	return write, nil
+}
+
+// secureDeleteVersion is the user_version of a database file that has been
+// vacuumed since its writer zeroes what deletes free (secure_delete).
+const secureDeleteVersion = 1
+
+// vacuumOnce VACUUMs the database once, the first time this version opens
+// it: free pages and the free space of pages that deletes and updates left
+// before secure_delete was on may still hold values of customers since
+// erased, and only a VACUUM, which rewrites the file, clears them. From
+// then on every delete zeroes what it frees. It takes about as long as
+// copying the file (see docs/privacy.md).
+func vacuumOnce(conn *sql.DB, log *slog.Logger) error {
+	var version int
+	if err := conn.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version >= secureDeleteVersion {
+		return nil
+	}
+	start := time.Now()
+	if _, err := conn.Exec("VACUUM"); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(fmt.Sprintf("PRAGMA user_version = %d", secureDeleteVersion)); err != nil {
+		return err
+	}
+	log.Info("vacuumed the database once, so that no free space holds deleted values", "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // openRead opens the read-only pool of dsn, checks that scans can
@@ -334,12 +377,19 @@ func (s *Store) Close() error {
 		s.closing.Store(true)
 		s.stopCleanup()
 		<-s.cleanupDone
+		var errs []error
+		// The audit events of the reads answered so far, before the
+		// writer stops.
+		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+		if err := s.recorder.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sqlite: storing the last audit events: %w", err))
+		}
+		cancel()
 		s.batch.Close()
 		s.writes.close()
 		ws := s.batch.Stats()
 		s.log.Info("writer drained", "batches", ws.Batches, "writes", ws.Writes, "mean_batch", fmt.Sprintf("%.1f", ws.MeanBatch()),
 			"max_batch", ws.MaxBatch, "max_queue", ws.MaxQueue, "mean_wait", ws.MeanWait(), "mean_commit", ws.MeanCommit(), "reruns", ws.Reruns, "histogram", ws.HistogramString())
-		var errs []error
 		if s.ckpt != nil {
 			errs = append(errs, s.ckpt.close())
 		}
@@ -353,11 +403,14 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// closeFlushTimeout bounds the storing of the last audit events on Close.
+const closeFlushTimeout = 10 * time.Second
+
 // cleanup deletes expired request_ids and old changes every interval
 // until Close.
 func (s *Store) cleanup(ctx context.Context, interval time.Duration) {
 	defer close(s.cleanupDone)
-	batch.Sweeper(ctx, interval, s.log, func(err error) { s.noteDamage(err) }, s.expiredRequests(), s.oldChanges())
+	batch.Sweeper(ctx, interval, s.log, func(err error) { s.noteDamage(err) }, s.expiredRequests(), s.oldChanges(), s.oldAuditEvents())
 }
 
 // expiredRequests deletes the request_ids older than the time to live.

@@ -14,18 +14,29 @@ import (
 // writes runs the write transactions of the batch actor on the one write
 // connection: it is the actor's batch.Engine for SQLite.
 type writes struct {
-	db      *sql.DB
-	queries *sqlitedb.Queries // prepared once on the connection
-	stmts   [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
-	words   knownWords        // see knownWords: kept across transactions
-	commits *broadcast.Signal // closed after every commit, for watchers
-	hot     *hotCustomers     // told which customers every commit wrote
-	txn     txn               // the transaction running: one at a time
+	db       *sql.DB
+	queries  *sqlitedb.Queries // prepared once on the connection
+	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
+	optimize *sql.Stmt         // FTS5 optimize (see Prepare)
+	words    knownWords        // see knownWords: kept across transactions
+	commits  *broadcast.Signal // closed after every commit, for watchers
+	hot      *hotCustomers     // told which customers every commit wrote
+	index    auditIndex        // the audit_customers pairs known to be stored
+	txn      txn               // the transaction running: one at a time
 }
 
 // Savepoints and their rollback are transaction control, like the BEGIN
 // and COMMIT that database/sql issues, not queries: they live here.
 var savepointSQL = [3]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE write`}
+
+// optimizeSQL merges the full-text index into one segment: the words that
+// deletes and updates only marked as deleted (FTS5 keeps them in older
+// segments until a merge) are gone after it. An erasure runs it, in its
+// transaction: it rewrites the whole index, so it costs in proportion to
+// the index. (FTS5's secure-delete option, which deletes entries in place,
+// made every update of the index dearer, and did not remove the words an
+// update had marked before the erasure.)
+const optimizeSQL = `INSERT INTO customers_fts (customers_fts) VALUES ('optimize')`
 
 // newWrites prepares every query and savepoint statement on conn, which
 // allows one open connection and begins with BEGIN IMMEDIATE. It fails when
@@ -43,13 +54,17 @@ func newWrites(conn *sql.DB, commits *broadcast.Signal, hot *hotCustomers) (*wri
 			return nil, fmt.Errorf("prepare %s: %w", text, err)
 		}
 	}
+	if w.optimize, err = conn.PrepareContext(ctx, optimizeSQL); err != nil {
+		w.close()
+		return nil, fmt.Errorf("prepare %s: %w", optimizeSQL, err)
+	}
 	return w, nil
 }
 
 // close closes the prepared statements; the actor must have stopped.
 func (w *writes) close() {
 	w.queries.Close()
-	for _, st := range w.stmts {
+	for _, st := range append(w.stmts[:], w.optimize) {
 		if st != nil {
 			st.Close()
 		}
@@ -65,6 +80,8 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 		return nil, err
 	}
 	w.words.reset()
+	w.index.rolledBack()
+	w.txn.index, w.txn.erasing, w.txn.created = &w.index, false, false
 	w.txn.back.reset()
 	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
@@ -77,9 +94,12 @@ func (w *writes) exec(ctx context.Context, t *txn, i int) error {
 }
 
 // Savepoint, RollbackTo and Release run the prepared savepoint statements.
-func (w *writes) Savepoint(ctx context.Context, t *txn) error  { return w.exec(ctx, t, 0) }
-func (w *writes) RollbackTo(ctx context.Context, t *txn) error { return w.exec(ctx, t, 1) }
-func (w *writes) Release(ctx context.Context, t *txn) error    { return w.exec(ctx, t, 2) }
+func (w *writes) Savepoint(ctx context.Context, t *txn) error { return w.exec(ctx, t, 0) }
+func (w *writes) RollbackTo(ctx context.Context, t *txn) error {
+	w.index.rolledBack()
+	return w.exec(ctx, t, 1)
+}
+func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx, t, 2) }
 
 // Prepare brings the search index up to date with the batch's writes (see
 // UpdateSearchIndex) and reads back the customers they changed (see
@@ -87,6 +107,19 @@ func (w *writes) Release(ctx context.Context, t *txn) error    { return w.exec(c
 func (w *writes) Prepare(ctx context.Context, t *txn) error {
 	if err := w.words.update(ctx, t.q); err != nil {
 		return err
+	}
+	if t.erasing {
+		// The index drops the erased customer's words for good.
+		if _, err := t.tx.StmtContext(ctx, w.optimize).ExecContext(ctx); err != nil {
+			return err
+		}
+		// The index has deleted the erased customer's words: the ones
+		// nobody else holds leave search_terms, and knownWords forgets
+		// every word, so that a word that comes back is added again.
+		if err := t.q.SearchTermsPrune(ctx); err != nil {
+			return err
+		}
+		w.words.forget()
 	}
 	return t.back.read(ctx, t.q)
 }
@@ -99,7 +132,12 @@ func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
 // wrote from the cache and wakes the watchers.
 func (w *writes) Committed() {
 	w.words.committed()
-	w.hot.invalidate(w.txn.wrote)
+	w.index.committed()
+	if len(w.txn.wrote) > 0 || w.txn.created {
+		// Only a transaction that changed customers makes the cache's
+		// pages stale: not the audit trail's batches, nor clean-ups.
+		w.hot.invalidate(w.txn.wrote)
+	}
 	w.commits.Notify()
 }
 
@@ -113,6 +151,12 @@ type txn struct {
 	q     *sqlitedb.Queries
 	back  readBack
 	wrote map[int64]struct{} // the customers changed or deleted, for the cache
+	index *auditIndex        // see txn.audit
+	// erasing is set by an erasure (EraseCustomer), for Prepare.
+	erasing bool
+	// created is set by a create, which changes what pages of
+	// ListCustomers hold (see Committed).
+	created bool
 }
 
 // update applies u and has the customer as the transaction leaves it read

@@ -220,7 +220,7 @@ func (q *Queries) GetCustomersIn(ctx context.Context, ids string) ([]Customer, e
 }
 
 const listChanges = `-- name: ListChanges :many
-SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at
+SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at, erased
 FROM customer_changes
 WHERE seq > ?1
 ORDER BY seq
@@ -243,6 +243,7 @@ type ListChangesRow struct {
 	Revision   int64
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	Erased     bool
 }
 
 // Changes after a sequence number, in commit order.
@@ -266,6 +267,7 @@ func (q *Queries) ListChanges(ctx context.Context, arg ListChangesParams) ([]Lis
 			&i.Revision,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Erased,
 		); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,21 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.auditAppendStmt, err = db.PrepareContext(ctx, auditAppend); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditAppend: %w", err)
+	}
+	if q.auditAppendCustomersStmt, err = db.PrepareContext(ctx, auditAppendCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditAppendCustomers: %w", err)
+	}
+	if q.auditBlockHasCustomerStmt, err = db.PrepareContext(ctx, auditBlockHasCustomer); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBlockHasCustomer: %w", err)
+	}
+	if q.auditBlocksStmt, err = db.PrepareContext(ctx, auditBlocks); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditBlocks: %w", err)
+	}
+	if q.auditLastSeqStmt, err = db.PrepareContext(ctx, auditLastSeq); err != nil {
+		return nil, fmt.Errorf("error preparing query AuditLastSeq: %w", err)
+	}
 	if q.countCustomersStmt, err = db.PrepareContext(ctx, countCustomers); err != nil {
 		return nil, fmt.Errorf("error preparing query CountCustomers: %w", err)
 	}
@@ -33,14 +48,26 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createCustomerStmt, err = db.PrepareContext(ctx, createCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateCustomer: %w", err)
 	}
+	if q.deleteCreateRequestsOfStmt, err = db.PrepareContext(ctx, deleteCreateRequestsOf); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteCreateRequestsOf: %w", err)
+	}
 	if q.deleteCustomerStmt, err = db.PrepareContext(ctx, deleteCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteCustomer: %w", err)
 	}
 	if q.deleteExpiredCreateRequestsStmt, err = db.PrepareContext(ctx, deleteExpiredCreateRequests); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExpiredCreateRequests: %w", err)
 	}
+	if q.deleteOldAuditCustomersStmt, err = db.PrepareContext(ctx, deleteOldAuditCustomers); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOldAuditCustomers: %w", err)
+	}
+	if q.deleteOldAuditEventsStmt, err = db.PrepareContext(ctx, deleteOldAuditEvents); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteOldAuditEvents: %w", err)
+	}
 	if q.deleteOldChangesStmt, err = db.PrepareContext(ctx, deleteOldChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOldChanges: %w", err)
+	}
+	if q.eraseChangesStmt, err = db.PrepareContext(ctx, eraseChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query EraseChanges: %w", err)
 	}
 	if q.getCreateRequestStmt, err = db.PrepareContext(ctx, getCreateRequest); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCreateRequest: %w", err)
@@ -51,8 +78,23 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getCustomersInStmt, err = db.PrepareContext(ctx, getCustomersIn); err != nil {
 		return nil, fmt.Errorf("error preparing query GetCustomersIn: %w", err)
 	}
+	if q.listAuditEventsAscStmt, err = db.PrepareContext(ctx, listAuditEventsAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsAsc: %w", err)
+	}
+	if q.listAuditEventsDescStmt, err = db.PrepareContext(ctx, listAuditEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditEventsDesc: %w", err)
+	}
 	if q.listChangesStmt, err = db.PrepareContext(ctx, listChanges); err != nil {
 		return nil, fmt.Errorf("error preparing query ListChanges: %w", err)
+	}
+	if q.listCustomerAuditEventsAscStmt, err = db.PrepareContext(ctx, listCustomerAuditEventsAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerAuditEventsAsc: %w", err)
+	}
+	if q.listCustomerAuditEventsDescStmt, err = db.PrepareContext(ctx, listCustomerAuditEventsDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerAuditEventsDesc: %w", err)
+	}
+	if q.listCustomerChangesStmt, err = db.PrepareContext(ctx, listCustomerChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query ListCustomerChanges: %w", err)
 	}
 	if q.listCustomersByCreateTimeAscStmt, err = db.PrepareContext(ctx, listCustomersByCreateTimeAsc); err != nil {
 		return nil, fmt.Errorf("error preparing query ListCustomersByCreateTimeAsc: %w", err)
@@ -141,6 +183,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchTermsNotesStmt, err = db.PrepareContext(ctx, searchTermsNotes); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsNotes: %w", err)
 	}
+	if q.searchTermsPruneStmt, err = db.PrepareContext(ctx, searchTermsPrune); err != nil {
+		return nil, fmt.Errorf("error preparing query SearchTermsPrune: %w", err)
+	}
 	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
 	}
@@ -161,6 +206,31 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.auditAppendStmt != nil {
+		if cerr := q.auditAppendStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditAppendStmt: %w", cerr)
+		}
+	}
+	if q.auditAppendCustomersStmt != nil {
+		if cerr := q.auditAppendCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditAppendCustomersStmt: %w", cerr)
+		}
+	}
+	if q.auditBlockHasCustomerStmt != nil {
+		if cerr := q.auditBlockHasCustomerStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBlockHasCustomerStmt: %w", cerr)
+		}
+	}
+	if q.auditBlocksStmt != nil {
+		if cerr := q.auditBlocksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditBlocksStmt: %w", cerr)
+		}
+	}
+	if q.auditLastSeqStmt != nil {
+		if cerr := q.auditLastSeqStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing auditLastSeqStmt: %w", cerr)
+		}
+	}
 	if q.countCustomersStmt != nil {
 		if cerr := q.countCustomersStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countCustomersStmt: %w", cerr)
@@ -176,6 +246,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createCustomerStmt: %w", cerr)
 		}
 	}
+	if q.deleteCreateRequestsOfStmt != nil {
+		if cerr := q.deleteCreateRequestsOfStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteCreateRequestsOfStmt: %w", cerr)
+		}
+	}
 	if q.deleteCustomerStmt != nil {
 		if cerr := q.deleteCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteCustomerStmt: %w", cerr)
@@ -186,9 +261,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteExpiredCreateRequestsStmt: %w", cerr)
 		}
 	}
+	if q.deleteOldAuditCustomersStmt != nil {
+		if cerr := q.deleteOldAuditCustomersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOldAuditCustomersStmt: %w", cerr)
+		}
+	}
+	if q.deleteOldAuditEventsStmt != nil {
+		if cerr := q.deleteOldAuditEventsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteOldAuditEventsStmt: %w", cerr)
+		}
+	}
 	if q.deleteOldChangesStmt != nil {
 		if cerr := q.deleteOldChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOldChangesStmt: %w", cerr)
+		}
+	}
+	if q.eraseChangesStmt != nil {
+		if cerr := q.eraseChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing eraseChangesStmt: %w", cerr)
 		}
 	}
 	if q.getCreateRequestStmt != nil {
@@ -206,9 +296,34 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getCustomersInStmt: %w", cerr)
 		}
 	}
+	if q.listAuditEventsAscStmt != nil {
+		if cerr := q.listAuditEventsAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsAscStmt: %w", cerr)
+		}
+	}
+	if q.listAuditEventsDescStmt != nil {
+		if cerr := q.listAuditEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditEventsDescStmt: %w", cerr)
+		}
+	}
 	if q.listChangesStmt != nil {
 		if cerr := q.listChangesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listChangesStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerAuditEventsAscStmt != nil {
+		if cerr := q.listCustomerAuditEventsAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerAuditEventsAscStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerAuditEventsDescStmt != nil {
+		if cerr := q.listCustomerAuditEventsDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerAuditEventsDescStmt: %w", cerr)
+		}
+	}
+	if q.listCustomerChangesStmt != nil {
+		if cerr := q.listCustomerChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listCustomerChangesStmt: %w", cerr)
 		}
 	}
 	if q.listCustomersByCreateTimeAscStmt != nil {
@@ -356,6 +471,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchTermsNotesStmt: %w", cerr)
 		}
 	}
+	if q.searchTermsPruneStmt != nil {
+		if cerr := q.searchTermsPruneStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing searchTermsPruneStmt: %w", cerr)
+		}
+	}
 	if q.searchTermsStageStmt != nil {
 		if cerr := q.searchTermsStageStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
@@ -420,16 +540,30 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                                  DBTX
 	tx                                  *sql.Tx
+	auditAppendStmt                     *sql.Stmt
+	auditAppendCustomersStmt            *sql.Stmt
+	auditBlockHasCustomerStmt           *sql.Stmt
+	auditBlocksStmt                     *sql.Stmt
+	auditLastSeqStmt                    *sql.Stmt
 	countCustomersStmt                  *sql.Stmt
 	countSearchCustomersStmt            *sql.Stmt
 	createCustomerStmt                  *sql.Stmt
+	deleteCreateRequestsOfStmt          *sql.Stmt
 	deleteCustomerStmt                  *sql.Stmt
 	deleteExpiredCreateRequestsStmt     *sql.Stmt
+	deleteOldAuditCustomersStmt         *sql.Stmt
+	deleteOldAuditEventsStmt            *sql.Stmt
 	deleteOldChangesStmt                *sql.Stmt
+	eraseChangesStmt                    *sql.Stmt
 	getCreateRequestStmt                *sql.Stmt
 	getCustomerStmt                     *sql.Stmt
 	getCustomersInStmt                  *sql.Stmt
+	listAuditEventsAscStmt              *sql.Stmt
+	listAuditEventsDescStmt             *sql.Stmt
 	listChangesStmt                     *sql.Stmt
+	listCustomerAuditEventsAscStmt      *sql.Stmt
+	listCustomerAuditEventsDescStmt     *sql.Stmt
+	listCustomerChangesStmt             *sql.Stmt
 	listCustomersByCreateTimeAscStmt    *sql.Stmt
 	listCustomersByCreateTimeDescStmt   *sql.Stmt
 	listCustomersByEmailAscStmt         *sql.Stmt
@@ -459,6 +593,7 @@ type Queries struct {
 	searchTermsClearStageStmt           *sql.Stmt
 	searchTermsFromStmt                 *sql.Stmt
 	searchTermsNotesStmt                *sql.Stmt
+	searchTermsPruneStmt                *sql.Stmt
 	searchTermsStageStmt                *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
@@ -470,16 +605,30 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                                  tx,
 		tx:                                  tx,
+		auditAppendStmt:                     q.auditAppendStmt,
+		auditAppendCustomersStmt:            q.auditAppendCustomersStmt,
+		auditBlockHasCustomerStmt:           q.auditBlockHasCustomerStmt,
+		auditBlocksStmt:                     q.auditBlocksStmt,
+		auditLastSeqStmt:                    q.auditLastSeqStmt,
 		countCustomersStmt:                  q.countCustomersStmt,
 		countSearchCustomersStmt:            q.countSearchCustomersStmt,
 		createCustomerStmt:                  q.createCustomerStmt,
+		deleteCreateRequestsOfStmt:          q.deleteCreateRequestsOfStmt,
 		deleteCustomerStmt:                  q.deleteCustomerStmt,
 		deleteExpiredCreateRequestsStmt:     q.deleteExpiredCreateRequestsStmt,
+		deleteOldAuditCustomersStmt:         q.deleteOldAuditCustomersStmt,
+		deleteOldAuditEventsStmt:            q.deleteOldAuditEventsStmt,
 		deleteOldChangesStmt:                q.deleteOldChangesStmt,
+		eraseChangesStmt:                    q.eraseChangesStmt,
 		getCreateRequestStmt:                q.getCreateRequestStmt,
 		getCustomerStmt:                     q.getCustomerStmt,
 		getCustomersInStmt:                  q.getCustomersInStmt,
+		listAuditEventsAscStmt:              q.listAuditEventsAscStmt,
+		listAuditEventsDescStmt:             q.listAuditEventsDescStmt,
 		listChangesStmt:                     q.listChangesStmt,
+		listCustomerAuditEventsAscStmt:      q.listCustomerAuditEventsAscStmt,
+		listCustomerAuditEventsDescStmt:     q.listCustomerAuditEventsDescStmt,
+		listCustomerChangesStmt:             q.listCustomerChangesStmt,
 		listCustomersByCreateTimeAscStmt:    q.listCustomersByCreateTimeAscStmt,
 		listCustomersByCreateTimeDescStmt:   q.listCustomersByCreateTimeDescStmt,
 		listCustomersByEmailAscStmt:         q.listCustomersByEmailAscStmt,
@@ -509,6 +658,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchTermsClearStageStmt:           q.searchTermsClearStageStmt,
 		searchTermsFromStmt:                 q.searchTermsFromStmt,
 		searchTermsNotesStmt:                q.searchTermsNotesStmt,
+		searchTermsPruneStmt:                q.searchTermsPruneStmt,
 		searchTermsStageStmt:                q.searchTermsStageStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,

@@ -8,6 +8,21 @@ import (
 	"time"
 )
 
+type AuditCustomer struct {
+	Block      int64
+	CustomerID int64
+}
+
+type AuditEvent struct {
+	Seq         int64
+	At          time.Time
+	Principal   string
+	Procedure   string
+	Code        string
+	RequestID   string
+	CustomerIds string
+}
+
 type CreateRequest struct {
 	RequestID   string
 	Fingerprint string
@@ -38,6 +53,7 @@ type CustomerChange struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	RecordedAt time.Time
+	Erased     bool
 }
 
 type CustomersFt struct {

@@ -263,7 +263,7 @@ WHERE request_id IN (
 
 -- name: ListChanges :many
 -- Changes after a sequence number, in commit order.
-SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at
+SELECT seq, change, customer_id, name, email, phone, address, revision, created_at, updated_at, erased
 FROM customer_changes
 WHERE seq > sqlc.arg(after_seq)
 ORDER BY seq

@@ -4,7 +4,7 @@
 // each other, as a user's session would.
 
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -243,6 +243,39 @@ test("live: a customer created by another client appears without a reload", asyn
   });
   await row(page, "+44 1").waitFor();
   await screenshot(page, "live-update");
+});
+
+test("details: history, who accessed it, export and erase", async () => {
+  const { customer } = await call(server.url, "CreateCustomer", {
+    customer: { name: "Erasable Person", email: "erasable@example.com" },
+  });
+  await call(server.url, "UpdateCustomer", { customer: { id: customer.id, phone: "+99 123" }, updateMask: "phone" });
+  await call(server.url, "GetCustomer", { id: customer.id });
+  await row(page, "+99 123").locator("button.details").click();
+  await page.locator("#details dd[data-field=email]", { hasText: "erasable@example.com" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll("#details-history tbody tr").length === 2);
+  await page.locator("#details-history tbody tr", { hasText: "updated" }).waitFor();
+  await page.locator("#details-access tbody tr", { hasText: "CreateCustomer" }).waitFor();
+  await page.locator("#details-access tbody tr", { hasText: "local" }).first().waitFor();
+  await screenshot(page, "details");
+
+  page.once("dialog", (d) => d.accept());
+  const download = page.waitForEvent("download");
+  await page.click("#export");
+  const file = await (await download).path();
+  const exported = JSON.parse(await readFile(file, "utf8"));
+  assert.equal(exported.customer.name, "Erasable Person");
+  assert.equal(exported.changes.length, 2);
+
+  page.once("dialog", (d) => d.accept());
+  await page.click("#erase");
+  await page.locator("#message", { hasText: "Erased Erasable Person" }).waitFor();
+  await row(page, "Erasable Person").waitFor({ state: "detached" });
+  await screenshot(page, "erased");
+  const after = await call(server.url, "ExportCustomerData", { id: customer.id });
+  assert.equal(after.customer, undefined);
+  assert.ok(!JSON.stringify(after).includes("Erasable"), JSON.stringify(after));
+  assert.equal(after.changes.at(-1).type, "CHANGE_TYPE_ERASED");
 });
 
 test("paging", async () => {

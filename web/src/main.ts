@@ -2,13 +2,16 @@
 // WatchCustomers, and a form to create, edit and delete customers.
 
 import "./style.css";
-import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { create, toJsonString } from "@bufbuild/protobuf";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { apiKey, client, codeOf, messageOf, setApiKey } from "./api.js";
 import {
   type ChangeEvent,
+  ChangeType,
   type CreateCustomerRequest,
+  type ExportCustomerDataResponse,
+  ExportCustomerDataResponseSchema,
   CreateCustomerRequestSchema,
   type Customer,
   type UpdateCustomerRequest,
@@ -47,6 +50,16 @@ const ui = {
   reload: $<HTMLButtonElement>("#reload-customer"),
   formError: $<HTMLParagraphElement>("#form-error"),
   cancel: $<HTMLButtonElement>("#cancel"),
+  details: $<HTMLDialogElement>("#details"),
+  detailsTitle: $<HTMLHeadingElement>("#details-title"),
+  detailsFields: $<HTMLDListElement>("#details-fields"),
+  detailsHistory: $<HTMLTableSectionElement>("#details-history tbody"),
+  detailsAccess: $<HTMLTableSectionElement>("#details-access tbody"),
+  detailsNote: $<HTMLParagraphElement>("#details-note"),
+  detailsError: $<HTMLParagraphElement>("#details-error"),
+  exportButton: $<HTMLButtonElement>("#export"),
+  eraseButton: $<HTMLButtonElement>("#erase"),
+  detailsClose: $<HTMLButtonElement>("#details-close"),
 };
 
 // ---- messages and the API key ----
@@ -160,7 +173,13 @@ function render(customers: Customer[], total: number): void {
       td.textContent = text;
     }
     const actions = tr.insertCell();
-    actions.append(button("Edit", "edit", () => openEditor(c)), " ", button("Delete", "delete", () => void remove(c)));
+    actions.append(
+      button("Details", "details", () => void openDetails(c)),
+      " ",
+      button("Edit", "edit", () => openEditor(c)),
+      " ",
+      button("Delete", "delete", () => void remove(c)),
+    );
     return tr;
   });
   list.changed.clear();
@@ -388,6 +407,141 @@ ui.reload.addEventListener("click", async () => {
 
 ui.cancel.addEventListener("click", () => ui.editor.close());
 ui.newButton.addEventListener("click", () => openEditor());
+
+// ---- the detail view: history, access, export and erasure ----
+
+let shown: { customer: Customer; data?: ExportCustomerDataResponse } | undefined;
+
+function when(t: Timestamp | undefined): string {
+  return t ? timestampDate(t).toLocaleString() : "";
+}
+
+function cells(tbody: HTMLTableSectionElement, rows: string[][]): void {
+  tbody.replaceChildren(
+    ...rows.map((r) => {
+      const tr = document.createElement("tr");
+      for (const text of r) {
+        tr.insertCell().textContent = text;
+      }
+      return tr;
+    }),
+  );
+}
+
+const changeNames: Record<number, string> = {
+  [ChangeType.CREATED]: "created",
+  [ChangeType.UPDATED]: "updated",
+  [ChangeType.DELETED]: "deleted",
+  [ChangeType.ERASED]: "erased",
+};
+
+/**
+ * openDetails shows a customer's fields, and with an admin key its change
+ * history and who accessed it, from ExportCustomerData (so opening it is
+ * itself recorded in the audit trail, as an export).
+ */
+async function openDetails(c: Customer): Promise<void> {
+  shown = { customer: c };
+  ui.detailsTitle.textContent = c.name;
+  ui.detailsFields.replaceChildren();
+  for (const [label, value] of [
+    ["Id", String(c.id)],
+    ["Name", c.name],
+    ["Email", c.email],
+    ["Phone", c.phone ?? ""],
+    ["Address", c.address ?? ""],
+    ["Created", when(c.createTime)],
+    ["Updated", when(c.updateTime)],
+  ]) {
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dd.dataset.field = label.toLowerCase();
+    ui.detailsFields.append(dt, dd);
+  }
+  cells(ui.detailsHistory, []);
+  cells(ui.detailsAccess, []);
+  ui.detailsNote.textContent = "Loading the history…";
+  ui.detailsError.textContent = "";
+  ui.details.showModal();
+  try {
+    const data = await client.exportCustomerData({ id: c.id });
+    if (shown?.customer !== c) {
+      return;
+    }
+    shown.data = data;
+    cells(
+      ui.detailsHistory,
+      data.changes.map((ev) => [
+        when(ev.customer?.updateTime),
+        changeNames[ev.type] ?? String(ev.type),
+        ev.customer?.name ?? "",
+        ev.customer?.email ?? "",
+        ev.customer?.phone ?? "",
+        ev.customer?.address ?? "",
+      ]),
+    );
+    cells(
+      ui.detailsAccess,
+      [...data.auditEvents].reverse().map((ev) => [when(ev.time), ev.principal, ev.procedure, ev.code]),
+    );
+    ui.detailsNote.textContent = data.auditEventsTruncated ? "Only the newest accesses are shown." : "";
+  } catch (err) {
+    ui.detailsNote.textContent =
+      codeOf(err) === Code.PermissionDenied
+        ? "The history and who accessed this customer need an admin key."
+        : `Could not load the history: ${messageOf(err)}`;
+  }
+}
+
+ui.detailsClose.addEventListener("click", () => ui.details.close());
+
+ui.exportButton.addEventListener("click", async () => {
+  if (shown === undefined || !confirm(`Export everything held about ${shown.customer.name} to a file?`)) {
+    return;
+  }
+  try {
+    const data = await client.exportCustomerData({ id: shown.customer.id });
+    const blob = new Blob([toJsonString(ExportCustomerDataResponseSchema, data, { prettySpaces: 2 })], {
+      type: "application/json",
+    });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `customer-${shown.customer.id}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (err) {
+    ui.detailsError.textContent = `Could not export: ${messageOf(err)}`;
+  }
+});
+
+ui.eraseButton.addEventListener("click", async () => {
+  if (shown === undefined) {
+    return;
+  }
+  const c = shown.customer;
+  if (!confirm(`Erase ${c.name}? The customer is deleted and its values are removed from the history and the search index for good.`)) {
+    return;
+  }
+  try {
+    await client.eraseCustomer({ id: c.id, etag: c.etag });
+    ui.details.close();
+    showMessage(`Erased ${c.name}.`);
+    await load();
+  } catch (err) {
+    switch (codeOf(err)) {
+      case Code.Aborted:
+        ui.detailsError.textContent = `${c.name} was changed by someone else since you opened it; close and open it again.`;
+        break;
+      case Code.PermissionDenied:
+        ui.detailsError.textContent = "Erasing needs an admin key.";
+        break;
+      default:
+        ui.detailsError.textContent = `Could not erase: ${messageOf(err)}`;
+    }
+  }
+});
 
 // ---- live updates ----
 

@@ -37,6 +37,10 @@ const (
 	ChangeType_CHANGE_TYPE_UPDATED ChangeType = 2
 	// The customer was deleted.
 	ChangeType_CHANGE_TYPE_DELETED ChangeType = 3
+	// The customer was erased: deleted, with its personal values removed
+	// everywhere. This event, and every earlier event of the customer still
+	// kept, carry only the customer's id and times, no values.
+	ChangeType_CHANGE_TYPE_ERASED ChangeType = 4
 )
 
 // Enum value maps for ChangeType.
@@ -46,12 +50,14 @@ var (
 		1: "CHANGE_TYPE_CREATED",
 		2: "CHANGE_TYPE_UPDATED",
 		3: "CHANGE_TYPE_DELETED",
+		4: "CHANGE_TYPE_ERASED",
 	}
 	ChangeType_value = map[string]int32{
 		"CHANGE_TYPE_UNSPECIFIED": 0,
 		"CHANGE_TYPE_CREATED":     1,
 		"CHANGE_TYPE_UPDATED":     2,
 		"CHANGE_TYPE_DELETED":     3,
+		"CHANGE_TYPE_ERASED":      4,
 	}
 )
 
@@ -895,6 +901,480 @@ func (x *ChangeEvent) GetResumeToken() string {
 	return ""
 }
 
+// AuditEvent is one call that read or changed customers. It holds no
+// personal values: no names, emails, phones, addresses or search words.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the call was answered.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Who made the call: the name of its API key (or the key's id, for an
+	// unnamed key), or "local" on a server without keys. Never the key.
+	Principal string `protobuf:"bytes,2,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The RPC, such as "GetCustomer".
+	Procedure string `protobuf:"bytes,3,opt,name=procedure,proto3" json:"procedure,omitempty"`
+	// The customers the call touched; for ListCustomers, those it returned.
+	CustomerIds []int64 `protobuf:"varint,4,rep,packed,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	// How the call ended: a Connect/gRPC code name such as "ok" or
+	// "not_found".
+	Code string `protobuf:"bytes,5,opt,name=code,proto3" json:"code,omitempty"`
+	// The request_id of a CreateCustomer, if it had one.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_customer_v1_customer_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AuditEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetProcedure() string {
+	if x != nil {
+		return x.Procedure
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetCustomerIds() []int64 {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// ListAuditEventsRequest is the input of ListAuditEvents. Every filter that
+// is set must match.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The maximum number of events to return: 0 means 50, values above 1000
+	// are treated as 1000, negative values are INVALID_ARGUMENT.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of a previous response, to continue from there;
+	// only valid with the same filters and order.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only events that touched this customer; 0 for any.
+	CustomerId int64 `protobuf:"varint,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Only events of this principal; empty for any.
+	Principal string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	// Only events of this RPC, such as "GetCustomer"; empty for any.
+	Procedure string `protobuf:"bytes,5,opt,name=procedure,proto3" json:"procedure,omitempty"`
+	// Only events at or after this time.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Only events before this time.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Oldest first instead of newest first.
+	OldestFirst   bool `protobuf:"varint,8,opt,name=oldest_first,json=oldestFirst,proto3" json:"oldest_first,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_customer_v1_customer_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetCustomerId() int64 {
+	if x != nil {
+		return x.CustomerId
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetProcedure() string {
+	if x != nil {
+		return x.Procedure
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetOldestFirst() bool {
+	if x != nil {
+		return x.OldestFirst
+	}
+	return false
+}
+
+// ListAuditEventsResponse is the output of ListAuditEvents.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The events of this page, in the requested order.
+	AuditEvents []*AuditEvent `protobuf:"bytes,1,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// An opaque token for the next page; empty when this is the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_customer_v1_customer_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListAuditEventsResponse) GetAuditEvents() []*AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ExportCustomerDataRequest is the input of ExportCustomerData.
+type ExportCustomerDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the customer. Must be positive.
+	Id            int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportCustomerDataRequest) Reset() {
+	*x = ExportCustomerDataRequest{}
+	mi := &file_customer_v1_customer_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCustomerDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCustomerDataRequest) ProtoMessage() {}
+
+func (x *ExportCustomerDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCustomerDataRequest.ProtoReflect.Descriptor instead.
+func (*ExportCustomerDataRequest) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ExportCustomerDataRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// ExportCustomerDataResponse is everything held about one customer.
+type ExportCustomerDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer as stored; unset when it has been deleted.
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Every change event still kept for the customer, oldest first.
+	Changes []*ChangeEvent `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The customer's audit events, oldest first (the newest 10,000 at most).
+	AuditEvents []*AuditEvent `protobuf:"bytes,3,rep,name=audit_events,json=auditEvents,proto3" json:"audit_events,omitempty"`
+	// Set when the customer has more audit events than audit_events holds;
+	// ListAuditEvents with customer_id pages through them all.
+	AuditEventsTruncated bool `protobuf:"varint,4,opt,name=audit_events_truncated,json=auditEventsTruncated,proto3" json:"audit_events_truncated,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *ExportCustomerDataResponse) Reset() {
+	*x = ExportCustomerDataResponse{}
+	mi := &file_customer_v1_customer_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportCustomerDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportCustomerDataResponse) ProtoMessage() {}
+
+func (x *ExportCustomerDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportCustomerDataResponse.ProtoReflect.Descriptor instead.
+func (*ExportCustomerDataResponse) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ExportCustomerDataResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *ExportCustomerDataResponse) GetChanges() []*ChangeEvent {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ExportCustomerDataResponse) GetAuditEvents() []*AuditEvent {
+	if x != nil {
+		return x.AuditEvents
+	}
+	return nil
+}
+
+func (x *ExportCustomerDataResponse) GetAuditEventsTruncated() bool {
+	if x != nil {
+		return x.AuditEventsTruncated
+	}
+	return false
+}
+
+// EraseCustomerRequest is the input of EraseCustomer.
+type EraseCustomerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the customer to erase. Must be positive.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When set (here or in an If-Match header), the erasure happens only if
+	// this is the customer's current etag; otherwise it fails with ABORTED.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseCustomerRequest) Reset() {
+	*x = EraseCustomerRequest{}
+	mi := &file_customer_v1_customer_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseCustomerRequest) ProtoMessage() {}
+
+func (x *EraseCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseCustomerRequest.ProtoReflect.Descriptor instead.
+func (*EraseCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EraseCustomerRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EraseCustomerRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// EraseCustomerResponse is the output of EraseCustomer.
+type EraseCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseCustomerResponse) Reset() {
+	*x = EraseCustomerResponse{}
+	mi := &file_customer_v1_customer_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseCustomerResponse) ProtoMessage() {}
+
+func (x *EraseCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_customer_v1_customer_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseCustomerResponse.ProtoReflect.Descriptor instead.
+func (*EraseCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_customer_v1_customer_proto_rawDescGZIP(), []int{19}
+}
+
 var File_customer_v1_customer_proto protoreflect.FileDescriptor
 
 const file_customer_v1_customer_proto_rawDesc = "" +
@@ -966,20 +1446,61 @@ const file_customer_v1_customer_proto_rawDesc = "" +
 	"\vChangeEvent\x12+\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x17.customer.v1.ChangeTypeR\x04type\x121\n" +
 	"\bcustomer\x18\x02 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\x12!\n" +
-	"\fresume_token\x18\x03 \x01(\tR\vresumeToken*t\n" +
+	"\fresume_token\x18\x03 \x01(\tR\vresumeToken\"\xce\x01\n" +
+	"\n" +
+	"AuditEvent\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\tprincipal\x18\x02 \x01(\tR\tprincipal\x12\x1c\n" +
+	"\tprocedure\x18\x03 \x01(\tR\tprocedure\x12!\n" +
+	"\fcustomer_ids\x18\x04 \x03(\x03R\vcustomerIds\x12\x12\n" +
+	"\x04code\x18\x05 \x01(\tR\x04code\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\"\xf4\x02\n" +
+	"\x16ListAuditEventsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\tpageToken\x12(\n" +
+	"\vcustomer_id\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"customerId\x12%\n" +
+	"\tprincipal\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\tprincipal\x12%\n" +
+	"\tprocedure\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\tprocedure\x129\n" +
+	"\n" +
+	"start_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12!\n" +
+	"\foldest_first\x18\b \x01(\bR\voldestFirst\"}\n" +
+	"\x17ListAuditEventsResponse\x12:\n" +
+	"\faudit_events\x18\x01 \x03(\v2\x17.customer.v1.AuditEventR\vauditEvents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"7\n" +
+	"\x19ExportCustomerDataRequest\x12\x1a\n" +
+	"\x02id\x18\x01 \x01(\x03B\n" +
+	"\xe0A\x02\xbaH\x04\"\x02 \x00R\x02id\"\xf5\x01\n" +
+	"\x1aExportCustomerDataResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.customer.v1.CustomerR\bcustomer\x122\n" +
+	"\achanges\x18\x02 \x03(\v2\x18.customer.v1.ChangeEventR\achanges\x12:\n" +
+	"\faudit_events\x18\x03 \x03(\v2\x17.customer.v1.AuditEventR\vauditEvents\x124\n" +
+	"\x16audit_events_truncated\x18\x04 \x01(\bR\x14auditEventsTruncated\"O\n" +
+	"\x14EraseCustomerRequest\x12\x1a\n" +
+	"\x02id\x18\x01 \x01(\x03B\n" +
+	"\xe0A\x02\xbaH\x04\"\x02 \x00R\x02id\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\x17\n" +
+	"\x15EraseCustomerResponse*\x8c\x01\n" +
 	"\n" +
 	"ChangeType\x12\x1b\n" +
 	"\x17CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CHANGE_TYPE_CREATED\x10\x01\x12\x17\n" +
 	"\x13CHANGE_TYPE_UPDATED\x10\x02\x12\x17\n" +
-	"\x13CHANGE_TYPE_DELETED\x10\x032\xbf\x05\n" +
+	"\x13CHANGE_TYPE_DELETED\x10\x03\x12\x16\n" +
+	"\x12CHANGE_TYPE_ERASED\x10\x042\xc1\b\n" +
 	"\x0fCustomerService\x12z\n" +
 	"\x0eCreateCustomer\x12\".customer.v1.CreateCustomerRequest\x1a#.customer.v1.CreateCustomerResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\bcustomer\"\r/v1/customers\x12o\n" +
 	"\vGetCustomer\x12\x1f.customer.v1.GetCustomerRequest\x1a .customer.v1.GetCustomerResponse\"\x1d\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/customers/{id}\x90\x02\x01\x12\x7f\n" +
 	"\x0eUpdateCustomer\x12\".customer.v1.UpdateCustomerRequest\x1a#.customer.v1.UpdateCustomerResponse\"$\x82\xd3\xe4\x93\x02\x1e:\bcustomer2\x12/v1/customers/{id}\x12u\n" +
 	"\x0eDeleteCustomer\x12\".customer.v1.DeleteCustomerRequest\x1a#.customer.v1.DeleteCustomerResponse\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/customers/{id}\x12p\n" +
 	"\rListCustomers\x12!.customer.v1.ListCustomersRequest\x1a\".customer.v1.ListCustomersResponse\"\x18\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/customers\x90\x02\x01\x12U\n" +
-	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01B&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
+	"\x0eWatchCustomers\x12\".customer.v1.WatchCustomersRequest\x1a\x18.customer.v1.ChangeEvent\"\x03\x90\x02\x010\x01\x12x\n" +
+	"\x0fListAuditEvents\x12#.customer.v1.ListAuditEventsRequest\x1a$.customer.v1.ListAuditEventsResponse\"\x1a\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents\x90\x02\x01\x12\x8b\x01\n" +
+	"\x12ExportCustomerData\x12&.customer.v1.ExportCustomerDataRequest\x1a'.customer.v1.ExportCustomerDataResponse\"$\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/customers/{id}:export\x90\x02\x01\x12x\n" +
+	"\rEraseCustomer\x12!.customer.v1.EraseCustomerRequest\x1a\".customer.v1.EraseCustomerResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x18/v1/customers/{id}:eraseB&Z$customerd/gen/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_customer_v1_customer_proto_rawDescOnce sync.Once
@@ -994,55 +1515,75 @@ func file_customer_v1_customer_proto_rawDescGZIP() []byte {
 }
 
 var file_customer_v1_customer_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_customer_v1_customer_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_customer_v1_customer_proto_goTypes = []any{
-	(ChangeType)(0),                // 0: customer.v1.ChangeType
-	(*Customer)(nil),               // 1: customer.v1.Customer
-	(*CreateCustomerRequest)(nil),  // 2: customer.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil), // 3: customer.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),     // 4: customer.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),    // 5: customer.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),  // 6: customer.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil), // 7: customer.v1.UpdateCustomerResponse
-	(*DeleteCustomerRequest)(nil),  // 8: customer.v1.DeleteCustomerRequest
-	(*DeleteCustomerResponse)(nil), // 9: customer.v1.DeleteCustomerResponse
-	(*ListCustomersRequest)(nil),   // 10: customer.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),  // 11: customer.v1.ListCustomersResponse
-	(*WatchCustomersRequest)(nil),  // 12: customer.v1.WatchCustomersRequest
-	(*ChangeEvent)(nil),            // 13: customer.v1.ChangeEvent
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),  // 15: google.protobuf.FieldMask
+	(ChangeType)(0),                    // 0: customer.v1.ChangeType
+	(*Customer)(nil),                   // 1: customer.v1.Customer
+	(*CreateCustomerRequest)(nil),      // 2: customer.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),     // 3: customer.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),         // 4: customer.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),        // 5: customer.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),      // 6: customer.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),     // 7: customer.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),      // 8: customer.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),     // 9: customer.v1.DeleteCustomerResponse
+	(*ListCustomersRequest)(nil),       // 10: customer.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),      // 11: customer.v1.ListCustomersResponse
+	(*WatchCustomersRequest)(nil),      // 12: customer.v1.WatchCustomersRequest
+	(*ChangeEvent)(nil),                // 13: customer.v1.ChangeEvent
+	(*AuditEvent)(nil),                 // 14: customer.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),     // 15: customer.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 16: customer.v1.ListAuditEventsResponse
+	(*ExportCustomerDataRequest)(nil),  // 17: customer.v1.ExportCustomerDataRequest
+	(*ExportCustomerDataResponse)(nil), // 18: customer.v1.ExportCustomerDataResponse
+	(*EraseCustomerRequest)(nil),       // 19: customer.v1.EraseCustomerRequest
+	(*EraseCustomerResponse)(nil),      // 20: customer.v1.EraseCustomerResponse
+	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 22: google.protobuf.FieldMask
 }
 var file_customer_v1_customer_proto_depIdxs = []int32{
-	14, // 0: customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	14, // 1: customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	21, // 0: customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	21, // 1: customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 2: customer.v1.CreateCustomerRequest.customer:type_name -> customer.v1.Customer
 	1,  // 3: customer.v1.CreateCustomerResponse.customer:type_name -> customer.v1.Customer
 	1,  // 4: customer.v1.GetCustomerResponse.customer:type_name -> customer.v1.Customer
 	1,  // 5: customer.v1.UpdateCustomerRequest.customer:type_name -> customer.v1.Customer
-	15, // 6: customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 6: customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 7: customer.v1.UpdateCustomerResponse.customer:type_name -> customer.v1.Customer
-	14, // 8: customer.v1.ListCustomersRequest.updated_after:type_name -> google.protobuf.Timestamp
+	21, // 8: customer.v1.ListCustomersRequest.updated_after:type_name -> google.protobuf.Timestamp
 	1,  // 9: customer.v1.ListCustomersResponse.customers:type_name -> customer.v1.Customer
 	0,  // 10: customer.v1.ChangeEvent.type:type_name -> customer.v1.ChangeType
 	1,  // 11: customer.v1.ChangeEvent.customer:type_name -> customer.v1.Customer
-	2,  // 12: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
-	4,  // 13: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
-	6,  // 14: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
-	8,  // 15: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
-	10, // 16: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
-	12, // 17: customer.v1.CustomerService.WatchCustomers:input_type -> customer.v1.WatchCustomersRequest
-	3,  // 18: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
-	5,  // 19: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
-	7,  // 20: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
-	9,  // 21: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
-	11, // 22: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
-	13, // 23: customer.v1.CustomerService.WatchCustomers:output_type -> customer.v1.ChangeEvent
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	21, // 12: customer.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	21, // 13: customer.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 14: customer.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	14, // 15: customer.v1.ListAuditEventsResponse.audit_events:type_name -> customer.v1.AuditEvent
+	1,  // 16: customer.v1.ExportCustomerDataResponse.customer:type_name -> customer.v1.Customer
+	13, // 17: customer.v1.ExportCustomerDataResponse.changes:type_name -> customer.v1.ChangeEvent
+	14, // 18: customer.v1.ExportCustomerDataResponse.audit_events:type_name -> customer.v1.AuditEvent
+	2,  // 19: customer.v1.CustomerService.CreateCustomer:input_type -> customer.v1.CreateCustomerRequest
+	4,  // 20: customer.v1.CustomerService.GetCustomer:input_type -> customer.v1.GetCustomerRequest
+	6,  // 21: customer.v1.CustomerService.UpdateCustomer:input_type -> customer.v1.UpdateCustomerRequest
+	8,  // 22: customer.v1.CustomerService.DeleteCustomer:input_type -> customer.v1.DeleteCustomerRequest
+	10, // 23: customer.v1.CustomerService.ListCustomers:input_type -> customer.v1.ListCustomersRequest
+	12, // 24: customer.v1.CustomerService.WatchCustomers:input_type -> customer.v1.WatchCustomersRequest
+	15, // 25: customer.v1.CustomerService.ListAuditEvents:input_type -> customer.v1.ListAuditEventsRequest
+	17, // 26: customer.v1.CustomerService.ExportCustomerData:input_type -> customer.v1.ExportCustomerDataRequest
+	19, // 27: customer.v1.CustomerService.EraseCustomer:input_type -> customer.v1.EraseCustomerRequest
+	3,  // 28: customer.v1.CustomerService.CreateCustomer:output_type -> customer.v1.CreateCustomerResponse
+	5,  // 29: customer.v1.CustomerService.GetCustomer:output_type -> customer.v1.GetCustomerResponse
+	7,  // 30: customer.v1.CustomerService.UpdateCustomer:output_type -> customer.v1.UpdateCustomerResponse
+	9,  // 31: customer.v1.CustomerService.DeleteCustomer:output_type -> customer.v1.DeleteCustomerResponse
+	11, // 32: customer.v1.CustomerService.ListCustomers:output_type -> customer.v1.ListCustomersResponse
+	13, // 33: customer.v1.CustomerService.WatchCustomers:output_type -> customer.v1.ChangeEvent
+	16, // 34: customer.v1.CustomerService.ListAuditEvents:output_type -> customer.v1.ListAuditEventsResponse
+	18, // 35: customer.v1.CustomerService.ExportCustomerData:output_type -> customer.v1.ExportCustomerDataResponse
+	20, // 36: customer.v1.CustomerService.EraseCustomer:output_type -> customer.v1.EraseCustomerResponse
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_customer_v1_customer_proto_init() }
@@ -1057,7 +1598,7 @@ func file_customer_v1_customer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_customer_v1_customer_proto_rawDesc), len(file_customer_v1_customer_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -51,6 +51,15 @@ const (
 	// CustomerServiceWatchCustomersProcedure is the fully-qualified name of the CustomerService's
 	// WatchCustomers RPC.
 	CustomerServiceWatchCustomersProcedure = "/customer.v1.CustomerService/WatchCustomers"
+	// CustomerServiceListAuditEventsProcedure is the fully-qualified name of the CustomerService's
+	// ListAuditEvents RPC.
+	CustomerServiceListAuditEventsProcedure = "/customer.v1.CustomerService/ListAuditEvents"
+	// CustomerServiceExportCustomerDataProcedure is the fully-qualified name of the CustomerService's
+	// ExportCustomerData RPC.
+	CustomerServiceExportCustomerDataProcedure = "/customer.v1.CustomerService/ExportCustomerData"
+	// CustomerServiceEraseCustomerProcedure is the fully-qualified name of the CustomerService's
+	// EraseCustomer RPC.
+	CustomerServiceEraseCustomerProcedure = "/customer.v1.CustomerService/EraseCustomer"
 )
 
 // CustomerServiceClient is a client for the customer.v1.CustomerService service.
@@ -81,6 +90,24 @@ type CustomerServiceClient interface {
 	// The event type is named for what it is, as clients expect.
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	WatchCustomers(context.Context, *v1.WatchCustomersRequest) (*connect.ServerStreamForClient[v1.ChangeEvent], error)
+	// ListAuditEvents pages through the audit trail: one event for every call
+	// that read or changed customers, saying who made it, which customers it
+	// touched and how it ended, never with personal values. Needs an admin
+	// key. Newest first unless oldest_first is set.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
+	// ExportCustomerData returns everything the service holds about one
+	// customer (GDPR Articles 15 and 20): the customer as stored, every change
+	// event still kept for it and its audit events, in one message. Needs an
+	// admin key. Fails with NOT_FOUND when nothing is held about the id.
+	ExportCustomerData(context.Context, *v1.ExportCustomerDataRequest) (*v1.ExportCustomerDataResponse, error)
+	// EraseCustomer deletes a customer and removes its personal values from
+	// everything the service keeps (GDPR Article 17): its change events become
+	// tombstones without values (watchers see CHANGE_TYPE_ERASED), and the
+	// search index, idempotency records and write-ahead log lose its values.
+	// Audit events keep ids and principals only, as always. Needs an admin
+	// key. Fails with NOT_FOUND for an unknown id and ABORTED when etag, or
+	// the If-Match header, is set and is not the current etag.
+	EraseCustomer(context.Context, *v1.EraseCustomerRequest) (*v1.EraseCustomerResponse, error)
 }
 
 // NewCustomerServiceClient constructs a client for the customer.v1.CustomerService service. By
@@ -133,17 +160,40 @@ func NewCustomerServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listAuditEvents: connect.NewClient[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse](
+			httpClient,
+			baseURL+CustomerServiceListAuditEventsProcedure,
+			connect.WithSchema(customerServiceMethods.ByName("ListAuditEvents")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		exportCustomerData: connect.NewClient[v1.ExportCustomerDataRequest, v1.ExportCustomerDataResponse](
+			httpClient,
+			baseURL+CustomerServiceExportCustomerDataProcedure,
+			connect.WithSchema(customerServiceMethods.ByName("ExportCustomerData")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		eraseCustomer: connect.NewClient[v1.EraseCustomerRequest, v1.EraseCustomerResponse](
+			httpClient,
+			baseURL+CustomerServiceEraseCustomerProcedure,
+			connect.WithSchema(customerServiceMethods.ByName("EraseCustomer")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // customerServiceClient implements CustomerServiceClient.
 type customerServiceClient struct {
-	createCustomer *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
-	getCustomer    *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
-	updateCustomer *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
-	deleteCustomer *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
-	listCustomers  *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
-	watchCustomers *connect.Client[v1.WatchCustomersRequest, v1.ChangeEvent]
+	createCustomer     *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
+	getCustomer        *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
+	updateCustomer     *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
+	deleteCustomer     *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
+	listCustomers      *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
+	watchCustomers     *connect.Client[v1.WatchCustomersRequest, v1.ChangeEvent]
+	listAuditEvents    *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
+	exportCustomerData *connect.Client[v1.ExportCustomerDataRequest, v1.ExportCustomerDataResponse]
+	eraseCustomer      *connect.Client[v1.EraseCustomerRequest, v1.EraseCustomerResponse]
 }
 
 // CreateCustomer calls customer.v1.CustomerService.CreateCustomer.
@@ -196,6 +246,33 @@ func (c *customerServiceClient) WatchCustomers(ctx context.Context, req *v1.Watc
 	return c.watchCustomers.CallServerStream(ctx, connect.NewRequest(req))
 }
 
+// ListAuditEvents calls customer.v1.CustomerService.ListAuditEvents.
+func (c *customerServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	response, err := c.listAuditEvents.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ExportCustomerData calls customer.v1.CustomerService.ExportCustomerData.
+func (c *customerServiceClient) ExportCustomerData(ctx context.Context, req *v1.ExportCustomerDataRequest) (*v1.ExportCustomerDataResponse, error) {
+	response, err := c.exportCustomerData.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// EraseCustomer calls customer.v1.CustomerService.EraseCustomer.
+func (c *customerServiceClient) EraseCustomer(ctx context.Context, req *v1.EraseCustomerRequest) (*v1.EraseCustomerResponse, error) {
+	response, err := c.eraseCustomer.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // CustomerServiceHandler is an implementation of the customer.v1.CustomerService service.
 type CustomerServiceHandler interface {
 	// CreateCustomer stores a new customer and returns it with its id,
@@ -224,6 +301,24 @@ type CustomerServiceHandler interface {
 	// The event type is named for what it is, as clients expect.
 	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
 	WatchCustomers(context.Context, *v1.WatchCustomersRequest, *connect.ServerStream[v1.ChangeEvent]) error
+	// ListAuditEvents pages through the audit trail: one event for every call
+	// that read or changed customers, saying who made it, which customers it
+	// touched and how it ended, never with personal values. Needs an admin
+	// key. Newest first unless oldest_first is set.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
+	// ExportCustomerData returns everything the service holds about one
+	// customer (GDPR Articles 15 and 20): the customer as stored, every change
+	// event still kept for it and its audit events, in one message. Needs an
+	// admin key. Fails with NOT_FOUND when nothing is held about the id.
+	ExportCustomerData(context.Context, *v1.ExportCustomerDataRequest) (*v1.ExportCustomerDataResponse, error)
+	// EraseCustomer deletes a customer and removes its personal values from
+	// everything the service keeps (GDPR Article 17): its change events become
+	// tombstones without values (watchers see CHANGE_TYPE_ERASED), and the
+	// search index, idempotency records and write-ahead log lose its values.
+	// Audit events keep ids and principals only, as always. Needs an admin
+	// key. Fails with NOT_FOUND for an unknown id and ABORTED when etag, or
+	// the If-Match header, is set and is not the current etag.
+	EraseCustomer(context.Context, *v1.EraseCustomerRequest) (*v1.EraseCustomerResponse, error)
 }
 
 // NewCustomerServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -272,6 +367,26 @@ func NewCustomerServiceHandler(svc CustomerServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	customerServiceListAuditEventsHandler := connect.NewUnaryHandlerSimple(
+		CustomerServiceListAuditEventsProcedure,
+		svc.ListAuditEvents,
+		connect.WithSchema(customerServiceMethods.ByName("ListAuditEvents")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	customerServiceExportCustomerDataHandler := connect.NewUnaryHandlerSimple(
+		CustomerServiceExportCustomerDataProcedure,
+		svc.ExportCustomerData,
+		connect.WithSchema(customerServiceMethods.ByName("ExportCustomerData")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	customerServiceEraseCustomerHandler := connect.NewUnaryHandlerSimple(
+		CustomerServiceEraseCustomerProcedure,
+		svc.EraseCustomer,
+		connect.WithSchema(customerServiceMethods.ByName("EraseCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/customer.v1.CustomerService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CustomerServiceCreateCustomerProcedure:
@@ -286,6 +401,12 @@ func NewCustomerServiceHandler(svc CustomerServiceHandler, opts ...connect.Handl
 			customerServiceListCustomersHandler.ServeHTTP(w, r)
 		case CustomerServiceWatchCustomersProcedure:
 			customerServiceWatchCustomersHandler.ServeHTTP(w, r)
+		case CustomerServiceListAuditEventsProcedure:
+			customerServiceListAuditEventsHandler.ServeHTTP(w, r)
+		case CustomerServiceExportCustomerDataProcedure:
+			customerServiceExportCustomerDataHandler.ServeHTTP(w, r)
+		case CustomerServiceEraseCustomerProcedure:
+			customerServiceEraseCustomerHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -317,4 +438,16 @@ func (UnimplementedCustomerServiceHandler) ListCustomers(context.Context, *v1.Li
 
 func (UnimplementedCustomerServiceHandler) WatchCustomers(context.Context, *v1.WatchCustomersRequest, *connect.ServerStream[v1.ChangeEvent]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("customer.v1.CustomerService.WatchCustomers is not implemented"))
+}
+
+func (UnimplementedCustomerServiceHandler) ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("customer.v1.CustomerService.ListAuditEvents is not implemented"))
+}
+
+func (UnimplementedCustomerServiceHandler) ExportCustomerData(context.Context, *v1.ExportCustomerDataRequest) (*v1.ExportCustomerDataResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("customer.v1.CustomerService.ExportCustomerData is not implemented"))
+}
+
+func (UnimplementedCustomerServiceHandler) EraseCustomer(context.Context, *v1.EraseCustomerRequest) (*v1.EraseCustomerResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("customer.v1.CustomerService.EraseCustomer is not implemented"))
 }

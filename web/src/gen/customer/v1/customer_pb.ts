@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file customer/v1/customer.proto.
  */
 export const file_customer_v1_customer: GenFile = /*@__PURE__*/
-  fileDesc("ChpjdXN0b21lci92MS9jdXN0b21lci5wcm90bxILY3VzdG9tZXIudjEi6AcKCEN1c3RvbWVyEgoKAmlkGAEgASgDEvcBCgRuYW1lGAIgASgJQugBukjkAboB3QEKC25hbWUuZm9ybWF0ElhtdXN0IGJlIDEgdG8gMjAwIGNoYXJhY3RlcnMsIG5vdCBjb3VudGluZyBzdXJyb3VuZGluZyBzcGFjZXMsIHdpdGhvdXQgY29udHJvbCBjaGFyYWN0ZXJzGnR0aGlzLm1hdGNoZXMocideW1x0XG5cZlxyIF0qW15ceDAwLVx4MjBceDdGLVx4OUZdKFteXHgwMC1ceDFGXHg3Ri1ceDlGXXswLDE5OH1bXlx4MDAtXHgyMFx4N0YtXHg5Rl0pP1tcdFxuXGZcciBdKiQnKdgBARKQAgoFZW1haWwYAyABKAlCgAK6SPwBugHwAQoMZW1haWwuZm9ybWF0EjBtdXN0IGJlIGFuIGVtYWlsIGFkZHJlc3Mgc3VjaCBhcyBhZGFAZXhhbXBsZS5jb20arQF0aGlzLm1hdGNoZXMociJeW1x0XG5cZlxyIF0qW2EtekEtWjAtOS4hIyQlJicqKy89P15fYHt8fX4tXStAW2EtekEtWjAtOV0oPzpbYS16QS1aMC05LV17MCw2MX1bYS16QS1aMC05XSk/KD86XC5bYS16QS1aMC05XSg/OlthLXpBLVowLTktXXswLDYxfVthLXpBLVowLTldKT8pKltcdFxuXGZcciBdKiQiKdgBAXIDGP4BEnwKBXBob25lGAQgASgJQmi6SGW6AV4KDHBob25lLmZvcm1hdBIjbXVzdCBub3QgY29udGFpbiBjb250cm9sIGNoYXJhY3RlcnMaKXRoaXMubWF0Y2hlcyhyJ15bXlx4MDAtXHgxRlx4N0YtXHg5Rl0qJCcpcgIYIEgAiAEBErUBCgdhZGRyZXNzGAUgASgJQp4BukiaAboBkQEKDmFkZHJlc3MuZm9ybWF0EkNtdXN0IG5vdCBjb250YWluIGNvbnRyb2wgY2hhcmFjdGVycyBvdGhlciB0aGFuIGxpbmUgYnJlYWtzIGFuZCB0YWJzGjp0aGlzLm1hdGNoZXMocideW15ceDAwLVx4MDhceDBCXHgwQ1x4MEUtXHgxRlx4N0YtXHg5Rl0qJCcpcgMY9ANIAYgBARIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKBGV0YWcYCCABKAlCB7pIBHICGEBCCAoGX3Bob25lQgoKCF9hZGRyZXNzIt4BChVDcmVhdGVDdXN0b21lclJlcXVlc3QSowEKCGN1c3RvbWVyGAEgASgLMhUuY3VzdG9tZXIudjEuQ3VzdG9tZXJCerpId7oBNgoWY3VzdG9tZXIubmFtZS5yZXF1aXJlZBILaXMgcmVxdWlyZWQaD3RoaXMubmFtZSAhPSAnJ7oBOAoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSC2lzIHJlcXVpcmVkGhB0aGlzLmVtYWlsICE9ICcnyAEBEh8KCnJlcXVlc3RfaWQYAiABKAlCC7pICNgBAXIDsAEBIkEKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoCaWQYASABKANCB7pIBCICIAAiPgoTR2V0Q3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIvoGChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lckIGukgDyAEBEsIBCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCkAG6SIwBugGIAQoRdXBkYXRlX21hc2sucGF0aHMSNG1heSBvbmx5IGxpc3QgIm5hbWUiLCAiZW1haWwiLCAicGhvbmUiIGFuZCAiYWRkcmVzcyIaPXRoaXMucGF0aHMuYWxsKHAsIHAgaW4gWyduYW1lJywgJ2VtYWlsJywgJ3Bob25lJywgJ2FkZHJlc3MnXSkSCgoCaWQYAyABKAM63gS6SNoEGpoBChZjdXN0b21lci5uYW1lLnJlcXVpcmVkEiVpcyByZXF1aXJlZCB3aGVuIHVwZGF0ZV9tYXNrIGxpc3RzIGl0GlkhaGFzKHRoaXMudXBkYXRlX21hc2spIHx8ICEoJ25hbWUnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIubmFtZSAhPSAnJxqdAQoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSJWlzIHJlcXVpcmVkIHdoZW4gdXBkYXRlX21hc2sgbGlzdHMgaXQaWyFoYXModGhpcy51cGRhdGVfbWFzaykgfHwgISgnZW1haWwnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIuZW1haWwgIT0gJycahgEKFGN1c3RvbWVyLmlkLnJlcXVpcmVkEjJtdXN0IGJlIGEgcG9zaXRpdmUgY3VzdG9tZXIgaWQgKG9yIHNldCBpZCBpbnN0ZWFkKRo6IWhhcyh0aGlzLmN1c3RvbWVyKSB8fCB0aGlzLmlkID4gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID4gMBqRAQoIaWQubWF0Y2gSKG11c3QgZXF1YWwgY3VzdG9tZXIuaWQgd2hlbiBib3RoIGFyZSBzZXQaW3RoaXMuaWQgPT0gMCB8fCAhaGFzKHRoaXMuY3VzdG9tZXIpIHx8IHRoaXMuY3VzdG9tZXIuaWQgPT0gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID09IHRoaXMuaWQiQQoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIkMKFURlbGV0ZUN1c3RvbWVyUmVxdWVzdBITCgJpZBgBIAEoA0IHukgEIgIgABIVCgRldGFnGAIgASgJQge6SARyAhhAIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UizwEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAEBIXCgVxdWVyeRgDIAEoCUIIukgFcgMYyAESGgoIb3JkZXJfYnkYBCABKAlCCLpIBXIDGMgBEjEKDXVwZGF0ZWRfYWZ0ZXIYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWluY2x1ZGVfdG90YWwYBiABKAgibgoVTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEigKCWN1c3RvbWVycxgBIAMoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIjYKFVdhdGNoQ3VzdG9tZXJzUmVxdWVzdBIdCgxyZXN1bWVfdG9rZW4YASABKAlCB7pIBHICGEAicwoLQ2hhbmdlRXZlbnQSJQoEdHlwZRgBIAEoDjIXLmN1c3RvbWVyLnYxLkNoYW5nZVR5cGUSJwoIY3VzdG9tZXIYAiABKAsyFS5jdXN0b21lci52MS5DdXN0b21lchIUCgxyZXN1bWVfdG9rZW4YAyABKAkqdAoKQ2hhbmdlVHlwZRIbChdDSEFOR0VfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NIQU5HRV9UWVBFX0NSRUFURUQQARIXChNDSEFOR0VfVFlQRV9VUERBVEVEEAISFwoTQ0hBTkdFX1RZUEVfREVMRVRFRBADMq0ECg9DdXN0b21lclNlcnZpY2USWQoOQ3JlYXRlQ3VzdG9tZXISIi5jdXN0b21lci52MS5DcmVhdGVDdXN0b21lclJlcXVlc3QaIy5jdXN0b21lci52MS5DcmVhdGVDdXN0b21lclJlc3BvbnNlElUKC0dldEN1c3RvbWVyEh8uY3VzdG9tZXIudjEuR2V0Q3VzdG9tZXJSZXF1ZXN0GiAuY3VzdG9tZXIudjEuR2V0Q3VzdG9tZXJSZXNwb25zZSIDkAIBElkKDlVwZGF0ZUN1c3RvbWVyEiIuY3VzdG9tZXIudjEuVXBkYXRlQ3VzdG9tZXJSZXF1ZXN0GiMuY3VzdG9tZXIudjEuVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRJZCg5EZWxldGVDdXN0b21lchIiLmN1c3RvbWVyLnYxLkRlbGV0ZUN1c3RvbWVyUmVxdWVzdBojLmN1c3RvbWVyLnYxLkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2USWwoNTGlzdEN1c3RvbWVycxIhLmN1c3RvbWVyLnYxLkxpc3RDdXN0b21lcnNSZXF1ZXN0GiIuY3VzdG9tZXIudjEuTGlzdEN1c3RvbWVyc1Jlc3BvbnNlIgOQAgESVQoOV2F0Y2hDdXN0b21lcnMSIi5jdXN0b21lci52MS5XYXRjaEN1c3RvbWVyc1JlcXVlc3QaGC5jdXN0b21lci52MS5DaGFuZ2VFdmVudCIDkAIBMAFCJlokY3VzdG9tZXJkL2dlbi9jdXN0b21lci92MTtjdXN0b21lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChpjdXN0b21lci92MS9jdXN0b21lci5wcm90bxILY3VzdG9tZXIudjEi6AcKCEN1c3RvbWVyEgoKAmlkGAEgASgDEvcBCgRuYW1lGAIgASgJQugBukjkAboB3QEKC25hbWUuZm9ybWF0ElhtdXN0IGJlIDEgdG8gMjAwIGNoYXJhY3RlcnMsIG5vdCBjb3VudGluZyBzdXJyb3VuZGluZyBzcGFjZXMsIHdpdGhvdXQgY29udHJvbCBjaGFyYWN0ZXJzGnR0aGlzLm1hdGNoZXMocideW1x0XG5cZlxyIF0qW15ceDAwLVx4MjBceDdGLVx4OUZdKFteXHgwMC1ceDFGXHg3Ri1ceDlGXXswLDE5OH1bXlx4MDAtXHgyMFx4N0YtXHg5Rl0pP1tcdFxuXGZcciBdKiQnKdgBARKQAgoFZW1haWwYAyABKAlCgAK6SPwBugHwAQoMZW1haWwuZm9ybWF0EjBtdXN0IGJlIGFuIGVtYWlsIGFkZHJlc3Mgc3VjaCBhcyBhZGFAZXhhbXBsZS5jb20arQF0aGlzLm1hdGNoZXMociJeW1x0XG5cZlxyIF0qW2EtekEtWjAtOS4hIyQlJicqKy89P15fYHt8fX4tXStAW2EtekEtWjAtOV0oPzpbYS16QS1aMC05LV17MCw2MX1bYS16QS1aMC05XSk/KD86XC5bYS16QS1aMC05XSg/OlthLXpBLVowLTktXXswLDYxfVthLXpBLVowLTldKT8pKltcdFxuXGZcciBdKiQiKdgBAXIDGP4BEnwKBXBob25lGAQgASgJQmi6SGW6AV4KDHBob25lLmZvcm1hdBIjbXVzdCBub3QgY29udGFpbiBjb250cm9sIGNoYXJhY3RlcnMaKXRoaXMubWF0Y2hlcyhyJ15bXlx4MDAtXHgxRlx4N0YtXHg5Rl0qJCcpcgIYIEgAiAEBErUBCgdhZGRyZXNzGAUgASgJQp4BukiaAboBkQEKDmFkZHJlc3MuZm9ybWF0EkNtdXN0IG5vdCBjb250YWluIGNvbnRyb2wgY2hhcmFjdGVycyBvdGhlciB0aGFuIGxpbmUgYnJlYWtzIGFuZCB0YWJzGjp0aGlzLm1hdGNoZXMocideW15ceDAwLVx4MDhceDBCXHgwQ1x4MEUtXHgxRlx4N0YtXHg5Rl0qJCcpcgMY9ANIAYgBARIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKBGV0YWcYCCABKAlCB7pIBHICGEBCCAoGX3Bob25lQgoKCF9hZGRyZXNzIt4BChVDcmVhdGVDdXN0b21lclJlcXVlc3QSowEKCGN1c3RvbWVyGAEgASgLMhUuY3VzdG9tZXIudjEuQ3VzdG9tZXJCerpId7oBNgoWY3VzdG9tZXIubmFtZS5yZXF1aXJlZBILaXMgcmVxdWlyZWQaD3RoaXMubmFtZSAhPSAnJ7oBOAoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSC2lzIHJlcXVpcmVkGhB0aGlzLmVtYWlsICE9ICcnyAEBEh8KCnJlcXVlc3RfaWQYAiABKAlCC7pICNgBAXIDsAEBIkEKFkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lciIpChJHZXRDdXN0b21lclJlcXVlc3QSEwoCaWQYASABKANCB7pIBCICIAAiPgoTR2V0Q3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIvoGChVVcGRhdGVDdXN0b21lclJlcXVlc3QSLwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lckIGukgDyAEBEsIBCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCkAG6SIwBugGIAQoRdXBkYXRlX21hc2sucGF0aHMSNG1heSBvbmx5IGxpc3QgIm5hbWUiLCAiZW1haWwiLCAicGhvbmUiIGFuZCAiYWRkcmVzcyIaPXRoaXMucGF0aHMuYWxsKHAsIHAgaW4gWyduYW1lJywgJ2VtYWlsJywgJ3Bob25lJywgJ2FkZHJlc3MnXSkSCgoCaWQYAyABKAM63gS6SNoEGpoBChZjdXN0b21lci5uYW1lLnJlcXVpcmVkEiVpcyByZXF1aXJlZCB3aGVuIHVwZGF0ZV9tYXNrIGxpc3RzIGl0GlkhaGFzKHRoaXMudXBkYXRlX21hc2spIHx8ICEoJ25hbWUnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIubmFtZSAhPSAnJxqdAQoXY3VzdG9tZXIuZW1haWwucmVxdWlyZWQSJWlzIHJlcXVpcmVkIHdoZW4gdXBkYXRlX21hc2sgbGlzdHMgaXQaWyFoYXModGhpcy51cGRhdGVfbWFzaykgfHwgISgnZW1haWwnIGluIHRoaXMudXBkYXRlX21hc2sucGF0aHMpIHx8IHRoaXMuY3VzdG9tZXIuZW1haWwgIT0gJycahgEKFGN1c3RvbWVyLmlkLnJlcXVpcmVkEjJtdXN0IGJlIGEgcG9zaXRpdmUgY3VzdG9tZXIgaWQgKG9yIHNldCBpZCBpbnN0ZWFkKRo6IWhhcyh0aGlzLmN1c3RvbWVyKSB8fCB0aGlzLmlkID4gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID4gMBqRAQoIaWQubWF0Y2gSKG11c3QgZXF1YWwgY3VzdG9tZXIuaWQgd2hlbiBib3RoIGFyZSBzZXQaW3RoaXMuaWQgPT0gMCB8fCAhaGFzKHRoaXMuY3VzdG9tZXIpIHx8IHRoaXMuY3VzdG9tZXIuaWQgPT0gMCB8fCB0aGlzLmN1c3RvbWVyLmlkID09IHRoaXMuaWQiQQoWVXBkYXRlQ3VzdG9tZXJSZXNwb25zZRInCghjdXN0b21lchgBIAEoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyIkMKFURlbGV0ZUN1c3RvbWVyUmVxdWVzdBITCgJpZBgBIAEoA0IHukgEIgIgABIVCgRldGFnGAIgASgJQge6SARyAhhAIhgKFkRlbGV0ZUN1c3RvbWVyUmVzcG9uc2UizwEKFExpc3RDdXN0b21lcnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAEBIXCgVxdWVyeRgDIAEoCUIIukgFcgMYyAESGgoIb3JkZXJfYnkYBCABKAlCCLpIBXIDGMgBEjEKDXVwZGF0ZWRfYWZ0ZXIYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDWluY2x1ZGVfdG90YWwYBiABKAgibgoVTGlzdEN1c3RvbWVyc1Jlc3BvbnNlEigKCWN1c3RvbWVycxgBIAMoCzIVLmN1c3RvbWVyLnYxLkN1c3RvbWVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRISCgp0b3RhbF9zaXplGAMgASgFIjYKFVdhdGNoQ3VzdG9tZXJzUmVxdWVzdBIdCgxyZXN1bWVfdG9rZW4YASABKAlCB7pIBHICGEAicwoLQ2hhbmdlRXZlbnQSJQoEdHlwZRgBIAEoDjIXLmN1c3RvbWVyLnYxLkNoYW5nZVR5cGUSJwoIY3VzdG9tZXIYAiABKAsyFS5jdXN0b21lci52MS5DdXN0b21lchIUCgxyZXN1bWVfdG9rZW4YAyABKAkilAEKCkF1ZGl0RXZlbnQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcHJpbmNpcGFsGAIgASgJEhEKCXByb2NlZHVyZRgDIAEoCRIUCgxjdXN0b21lcl9pZHMYBCADKAMSDAoEY29kZRgFIAEoCRISCgpyZXF1ZXN0X2lkGAYgASgJIpwCChZMaXN0QXVkaXRFdmVudHNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiAEBIcCgtjdXN0b21lcl9pZBgDIAEoA0IHukgEIgIoABIaCglwcmluY2lwYWwYBCABKAlCB7pIBHICGEASGgoJcHJvY2VkdXJlGAUgASgJQge6SARyAhhAEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxvbGRlc3RfZmlyc3QYCCABKAgiYQoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USLQoMYXVkaXRfZXZlbnRzGAEgAygLMhcuY3VzdG9tZXIudjEuQXVkaXRFdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiMAoZRXhwb3J0Q3VzdG9tZXJEYXRhUmVxdWVzdBITCgJpZBgBIAEoA0IHukgEIgIgACK/AQoaRXhwb3J0Q3VzdG9tZXJEYXRhUmVzcG9uc2USJwoIY3VzdG9tZXIYASABKAsyFS5jdXN0b21lci52MS5DdXN0b21lchIpCgdjaGFuZ2VzGAIgAygLMhguY3VzdG9tZXIudjEuQ2hhbmdlRXZlbnQSLQoMYXVkaXRfZXZlbnRzGAMgAygLMhcuY3VzdG9tZXIudjEuQXVkaXRFdmVudBIeChZhdWRpdF9ldmVudHNfdHJ1bmNhdGVkGAQgASgIIkIKFEVyYXNlQ3VzdG9tZXJSZXF1ZXN0EhMKAmlkGAEgASgDQge6SAQiAiAAEhUKBGV0YWcYAiABKAlCB7pIBHICGEAiFwoVRXJhc2VDdXN0b21lclJlc3BvbnNlKowBCgpDaGFuZ2VUeXBlEhsKF0NIQU5HRV9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQ0hBTkdFX1RZUEVfQ1JFQVRFRBABEhcKE0NIQU5HRV9UWVBFX1VQREFURUQQAhIXChNDSEFOR0VfVFlQRV9ERUxFVEVEEAMSFgoSQ0hBTkdFX1RZUEVfRVJBU0VEEAQy1AYKD0N1c3RvbWVyU2VydmljZRJZCg5DcmVhdGVDdXN0b21lchIiLmN1c3RvbWVyLnYxLkNyZWF0ZUN1c3RvbWVyUmVxdWVzdBojLmN1c3RvbWVyLnYxLkNyZWF0ZUN1c3RvbWVyUmVzcG9uc2USVQoLR2V0Q3VzdG9tZXISHy5jdXN0b21lci52MS5HZXRDdXN0b21lclJlcXVlc3QaIC5jdXN0b21lci52MS5HZXRDdXN0b21lclJlc3BvbnNlIgOQAgESWQoOVXBkYXRlQ3VzdG9tZXISIi5jdXN0b21lci52MS5VcGRhdGVDdXN0b21lclJlcXVlc3QaIy5jdXN0b21lci52MS5VcGRhdGVDdXN0b21lclJlc3BvbnNlElkKDkRlbGV0ZUN1c3RvbWVyEiIuY3VzdG9tZXIudjEuRGVsZXRlQ3VzdG9tZXJSZXF1ZXN0GiMuY3VzdG9tZXIudjEuRGVsZXRlQ3VzdG9tZXJSZXNwb25zZRJbCg1MaXN0Q3VzdG9tZXJzEiEuY3VzdG9tZXIudjEuTGlzdEN1c3RvbWVyc1JlcXVlc3QaIi5jdXN0b21lci52MS5MaXN0Q3VzdG9tZXJzUmVzcG9uc2UiA5ACARJVCg5XYXRjaEN1c3RvbWVycxIiLmN1c3RvbWVyLnYxLldhdGNoQ3VzdG9tZXJzUmVxdWVzdBoYLmN1c3RvbWVyLnYxLkNoYW5nZUV2ZW50IgOQAgEwARJhCg9MaXN0QXVkaXRFdmVudHMSIy5jdXN0b21lci52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0GiQuY3VzdG9tZXIudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiA5ACARJqChJFeHBvcnRDdXN0b21lckRhdGESJi5jdXN0b21lci52MS5FeHBvcnRDdXN0b21lckRhdGFSZXF1ZXN0GicuY3VzdG9tZXIudjEuRXhwb3J0Q3VzdG9tZXJEYXRhUmVzcG9uc2UiA5ACARJWCg1FcmFzZUN1c3RvbWVyEiEuY3VzdG9tZXIudjEuRXJhc2VDdXN0b21lclJlcXVlc3QaIi5jdXN0b21lci52MS5FcmFzZUN1c3RvbWVyUmVzcG9uc2VCJlokY3VzdG9tZXJkL2dlbi9jdXN0b21lci92MTtjdXN0b21lcnYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Customer is a person or company the business keeps records of.
@@ -467,6 +467,274 @@ export const ChangeEventSchema: GenMessage<ChangeEvent> = /*@__PURE__*/
   messageDesc(file_customer_v1_customer, 12);
 
 /**
+ * AuditEvent is one call that read or changed customers. It holds no
+ * personal values: no names, emails, phones, addresses or search words.
+ *
+ * @generated from message customer.v1.AuditEvent
+ */
+export type AuditEvent = Message<"customer.v1.AuditEvent"> & {
+  /**
+   * When the call was answered.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Who made the call: the name of its API key (or the key's id, for an
+   * unnamed key), or "local" on a server without keys. Never the key.
+   *
+   * @generated from field: string principal = 2;
+   */
+  principal: string;
+
+  /**
+   * The RPC, such as "GetCustomer".
+   *
+   * @generated from field: string procedure = 3;
+   */
+  procedure: string;
+
+  /**
+   * The customers the call touched; for ListCustomers, those it returned.
+   *
+   * @generated from field: repeated int64 customer_ids = 4;
+   */
+  customerIds: bigint[];
+
+  /**
+   * How the call ended: a Connect/gRPC code name such as "ok" or
+   * "not_found".
+   *
+   * @generated from field: string code = 5;
+   */
+  code: string;
+
+  /**
+   * The request_id of a CreateCustomer, if it had one.
+   *
+   * @generated from field: string request_id = 6;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message customer.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 13);
+
+/**
+ * ListAuditEventsRequest is the input of ListAuditEvents. Every filter that
+ * is set must match.
+ *
+ * @generated from message customer.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"customer.v1.ListAuditEventsRequest"> & {
+  /**
+   * The maximum number of events to return: 0 means 50, values above 1000
+   * are treated as 1000, negative values are INVALID_ARGUMENT.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of a previous response, to continue from there;
+   * only valid with the same filters and order.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only events that touched this customer; 0 for any.
+   *
+   * @generated from field: int64 customer_id = 3;
+   */
+  customerId: bigint;
+
+  /**
+   * Only events of this principal; empty for any.
+   *
+   * @generated from field: string principal = 4;
+   */
+  principal: string;
+
+  /**
+   * Only events of this RPC, such as "GetCustomer"; empty for any.
+   *
+   * @generated from field: string procedure = 5;
+   */
+  procedure: string;
+
+  /**
+   * Only events at or after this time.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 6;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Only events before this time.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 7;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Oldest first instead of newest first.
+   *
+   * @generated from field: bool oldest_first = 8;
+   */
+  oldestFirst: boolean;
+};
+
+/**
+ * Describes the message customer.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 14);
+
+/**
+ * ListAuditEventsResponse is the output of ListAuditEvents.
+ *
+ * @generated from message customer.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"customer.v1.ListAuditEventsResponse"> & {
+  /**
+   * The events of this page, in the requested order.
+   *
+   * @generated from field: repeated customer.v1.AuditEvent audit_events = 1;
+   */
+  auditEvents: AuditEvent[];
+
+  /**
+   * An opaque token for the next page; empty when this is the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message customer.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 15);
+
+/**
+ * ExportCustomerDataRequest is the input of ExportCustomerData.
+ *
+ * @generated from message customer.v1.ExportCustomerDataRequest
+ */
+export type ExportCustomerDataRequest = Message<"customer.v1.ExportCustomerDataRequest"> & {
+  /**
+   * The id of the customer. Must be positive.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+};
+
+/**
+ * Describes the message customer.v1.ExportCustomerDataRequest.
+ * Use `create(ExportCustomerDataRequestSchema)` to create a new message.
+ */
+export const ExportCustomerDataRequestSchema: GenMessage<ExportCustomerDataRequest> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 16);
+
+/**
+ * ExportCustomerDataResponse is everything held about one customer.
+ *
+ * @generated from message customer.v1.ExportCustomerDataResponse
+ */
+export type ExportCustomerDataResponse = Message<"customer.v1.ExportCustomerDataResponse"> & {
+  /**
+   * The customer as stored; unset when it has been deleted.
+   *
+   * @generated from field: customer.v1.Customer customer = 1;
+   */
+  customer?: Customer | undefined;
+
+  /**
+   * Every change event still kept for the customer, oldest first.
+   *
+   * @generated from field: repeated customer.v1.ChangeEvent changes = 2;
+   */
+  changes: ChangeEvent[];
+
+  /**
+   * The customer's audit events, oldest first (the newest 10,000 at most).
+   *
+   * @generated from field: repeated customer.v1.AuditEvent audit_events = 3;
+   */
+  auditEvents: AuditEvent[];
+
+  /**
+   * Set when the customer has more audit events than audit_events holds;
+   * ListAuditEvents with customer_id pages through them all.
+   *
+   * @generated from field: bool audit_events_truncated = 4;
+   */
+  auditEventsTruncated: boolean;
+};
+
+/**
+ * Describes the message customer.v1.ExportCustomerDataResponse.
+ * Use `create(ExportCustomerDataResponseSchema)` to create a new message.
+ */
+export const ExportCustomerDataResponseSchema: GenMessage<ExportCustomerDataResponse> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 17);
+
+/**
+ * EraseCustomerRequest is the input of EraseCustomer.
+ *
+ * @generated from message customer.v1.EraseCustomerRequest
+ */
+export type EraseCustomerRequest = Message<"customer.v1.EraseCustomerRequest"> & {
+  /**
+   * The id of the customer to erase. Must be positive.
+   *
+   * @generated from field: int64 id = 1;
+   */
+  id: bigint;
+
+  /**
+   * When set (here or in an If-Match header), the erasure happens only if
+   * this is the customer's current etag; otherwise it fails with ABORTED.
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message customer.v1.EraseCustomerRequest.
+ * Use `create(EraseCustomerRequestSchema)` to create a new message.
+ */
+export const EraseCustomerRequestSchema: GenMessage<EraseCustomerRequest> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 18);
+
+/**
+ * EraseCustomerResponse is the output of EraseCustomer.
+ *
+ * @generated from message customer.v1.EraseCustomerResponse
+ */
+export type EraseCustomerResponse = Message<"customer.v1.EraseCustomerResponse"> & {
+};
+
+/**
+ * Describes the message customer.v1.EraseCustomerResponse.
+ * Use `create(EraseCustomerResponseSchema)` to create a new message.
+ */
+export const EraseCustomerResponseSchema: GenMessage<EraseCustomerResponse> = /*@__PURE__*/
+  messageDesc(file_customer_v1_customer, 19);
+
+/**
  * ChangeType says what happened to a customer.
  *
  * @generated from enum customer.v1.ChangeType
@@ -499,6 +767,15 @@ export enum ChangeType {
    * @generated from enum value: CHANGE_TYPE_DELETED = 3;
    */
   DELETED = 3,
+
+  /**
+   * The customer was erased: deleted, with its personal values removed
+   * everywhere. This event, and every earlier event of the customer still
+   * kept, carry only the customer's id and times, no values.
+   *
+   * @generated from enum value: CHANGE_TYPE_ERASED = 4;
+   */
+  ERASED = 4,
 }
 
 /**
@@ -600,6 +877,48 @@ export const CustomerService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchCustomersRequestSchema;
     output: typeof ChangeEventSchema;
+  },
+  /**
+   * ListAuditEvents pages through the audit trail: one event for every call
+   * that read or changed customers, saying who made it, which customers it
+   * touched and how it ended, never with personal values. Needs an admin
+   * key. Newest first unless oldest_first is set.
+   *
+   * @generated from rpc customer.v1.CustomerService.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
+  },
+  /**
+   * ExportCustomerData returns everything the service holds about one
+   * customer (GDPR Articles 15 and 20): the customer as stored, every change
+   * event still kept for it and its audit events, in one message. Needs an
+   * admin key. Fails with NOT_FOUND when nothing is held about the id.
+   *
+   * @generated from rpc customer.v1.CustomerService.ExportCustomerData
+   */
+  exportCustomerData: {
+    methodKind: "unary";
+    input: typeof ExportCustomerDataRequestSchema;
+    output: typeof ExportCustomerDataResponseSchema;
+  },
+  /**
+   * EraseCustomer deletes a customer and removes its personal values from
+   * everything the service keeps (GDPR Article 17): its change events become
+   * tombstones without values (watchers see CHANGE_TYPE_ERASED), and the
+   * search index, idempotency records and write-ahead log lose its values.
+   * Audit events keep ids and principals only, as always. Needs an admin
+   * key. Fails with NOT_FOUND for an unknown id and ABORTED when etag, or
+   * the If-Match header, is set and is not the current etag.
+   *
+   * @generated from rpc customer.v1.CustomerService.EraseCustomer
+   */
+  eraseCustomer: {
+    methodKind: "unary";
+    input: typeof EraseCustomerRequestSchema;
+    output: typeof EraseCustomerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_customer_v1_customer, 0);

@@ -1,0 +1,8 @@
+-- migrate:up
+-- EraseCustomer keeps a customer's change events as tombstones: their
+-- values are cleared and erased is set (the feed shows the customer's
+-- deleted event as an erasure).
+ALTER TABLE customer_changes ADD COLUMN erased boolean NOT NULL DEFAULT false;
+
+-- migrate:down
+ALTER TABLE customer_changes DROP COLUMN erased;

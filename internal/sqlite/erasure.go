@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"customerd/internal/customer"
+)
+
+var _ customer.PersonalData = (*Store)(nil)
+
+// CustomerChanges returns every change kept for customer id, in commit
+// order.
+func (s *Store) CustomerChanges(ctx context.Context, id int64) ([]customer.Change, error) {
+	rows, err := s.reads.ListCustomerChanges(ctx, id)
+	if err != nil {
+		return nil, s.mapError(err)
+	}
+	return customer.ChangesFromRows(rows), nil
+}
+
+// EraseCustomer deletes customer id and removes its values from the
+// database file and its WAL: in one write, the customer row goes (through
+// txn.delete, which drops it from the read cache), its changes become
+// tombstones, its request_ids go, and before COMMIT the search index
+// deletes its words and is merged into one segment (FTS5 optimize: see
+// writes.Prepare), and search_terms loses the words no customer holds any
+// more. The writer's secure_delete pragma
+// zeroes every byte these deletes free. After the commit a TRUNCATE
+// checkpoint empties the WAL, whose older frames held the values; when
+// readers keep it from finishing, the checkpointer retries it until it
+// does.
+func (s *Store) EraseCustomer(ctx context.Context, id int64, etag string) error {
+	ev, audited := customer.AuditOf(ctx)
+	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
+		deleted := true
+		if err := t.delete(ctx, id, etag); errors.Is(err, sql.ErrNoRows) && etag == "" {
+			deleted = false // deleted before: its changes may still hold its values
+		} else if err != nil {
+			return err
+		}
+		n, err := t.q.EraseChanges(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !deleted && n == 0 {
+			return sql.ErrNoRows
+		}
+		if err := t.q.DeleteCreateRequestsOf(ctx, id); err != nil {
+			return err
+		}
+		t.erasing = true
+		return t.auditWrite(ctx, ev, audited, id)
+	})
+	if err != nil {
+		return s.mapError(err)
+	}
+	if s.ckpt != nil {
+		s.ckpt.truncateSoon(ctx, eraseTruncateWait)
+	}
+	return nil
+}
+
+// eraseTruncateWait is how long EraseCustomer waits for the TRUNCATE
+// checkpoint before leaving it to the checkpointer.
+const eraseTruncateWait = 2 * time.Second
