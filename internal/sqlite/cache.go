@@ -33,7 +33,7 @@ import (
 // maxPages pages, all pages go. A nil *hotCustomers (max 0) keeps nothing.
 type hotCustomers struct {
 	mu    sync.RWMutex
-	gen   uint64 // commits so far
+	gen   uint64 // commits that changed customers so far
 	max   int
 	items map[int64]hotCustomer
 	pages map[pageKey][]pageRow // pages read at generation gen
@@ -71,7 +71,7 @@ func (h *hotCustomers) get(id int64) (customer.Customer, int64, bool) {
 	return e.c, e.revision, ok
 }
 
-// generation returns the number of commits so far;
+// generation returns the number of commits that changed customers so far;
 // a reader takes it before it reads, and hands it to fill.
 func (h *hotCustomers) generation() uint64 {
 	if h == nil {
@@ -82,10 +82,15 @@ func (h *hotCustomers) generation() uint64 {
 	return h.gen
 }
 
-// fill adds what a reader read, unless a commit came after gen was taken:
-// the rows may then be older than that commit.
-func (h *hotCustomers) fill(gen uint64, rows ...sqlitedb.Customer) {
-	if h == nil || len(rows) == 0 {
+// hotRow is the entry for a row a reader read.
+func hotRow(r sqlitedb.Customer) hotCustomer {
+	return hotCustomer{revision: r.Revision, c: fromRow(r)}
+}
+
+// fill adds what a reader read, unless a commit that changed customers
+// came after gen was taken: the entries may then be older than that commit.
+func (h *hotCustomers) fill(gen uint64, entries ...hotCustomer) {
+	if h == nil || len(entries) == 0 {
 		return
 	}
 	h.mu.Lock()
@@ -93,20 +98,21 @@ func (h *hotCustomers) fill(gen uint64, rows ...sqlitedb.Customer) {
 	if h.gen != gen {
 		return
 	}
-	for _, r := range rows {
-		if _, ok := h.items[r.ID]; !ok && len(h.items) >= h.max {
+	for _, e := range entries {
+		if _, ok := h.items[e.c.ID]; !ok && len(h.items) >= h.max {
 			for id := range h.items { // an arbitrary victim: map order is random
 				delete(h.items, id)
 				break
 			}
 		}
-		h.items[r.ID] = hotCustomer{revision: r.Revision, c: fromRow(r)}
+		h.items[e.c.ID] = e
 	}
 }
 
-// invalidate runs after every commit: it drops customers ids, which the
-// transaction changed or deleted, and every page (a created customer may
-// belong to any), and makes the fills of reads that began before it fail.
+// invalidate runs after every commit that changed customers: it drops
+// customers ids, which the transaction changed or deleted, and every page
+// (a created customer may belong to any), and makes the fills of reads
+// that began before it fail.
 func (h *hotCustomers) invalidate(ids map[int64]struct{}) {
 	if h == nil {
 		return

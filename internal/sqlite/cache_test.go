@@ -89,7 +89,7 @@ func TestCacheRefusesFillsOvertakenByACommit(t *testing.T) {
 	if _, err := s.UpdateCustomer(ctx, customer.Update{ID: a.ID, Name: &name}); err != nil {
 		t.Fatal(err)
 	}
-	s.hot.fill(gen, old)
+	s.hot.fill(gen, hotRow(old))
 	if c, _, ok := s.hot.get(a.ID); ok {
 		t.Fatalf("the cache took a row read before a later commit: %q", c.Name)
 	}
@@ -104,7 +104,7 @@ func TestCacheRefusesFillsOvertakenByACommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.hot.fill(gen, row)
+	s.hot.fill(gen, hotRow(row))
 	if c, _, ok := s.hot.get(a.ID); !ok || c.Name != name {
 		t.Fatalf("the cache did not take a current row: %q, %v", c.Name, ok)
 	}
@@ -124,14 +124,14 @@ func TestListUsesOnlyTheRevisionItRead(t *testing.T) {
 	marked := row
 	marked.Name = "from the cache"
 	s.hot.invalidate(map[int64]struct{}{a.ID: {}})
-	s.hot.fill(s.hot.generation(), marked)
+	s.hot.fill(s.hot.generation(), hotRow(marked))
 	if got := listNames(t, s); fmt.Sprint(got) != "[from the cache]" {
 		t.Fatalf("list with the revision cached: %v", got)
 	}
 	// At another revision it is not: the page reads the row.
 	marked.Revision++
 	s.hot.invalidate(map[int64]struct{}{a.ID: {}})
-	s.hot.fill(s.hot.generation(), marked)
+	s.hot.fill(s.hot.generation(), hotRow(marked))
 	if got := listNames(t, s); fmt.Sprint(got) != "[Ada]" {
 		t.Fatalf("list with another revision cached: %v", got)
 	}

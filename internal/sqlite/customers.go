@@ -79,8 +79,9 @@ func (s *Store) GetCustomer(ctx context.Context, id int64) (customer.Customer, e
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
 	}
-	s.hot.fill(gen, row)
-	return fromRow(row), nil
+	e := hotRow(row)
+	s.hot.fill(gen, e)
+	return e.c, nil
 }
 
 // UpdateCustomer applies u (see txn.update) and answers with the customer

@@ -168,8 +168,8 @@ func (s *Store) ListCustomers(ctx context.Context, p customer.ListParams) ([]cus
 // (gen as for hotCustomers.fill).
 func (s *Store) customers(ctx context.Context, q *sqlitedb.Queries, gen uint64, rows []pageRow) ([]customer.Customer, error) {
 	page := make([]customer.Customer, len(rows))
-	var missing []byte // the ids the cache lacks, as a JSON array
-	at := make(map[int64]int)
+	var missing []byte   // the ids the cache lacks, as a JSON array
+	var at map[int64]int // where each of them goes in the page
 	for i, r := range rows {
 		c, rev, ok := s.hot.get(r.ID)
 		if ok && rev == r.Revision {
@@ -177,6 +177,9 @@ func (s *Store) customers(ctx context.Context, q *sqlitedb.Queries, gen uint64, 
 			continue
 		}
 		missing = strconv.AppendInt(append(missing, ','), r.ID, 10)
+		if at == nil {
+			at = make(map[int64]int)
+		}
 		at[r.ID] = i
 	}
 	if len(missing) == 0 {
@@ -190,10 +193,12 @@ func (s *Store) customers(ctx context.Context, q *sqlitedb.Queries, gen uint64, 
 	if len(read) != len(at) {
 		return nil, fmt.Errorf("sqlite: read %d of the %d customers of a page in its own transaction", len(read), len(at))
 	}
-	for _, r := range read {
-		page[at[r.ID]] = fromRow(r)
+	entries := make([]hotCustomer, len(read))
+	for i, r := range read {
+		entries[i] = hotRow(r)
+		page[at[r.ID]] = entries[i].c
 	}
-	s.hot.fill(gen, read...)
+	s.hot.fill(gen, entries...)
 	return page, nil
 }
 
