@@ -4,19 +4,21 @@ SELECT CAST(ifnull((SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1), 0) 
 
 -- name: AuditAppend :exec
 -- Appends a JSON array of events, each [time, principal, procedure, code,
--- request_id, [customer ids]], numbered from base + 1 in array order.
+-- request_id, "[customer ids]"] (the ids a JSON array in a string, stored
+-- as it is), numbered from base + 1 in array order. jsonb_each parses the
+-- array once and hands each event on parsed.
 INSERT INTO audit_events (seq, at, principal, procedure, code, request_id, customer_ids)
 SELECT CAST(sqlc.arg(base) AS INTEGER) + e.key + 1, json_extract(e.value, '$[0]'), json_extract(e.value, '$[1]'),
        json_extract(e.value, '$[2]'), json_extract(e.value, '$[3]'), json_extract(e.value, '$[4]'),
        json_extract(e.value, '$[5]')
-FROM json_each(CAST(sqlc.arg(events) AS TEXT)) AS e;
+FROM jsonb_each(CAST(sqlc.arg(events) AS TEXT)) AS e;
 
 -- name: AuditAppendCustomers :exec
 -- Notes that customers were touched in blocks: a JSON array of [block,
 -- customer id] pairs.
 INSERT OR IGNORE INTO audit_customers (block, customer_id)
 SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]')
-FROM json_each(CAST(sqlc.arg(pairs) AS TEXT)) AS p;
+FROM jsonb_each(CAST(sqlc.arg(pairs) AS TEXT)) AS p;
 
 -- name: ListAuditEventsAsc :many
 -- A page of events after a seq, oldest first, passing the filters that are

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +94,55 @@ func TestAuditWriteIsInItsTransaction(t *testing.T) {
 		evs, err := s.ListAuditEvents(context.Background(), customer.AuditQuery{Limit: 10})
 		if err != nil || len(evs) != 1 || evs[0].CustomerIDs[0] != c.ID || evs[0].Code != "ok" || evs[0].Principal != "w" {
 			t.Fatalf("events: %+v, %v; want the one create", evs, err)
+		}
+	})
+}
+
+// TestAuditFailedWriteInBatch runs creates concurrently, so that they
+// share transactions, half of them bound to fail on a taken email: the
+// trail holds one event per create that succeeded and none for the others,
+// also when a failure made the batch run again with savepoints.
+func TestAuditFailedWriteInBatch(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		s := e.Open(t, engine.Options{})
+		ctx := customer.WithAudit(context.Background(), customer.AuditEvent{Principal: "w", Procedure: "CreateCustomer"})
+		const pairs = 40
+		created := make(chan int64, 2*pairs)
+		var wg sync.WaitGroup
+		for i := range 2 * pairs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				email := fmt.Sprintf("pair%d@example.com", i/2) // two creates per email: one fails
+				if c, err := s.CreateCustomer(ctx, customer.New{Name: "P", Email: email}); err == nil {
+					created <- c.ID
+				}
+			}()
+		}
+		wg.Wait()
+		close(created)
+		var want []int64
+		for id := range created {
+			want = append(want, id)
+		}
+		if len(want) != pairs {
+			t.Fatalf("%d creates succeeded, want %d", len(want), pairs)
+		}
+		evs, err := s.ListAuditEvents(context.Background(), customer.AuditQuery{OldestFirst: true, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, ev := range evs {
+			if len(ev.CustomerIDs) != 1 || ev.Procedure != "CreateCustomer" {
+				t.Fatalf("event %+v", ev)
+			}
+			got = append(got, ev.CustomerIDs[0])
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("events of customers %v, want the created %v", got, want)
 		}
 	})
 }

@@ -13,13 +13,14 @@ import (
 const auditAppend = `-- name: AuditAppend :exec
 INSERT INTO audit_events (at, principal, procedure, code, request_id, customer_ids)
 SELECT (x.e->>0)::timestamptz, x.e->>1, x.e->>2, x.e->>3, x.e->>4,
-       ARRAY(SELECT jsonb_array_elements_text(x.e->5)::bigint)
+       ARRAY(SELECT jsonb_array_elements_text((x.e->>5)::jsonb)::bigint)
 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n)
 ORDER BY x.n
 `
 
 // Appends a JSON array of events, each [time, principal, procedure, code,
-// request_id, [customer ids]], numbered in array order.
+// request_id, "[customer ids]"] (the ids a JSON array in a string),
+// numbered in array order.
 func (q *Queries) AuditAppend(ctx context.Context, events []byte) error {
 	_, err := q.db.Exec(ctx, auditAppend, events)
 	return err

@@ -30,14 +30,27 @@ func (t *txn) audit(ctx context.Context, b *audit.Batch) error {
 	return nil
 }
 
-// auditWrite records the event of a write that ctx carries (see
-// customer.WithAudit), for customer id, in the write's transaction.
-func (t *txn) auditWrite(ctx context.Context, ev customer.AuditEvent, audited bool, id int64) error {
+// auditWrite notes the event of a write that ctx carries (see
+// customer.WithAudit), for customer id. The events of a transaction's
+// writes are appended together, before its COMMIT (see flushAudit): one
+// statement for the batch instead of three per write, and still in the
+// write's transaction. A write rolled back to its savepoint takes its event
+// with it (see writes.RollbackTo).
+func (t *txn) auditWrite(_ context.Context, ev customer.AuditEvent, audited bool, id int64) error {
 	if !audited {
 		return nil
 	}
 	ev.CustomerIDs = []int64{id}
-	return t.audit(ctx, audit.Encode(ev))
+	t.events = append(t.events, ev)
+	return nil
+}
+
+// flushAudit appends the events of the transaction's writes.
+func (t *txn) flushAudit(ctx context.Context) error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	return t.audit(ctx, audit.Encode(t.events...))
 }
 
 // auditBlockShift is how audit_customers groups events into blocks:

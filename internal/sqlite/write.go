@@ -83,6 +83,8 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 	w.index.rolledBack()
 	w.txn.index, w.txn.erasing, w.txn.created = &w.index, false, false
 	w.txn.back.reset()
+	clear(w.txn.events)
+	w.txn.events, w.txn.eventsMark = w.txn.events[:0], 0
 	clear(w.txn.wrote)
 	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
 	return &w.txn, nil
@@ -94,17 +96,26 @@ func (w *writes) exec(ctx context.Context, t *txn, i int) error {
 }
 
 // Savepoint, RollbackTo and Release run the prepared savepoint statements.
-func (w *writes) Savepoint(ctx context.Context, t *txn) error { return w.exec(ctx, t, 0) }
+// A write rolled back to its savepoint also drops the audit event it noted.
+func (w *writes) Savepoint(ctx context.Context, t *txn) error {
+	t.eventsMark = len(t.events)
+	return w.exec(ctx, t, 0)
+}
 func (w *writes) RollbackTo(ctx context.Context, t *txn) error {
 	w.index.rolledBack()
+	clear(t.events[t.eventsMark:])
+	t.events = t.events[:t.eventsMark]
 	return w.exec(ctx, t, 1)
 }
 func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx, t, 2) }
 
-// Prepare brings the search index up to date with the batch's writes (see
-// UpdateSearchIndex) and reads back the customers they changed (see
-// readBack).
+// Prepare appends the audit events of the batch's writes, brings the
+// search index up to date with the writes (see UpdateSearchIndex) and reads
+// back the customers they changed (see readBack).
 func (w *writes) Prepare(ctx context.Context, t *txn) error {
+	if err := t.flushAudit(ctx); err != nil {
+		return err
+	}
 	if err := w.words.update(ctx, t.q); err != nil {
 		return err
 	}
@@ -152,6 +163,10 @@ type txn struct {
 	back  readBack
 	wrote map[int64]struct{} // the customers changed or deleted, for the cache
 	index *auditIndex        // see txn.audit
+	// events are the audit events of the writes so far (see auditWrite);
+	// eventsMark is their number when the last savepoint was taken.
+	events     []customer.AuditEvent
+	eventsMark int
 	// erasing is set by an erasure (EraseCustomer), for Prepare.
 	erasing bool
 	// created is set by a create, which changes what pages of

@@ -14,7 +14,7 @@ INSERT INTO audit_events (seq, at, principal, procedure, code, request_id, custo
 SELECT CAST(?1 AS INTEGER) + e.key + 1, json_extract(e.value, '$[0]'), json_extract(e.value, '$[1]'),
        json_extract(e.value, '$[2]'), json_extract(e.value, '$[3]'), json_extract(e.value, '$[4]'),
        json_extract(e.value, '$[5]')
-FROM json_each(CAST(?2 AS TEXT)) AS e
+FROM jsonb_each(CAST(?2 AS TEXT)) AS e
 `
 
 type AuditAppendParams struct {
@@ -23,7 +23,9 @@ type AuditAppendParams struct {
 }
 
 // Appends a JSON array of events, each [time, principal, procedure, code,
-// request_id, [customer ids]], numbered from base + 1 in array order.
+// request_id, "[customer ids]"] (the ids a JSON array in a string, stored
+// as it is), numbered from base + 1 in array order. jsonb_each parses the
+// array once and hands each event on parsed.
 func (q *Queries) AuditAppend(ctx context.Context, arg AuditAppendParams) error {
 	_, err := q.exec(ctx, q.auditAppendStmt, auditAppend, arg.Base, arg.Events)
 	return err
@@ -32,7 +34,7 @@ func (q *Queries) AuditAppend(ctx context.Context, arg AuditAppendParams) error 
 const auditAppendCustomers = `-- name: AuditAppendCustomers :exec
 INSERT OR IGNORE INTO audit_customers (block, customer_id)
 SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]')
-FROM json_each(CAST(?1 AS TEXT)) AS p
+FROM jsonb_each(CAST(?1 AS TEXT)) AS p
 `
 
 // Notes that customers were touched in blocks: a JSON array of [block,

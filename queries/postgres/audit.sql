@@ -1,9 +1,10 @@
 -- name: AuditAppend :exec
 -- Appends a JSON array of events, each [time, principal, procedure, code,
--- request_id, [customer ids]], numbered in array order.
+-- request_id, "[customer ids]"] (the ids a JSON array in a string),
+-- numbered in array order.
 INSERT INTO audit_events (at, principal, procedure, code, request_id, customer_ids)
 SELECT (x.e->>0)::timestamptz, x.e->>1, x.e->>2, x.e->>3, x.e->>4,
-       ARRAY(SELECT jsonb_array_elements_text(x.e->5)::bigint)
+       ARRAY(SELECT jsonb_array_elements_text((x.e->>5)::jsonb)::bigint)
 FROM jsonb_array_elements(sqlc.arg(events)::jsonb) WITH ORDINALITY AS x(e, n)
 ORDER BY x.n;
 
