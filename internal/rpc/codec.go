@@ -10,8 +10,6 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-
-	customerv1 "customerd/gen/customer/v1"
 )
 
 // codecs returns the service's protobuf binary and JSON codecs as handler
@@ -116,13 +114,11 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 	if !ok {
 		return errNotProto(v)
 	}
-	if req, ok := m.(*customerv1.GetCustomerRequest); ok {
-		if id, ok := idOnlyJSON(data); ok {
-			proto.Reset(req)
-			req.Id = id
-			return nil
-		}
+	proto.Reset(m)
+	if readCompactJSON(data, m.ProtoReflect()) {
+		return nil
 	}
+	proto.Reset(m) // protojson reads it all again
 	name := m.ProtoReflect().Descriptor().Name()
 	if len(data) == 0 {
 		return fmt.Errorf("the request is empty; send a JSON object (a %s)", name)
@@ -132,37 +128,6 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 		return fmt.Errorf("the request is not a valid %s in JSON: %s", name, describeJSONError(err))
 	}
 	return nil
-}
-
-// idOnlyJSON reads the one request body that most calls send, a
-// GetCustomerRequest written compactly, {"id":"42"} or {"id":42}, without
-// protojson; it reports false for anything else, which protojson then
-// reads. What it accepts, protojson reads the same (fastjson_test.go):
-// canonical decimal digits within int64.
-func idOnlyJSON(data []byte) (int64, bool) {
-	const prefix = `{"id":`
-	if len(data) < len(prefix)+2 || string(data[:len(prefix)]) != prefix || data[len(data)-1] != '}' {
-		return 0, false
-	}
-	digits := data[len(prefix) : len(data)-1]
-	if len(digits) >= 2 && digits[0] == '"' && digits[len(digits)-1] == '"' {
-		digits = digits[1 : len(digits)-1]
-	}
-	if len(digits) == 0 || len(digits) > 19 || (digits[0] == '0' && len(digits) > 1) {
-		return 0, false
-	}
-	var id int64
-	for _, d := range digits {
-		if d < '0' || d > '9' {
-			return 0, false
-		}
-		next := id*10 + int64(d-'0')
-		if next < id {
-			return 0, false // past int64
-		}
-		id = next
-	}
-	return id, true
 }
 
 // jsonErrorPosition matches the position protojson puts in its errors.
