@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -105,17 +106,19 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	rpcMetrics := metrics.NewRPC(append(procedures(), "/metrics")...)
 	f := refuser{metrics: rpcMetrics}
 	mux := http.NewServeMux()
+	var serviceHandler http.Handler // the CustomerService's, made below
 	limited, limitGauges := limitCalls(limits{
 		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
 		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
 		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
-	}, f, mux)
+	}, f, serviceFirst(&serviceHandler, mux))
 	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log, audit: opts.Audit, auditReads: !opts.NoReadAudit, personal: opts.Personal, erased: opts.Erased}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
 	}
-	mux.Handle(customerv1connect.NewCustomerServiceHandler(svc, append(codecs(),
+	var servicePath string
+	servicePath, serviceHandler = customerv1connect.NewCustomerServiceHandler(svc, append(codecs(),
 		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),
 		connect.WithCompressMinBytes(1024),
@@ -130,7 +133,8 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 			log.Error("handler panicked", "panic", p)
 			return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 		}),
-	)...))
+	)...)
+	mux.Handle(servicePath, serviceHandler)
 	mux.HandleFunc("GET "+WatchEventsPath, svc.serveEvents)
 	mux.Handle(grpchealth.NewHandler(health))
 	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
@@ -158,8 +162,22 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		shared:   &budget{max: cmp.Or(opts.BodyBudget, DefaultBodyBudget)},
 		timeout:  cmp.Or(opts.BodyTimeout, DefaultBodyTimeout),
 	}
-	return withBatchedFlushes(withCORS(opts.CORSOrigins, withREST(bodies, f,
-		refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f, readBodies(bodies, f, limited))))))
+	return wholeResponses(maxWholeResponse, withBatchedFlushes(withCORS(opts.CORSOrigins, withREST(bodies, f,
+		refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f, readBodies(bodies, f, limited)))))))
+}
+
+// serviceFirst sends the CustomerService's calls, nearly every request,
+// straight to *service (set once NewHandler has built it), and the rest to
+// mux: the mux's matching of patterns would cost every call more than the
+// call's own routing does.
+func serviceFirst(service *http.Handler, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, servicePrefix) {
+			(*service).ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // reflectionMaxBytes bounds one server reflection request.
@@ -187,15 +205,16 @@ func interceptors(opts Options, log *slog.Logger) []connect.Interceptor {
 }
 
 // defaultTimeout gives a unary call without a deadline one of d, so that no
-// call can hold server resources forever. A client's own deadline, which
+// call can hold server resources forever (a callDeadline: no timer until
+// something waits). A client's own deadline, which
 // connect-go has already put on the context, is kept as it is.
 func defaultTimeout(d time.Duration) connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 			if _, ok := ctx.Deadline(); !ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, d)
-				defer cancel()
+				bounded := withCallDeadline(ctx, d)
+				defer bounded.release()
+				ctx = bounded
 			}
 			return next(ctx, req)
 		}
