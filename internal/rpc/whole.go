@@ -9,8 +9,10 @@ import (
 )
 
 // maxWholeResponse is the largest unary response wholeResponses holds
-// back to give it a Content-Length; a larger one is written as it comes.
-const maxWholeResponse = 1 << 20
+// back to give it a Content-Length (a page of 50 customers is 12 KB); a
+// larger one is written as it comes. With every in-flight call holding
+// one, the held bytes stay within DefaultMaxInFlight × 64 KiB = 32 MiB.
+const maxWholeResponse = 64 << 10
 
 // wholeResponses gives the Connect unary responses of HTTP/1.1 clients a
 // Content-Length. connect-go writes a unary response in one piece but sets
@@ -105,7 +107,7 @@ func (w *wholeResponse) pass() error {
 	if len(*body) > 0 {
 		_, err = w.ResponseWriter.Write(*body)
 	}
-	if cap(*body) <= 64<<10 {
+	if cap(*body) <= maxWholeResponse {
 		*body = (*body)[:0]
 		wholeBuffers.Put(body)
 	}
