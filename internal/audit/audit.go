@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"customerd/internal/customer"
+	"customerd/internal/jsonstr"
 )
 
 // Append appends ev to buf as the engines' append queries read it: a JSON
@@ -76,24 +77,14 @@ func Encode(events ...customer.AuditEvent) *Batch {
 	return b
 }
 
-// appendString appends s as a JSON string.
+// appendString appends s as a JSON string, invalid UTF-8 replaced by
+// U+FFFD.
 func appendString(buf []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = string([]rune(s)) // replaces invalid bytes with U+FFFD
 	}
-	buf = append(buf, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			buf = append(buf, '\\', c)
-		case c < 0x20:
-			buf = append(buf, `\u00`...)
-			buf = append(buf, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-		default:
-			buf = append(buf, c)
-		}
-	}
-	return append(buf, '"')
+	buf, _ = jsonstr.Append(buf, s) // valid UTF-8 now: it cannot fail
+	return buf
 }
 
 // ParseIDs reads a JSON array of customer ids, as SQLite stores them; it

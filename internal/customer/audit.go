@@ -31,6 +31,16 @@ type AuditQuery struct {
 	Limit       int
 }
 
+// BeforeSeq is the cursor of a newest-first page as the engines' queries
+// take it: the events before it; After's 0 (the first page) means from
+// the newest.
+func (q AuditQuery) BeforeSeq() int64 {
+	if q.After == 0 {
+		return 1<<63 - 1
+	}
+	return q.After
+}
+
 // AuditLog keeps the audit trail. It is part of what a storage engine
 // provides beside Store. A write that a context from WithAudit reaches
 // records its own event, in its own transaction, when it succeeds.

@@ -44,12 +44,8 @@ func (s *Store) ListAuditEvents(ctx context.Context, q customer.AuditQuery) ([]c
 		rows, err = s.reads.ListAuditEventsAsc(ctx, pgdb.ListAuditEventsAscParams{
 			AfterSeq: q.After, CustomerID: q.CustomerID, Principal: q.Principal, Procedure: q.Procedure, StartTime: start, EndTime: end, MaxEvents: limit})
 	} else {
-		before := q.After
-		if before == 0 {
-			before = 1<<63 - 1
-		}
 		rows, err = s.reads.ListAuditEventsDesc(ctx, pgdb.ListAuditEventsDescParams{
-			BeforeSeq: before, CustomerID: q.CustomerID, Principal: q.Principal, Procedure: q.Procedure, StartTime: start, EndTime: end, MaxEvents: limit})
+			BeforeSeq: q.BeforeSeq(), CustomerID: q.CustomerID, Principal: q.Principal, Procedure: q.Procedure, StartTime: start, EndTime: end, MaxEvents: limit})
 	}
 	if err != nil {
 		return nil, s.mapError(err)

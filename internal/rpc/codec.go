@@ -118,7 +118,7 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 	if readCompactJSON(data, m.ProtoReflect()) {
 		return nil
 	}
-	proto.Reset(m) // protojson reads it all again
+	// protojson resets m itself, dropping what the compact reader left.
 	name := m.ProtoReflect().Descriptor().Name()
 	if len(data) == 0 {
 		return fmt.Errorf("the request is empty; send a JSON object (a %s)", name)

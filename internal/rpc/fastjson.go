@@ -1,15 +1,14 @@
 package rpc
 
 import (
-	"math/bits"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customerv1 "customerd/gen/customer/v1"
+	"customerd/internal/jsonstr"
 )
 
 // appendResponseJSON appends the protobuf JSON of the service's customer
@@ -122,52 +121,7 @@ func appendName(out []byte, name string) []byte {
 }
 
 func appendField(out []byte, name, value string) ([]byte, bool) {
-	return appendString(appendName(out, name), value)
-}
-
-// appendString appends s as a JSON string with protojson's escapes: \" \\
-// \b \f \n \r \t, other control characters as \u00xx in lower case, and
-// everything else as it is. It fails on invalid UTF-8, as protojson does.
-func appendString(out []byte, s string) ([]byte, bool) {
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				return out, false
-			}
-			i += n
-			continue
-		}
-		if b >= ' ' && b != '"' && b != '\\' {
-			i++
-			continue
-		}
-		out = append(out, s[start:i]...)
-		switch b {
-		case '"', '\\':
-			out = append(out, '\\', b)
-		case '\b':
-			out = append(out, '\\', 'b')
-		case '\f':
-			out = append(out, '\\', 'f')
-		case '\n':
-			out = append(out, '\\', 'n')
-		case '\r':
-			out = append(out, '\\', 'r')
-		case '\t':
-			out = append(out, '\\', 't')
-		default:
-			out = append(out, `\u`...)
-			out = append(out, "0000"[1+(bits.Len32(uint32(b))-1)/4:]...)
-			out = strconv.AppendUint(out, uint64(b), 16)
-		}
-		i++
-		start = i
-	}
-	return append(append(out, s[start:]...), '"'), true
+	return jsonstr.Append(appendName(out, name), value)
 }
 
 // The range of a Timestamp protojson accepts: years 1 to 9999.

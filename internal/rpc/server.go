@@ -106,19 +106,11 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 	rpcMetrics := metrics.NewRPC(append(procedures(), "/metrics")...)
 	f := refuser{metrics: rpcMetrics}
 	mux := http.NewServeMux()
-	var serviceHandler http.Handler // the CustomerService's, made below
-	limited, limitGauges := limitCalls(limits{
-		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
-		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
-		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
-	}, f, serviceFirst(&serviceHandler, mux))
-	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
 	svc := &service{store: store, feed: opts.Feed, draining: opts.Draining, log: log, audit: opts.Audit, auditReads: !opts.NoReadAudit, personal: opts.Personal, erased: opts.Erased}
 	if opts.Feed != nil {
 		svc.fanout = newFanout(opts.Feed, fanoutKeep)
 	}
-	var servicePath string
-	servicePath, serviceHandler = customerv1connect.NewCustomerServiceHandler(svc, append(codecs(),
+	servicePath, serviceHandler := customerv1connect.NewCustomerServiceHandler(svc, append(codecs(),
 		connect.WithReadMaxBytes(maxBytes),
 		connect.WithInterceptors(append([]connect.Interceptor{observe(rpcMetrics, log)}, interceptors(opts, log)...)...),
 		connect.WithCompressMinBytes(1024),
@@ -135,6 +127,12 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		}),
 	)...)
 	mux.Handle(servicePath, serviceHandler)
+	limited, limitGauges := limitCalls(limits{
+		inFlight:       cmp.Or(opts.MaxInFlight, DefaultMaxInFlight),
+		watchers:       cmp.Or(opts.MaxWatchers, DefaultMaxWatchers),
+		watchersPerKey: cmp.Or(opts.MaxWatchersPerKey, DefaultMaxWatchersPerKey),
+	}, f, serviceFirst(servicePath, serviceHandler, mux))
+	mux.Handle("GET /metrics", rpcMetrics.Handler(append(limitGauges, opts.Gauges...)))
 	mux.HandleFunc("GET "+WatchEventsPath, svc.serveEvents)
 	mux.Handle(grpchealth.NewHandler(health))
 	reflector := grpcreflect.NewStaticReflector(ServiceName, grpchealth.HealthV1ServiceName)
@@ -166,14 +164,13 @@ func NewHandler(store customer.Store, health *grpchealth.StaticChecker, log *slo
 		refuseWhileDraining(opts.Draining, f, guard(opts.Keys, log, f, readBodies(bodies, f, limited)))))))
 }
 
-// serviceFirst sends the CustomerService's calls, nearly every request,
-// straight to *service (set once NewHandler has built it), and the rest to
-// mux: the mux's matching of patterns would cost every call more than the
-// call's own routing does.
-func serviceFirst(service *http.Handler, mux *http.ServeMux) http.Handler {
+// serviceFirst sends the calls under path, nearly every request, straight
+// to service, and the rest to mux: the mux's matching of patterns would
+// cost every call more than the call's own routing does.
+func serviceFirst(path string, service http.Handler, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, servicePrefix) {
-			(*service).ServeHTTP(w, r)
+		if strings.HasPrefix(r.URL.Path, path) {
+			service.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

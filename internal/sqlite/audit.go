@@ -30,19 +30,17 @@ func (t *txn) audit(ctx context.Context, b *audit.Batch) error {
 	return nil
 }
 
-// auditWrite notes the event of a write that ctx carries (see
-// customer.WithAudit), for customer id. The events of a transaction's
-// writes are appended together, before its COMMIT (see flushAudit): one
-// statement for the batch instead of three per write, and still in the
-// write's transaction. A write rolled back to its savepoint takes its event
-// with it (see writes.RollbackTo).
-func (t *txn) auditWrite(_ context.Context, ev customer.AuditEvent, audited bool, id int64) error {
-	if !audited {
-		return nil
+// auditWrite notes the event of a write that ctx carried (see
+// customer.WithAudit and customer.AuditOf), for customer id, when audited.
+// The events of a transaction's writes are appended together, before its
+// COMMIT (see flushAudit): one statement for the batch instead of three per
+// write, and still in the write's transaction. A write rolled back to its
+// savepoint takes its event with it (see writes.RollbackTo).
+func (t *txn) auditWrite(ev customer.AuditEvent, audited bool, id int64) {
+	if audited {
+		ev.CustomerIDs = []int64{id}
+		t.events = append(t.events, ev)
 	}
-	ev.CustomerIDs = []int64{id}
-	t.events = append(t.events, ev)
-	return nil
 }
 
 // flushAudit appends the events of the transaction's writes.
@@ -158,7 +156,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, q customer.AuditQuery) ([]c
 			AfterSeq: q.After, Principal: q.Principal, Procedure: q.Procedure, StartTime: from, EndTime: to, MaxEvents: limit})
 	default:
 		rows, err = s.reads.ListAuditEventsDesc(ctx, sqlitedb.ListAuditEventsDescParams{
-			BeforeSeq: beforeSeq(q.After), Principal: q.Principal, Procedure: q.Procedure, StartTime: from, EndTime: to, MaxEvents: limit})
+			BeforeSeq: q.BeforeSeq(), Principal: q.Principal, Procedure: q.Procedure, StartTime: from, EndTime: to, MaxEvents: limit})
 	}
 	if err != nil {
 		return nil, s.mapError(err)
@@ -214,7 +212,7 @@ func (s *Store) customerAuditEvents(ctx context.Context, q customer.AuditQuery, 
 				StartTime: from, EndTime: to, MaxEvents: int64(q.Limit - len(out))})
 		} else {
 			rows, err = r.ListCustomerAuditEventsDesc(ctx, sqlitedb.ListCustomerAuditEventsDescParams{
-				Block: b, CustomerID: q.CustomerID, BeforeSeq: beforeSeq(q.After), Principal: q.Principal, Procedure: q.Procedure,
+				Block: b, CustomerID: q.CustomerID, BeforeSeq: q.BeforeSeq(), Principal: q.Principal, Procedure: q.Procedure,
 				StartTime: from, EndTime: to, MaxEvents: int64(q.Limit - len(out))})
 		}
 		if err != nil {
@@ -223,14 +221,6 @@ func (s *Store) customerAuditEvents(ctx context.Context, q customer.AuditQuery, 
 		out = append(out, rows...)
 	}
 	return out, nil
-}
-
-// beforeSeq is the cursor of a newest-first page: 0 means from the end.
-func beforeSeq(after int64) int64 {
-	if after == 0 {
-		return 1<<63 - 1
-	}
-	return after
 }
 
 // oldAuditEvents deletes the audit events older than the retention.

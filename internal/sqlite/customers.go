@@ -25,7 +25,8 @@ func (s *Store) CreateCustomer(ctx context.Context, c customer.New) (customer.Cu
 		if err := s.create(ctx, t, c, &row); err != nil {
 			return err
 		}
-		return t.auditWrite(ctx, ev, audited, row.ID)
+		t.auditWrite(ev, audited, row.ID)
+		return nil
 	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
@@ -95,7 +96,8 @@ func (s *Store) UpdateCustomer(ctx context.Context, u customer.Update) (customer
 		if err := t.update(ctx, u, &row); err != nil {
 			return err
 		}
-		return t.auditWrite(ctx, ev, audited, u.ID)
+		t.auditWrite(ev, audited, u.ID)
+		return nil
 	})
 	if err != nil {
 		return customer.Customer{}, s.mapError(err)
@@ -136,7 +138,8 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64, etag string) error
 		if err := t.delete(ctx, id, etag); err != nil {
 			return err
 		}
-		return t.auditWrite(ctx, ev, audited, id)
+		t.auditWrite(ev, audited, id)
+		return nil
 	}))
 }
 
