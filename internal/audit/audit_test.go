@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,18 +31,21 @@ func TestEncodeIsJSON(t *testing.T) {
 	}
 }
 
-// TestRecorderKeepsRefusedEvents makes the store refuse a batch: its
-// events are stored with the next one, in order, and Close stores the
+// TestRecorderKeepsRefusedEvents makes the store refuse a batch, while
+// another event is recorded: the refused events are stored with the next
+// batch, in front of the one recorded meanwhile, and Close stores the
 // rest.
 func TestRecorderKeepsRefusedEvents(t *testing.T) {
 	var mu sync.Mutex
 	var stored []string
 	fail := true
-	r := NewRecorder(func(ctx context.Context, b *Batch) error {
+	var r *Recorder
+	r = NewRecorder(func(ctx context.Context, b *Batch) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if fail {
 			fail = false
+			r.Record(customer.AuditEvent{Procedure: "during"}) // the recorder is not locked while it stores
 			return errors.New("busy")
 		}
 		var evs [][]any
@@ -62,7 +66,7 @@ func TestRecorderKeepsRefusedEvents(t *testing.T) {
 	r.Record(customer.AuditEvent{Procedure: "after close"})
 	mu.Lock()
 	defer mu.Unlock()
-	if len(stored) != 2 || stored[0] != "first" || stored[1] != "second" {
+	if !slices.Equal(stored, []string{"first", "during", "second"}) {
 		t.Fatalf("stored %v", stored)
 	}
 }

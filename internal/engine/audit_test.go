@@ -51,6 +51,9 @@ func TestAuditReadsSurviveClose(t *testing.T) {
 				if len(page) < 1500 {
 					break
 				}
+				if len(seqs) > many {
+					t.Fatalf("oldest first %v: paging goes on past %d events", oldest, many)
+				}
 				after = page[len(page)-1].Seq
 			}
 			sorted := slices.IsSortedFunc(seqs, func(a, b int64) int { return int(a - b) })
@@ -105,7 +108,9 @@ func TestAuditWriteIsInItsTransaction(t *testing.T) {
 func TestAuditFailedWriteInBatch(t *testing.T) {
 	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
 		s := e.Open(t, engine.Options{})
-		ctx := customer.WithAudit(context.Background(), customer.AuditEvent{Principal: "w", Procedure: "CreateCustomer"})
+		bounded, cancel := context.WithTimeout(context.Background(), waitfor.Timeout)
+		defer cancel()
+		ctx := customer.WithAudit(bounded, customer.AuditEvent{Principal: "w", Procedure: "CreateCustomer"})
 		const pairs = 40
 		created := make(chan int64, 2*pairs)
 		var wg sync.WaitGroup
@@ -119,7 +124,7 @@ func TestAuditFailedWriteInBatch(t *testing.T) {
 				}
 			}()
 		}
-		wg.Wait()
+		waitfor.Group(t, &wg, "the concurrent creates")
 		close(created)
 		var want []int64
 		for id := range created {

@@ -69,12 +69,18 @@ func auditKeys(t *testing.T) (keys *auth.Keys, admin, writer, reader, readerID s
 	return keys, admin, writer, reader, k.ID
 }
 
+// maxAuditPages bounds the paging of auditEvents: far more pages than any
+// test here makes events.
+const maxAuditPages = 10_000
+
 // auditEvents returns every event req selects, paging with the tokens.
 func auditEvents(t *testing.T, c customerv1connect.CustomerServiceClient, req *customerv1.ListAuditEventsRequest) []*customerv1.AuditEvent {
 	t.Helper()
 	var all []*customerv1.AuditEvent
-	for {
-		res, err := c.ListAuditEvents(context.Background(), req)
+	for range maxAuditPages {
+		ctx, cancel := context.WithTimeout(context.Background(), waitfor.Timeout)
+		res, err := c.ListAuditEvents(ctx, req)
+		cancel()
 		if err != nil {
 			t.Fatalf("ListAuditEvents: %v", err)
 		}
@@ -84,6 +90,8 @@ func auditEvents(t *testing.T, c customerv1connect.CustomerServiceClient, req *c
 		}
 		req.PageToken = res.GetNextPageToken()
 	}
+	t.Fatalf("ListAuditEvents: still a next page after %d pages", maxAuditPages)
+	return nil
 }
 
 type auditLine struct {

@@ -5,44 +5,39 @@ import (
 	"errors"
 	"testing"
 	"time"
-)
 
-// waitDone fails t unless ch is closed within a few seconds.
-func waitDone(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s: Done was not closed within 5 s", what)
-	}
-}
+	"customerd/internal/waitfor"
+)
 
 // TestCallDeadline checks that callDeadline behaves as context.WithTimeout
 // does: it ends at its deadline whether or not anyone asked for Done first,
 // ends with its parent, ends on release, and its children end with it.
 func TestCallDeadline(t *testing.T) {
 	t.Run("deadline before Done", func(t *testing.T) {
-		c := withCallDeadline(context.Background(), 20*time.Millisecond)
+		// A second, so that a stalled machine does not pass it before the
+		// first Err.
+		c := withCallDeadline(context.Background(), time.Second)
 		defer c.release()
 		if err := c.Err(); err != nil {
 			t.Fatalf("Err at once: %v", err)
 		}
-		if d, ok := c.Deadline(); !ok || time.Until(d) > 20*time.Millisecond {
+		d, ok := c.Deadline()
+		if !ok || time.Until(d) > time.Second {
 			t.Fatalf("Deadline %v %v", d, ok)
 		}
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(time.Until(d) + 10*time.Millisecond)
 		if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Err after the deadline: %v", err)
 		}
-		waitDone(t, c.Done(), "Done asked after the deadline")
+		waitfor.Recv(t, c.Done(), "Done asked after the deadline")
 	})
 	t.Run("Done before deadline", func(t *testing.T) {
 		c := withCallDeadline(context.Background(), 20*time.Millisecond)
 		defer c.release()
 		child, cancel := context.WithCancel(c)
 		defer cancel()
-		waitDone(t, c.Done(), "the deadline")
-		waitDone(t, child.Done(), "a child at the deadline")
+		waitfor.Recv(t, c.Done(), "the deadline")
+		waitfor.Recv(t, child.Done(), "a child at the deadline")
 		if !errors.Is(c.Err(), context.DeadlineExceeded) || !errors.Is(child.Err(), context.DeadlineExceeded) {
 			t.Fatalf("Err %v, child's %v", c.Err(), child.Err())
 		}
@@ -53,7 +48,7 @@ func TestCallDeadline(t *testing.T) {
 		defer c.release()
 		done := c.Done()
 		cancel()
-		waitDone(t, done, "the parent's cancel")
+		waitfor.Recv(t, done, "the parent's cancel")
 		if !errors.Is(c.Err(), context.Canceled) {
 			t.Fatalf("Err %v", c.Err())
 		}
@@ -62,7 +57,7 @@ func TestCallDeadline(t *testing.T) {
 		if !errors.Is(late.Err(), context.Canceled) {
 			t.Fatalf("late Err %v", late.Err())
 		}
-		waitDone(t, late.Done(), "a context made under a canceled parent")
+		waitfor.Recv(t, late.Done(), "a context made under a canceled parent")
 	})
 	t.Run("release", func(t *testing.T) {
 		for _, askDone := range []bool{false, true} {
@@ -72,7 +67,7 @@ func TestCallDeadline(t *testing.T) {
 			}
 			c.release()
 			c.release() // twice is harmless
-			waitDone(t, c.Done(), "release")
+			waitfor.Recv(t, c.Done(), "release")
 			if !errors.Is(c.Err(), context.Canceled) {
 				t.Fatalf("Err after release: %v", c.Err())
 			}

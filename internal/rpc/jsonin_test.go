@@ -122,14 +122,16 @@ func TestCompactJSONAgreesWithProtojson(t *testing.T) {
 			continue // an update mask protojson cannot write
 		}
 		body := bend(r, compactBytes(t, b))
+		took := false
 		for _, kind := range requestKinds {
-			if checkCompactJSON(t, kind, body) {
-				fast++
-			}
+			took = checkCompactJSON(t, kind, body) || took
+		}
+		if took {
+			fast++
 		}
 	}
 	if fast < n/8 {
-		t.Errorf("the fast path took %d of %d random bodies; the test no longer exercises it", fast, n)
+		t.Errorf("the fast path took %d of %d random bodies for some request type; the test no longer exercises it", fast, n)
 	}
 }
 

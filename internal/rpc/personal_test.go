@@ -83,7 +83,11 @@ func TestExportAndErase(t *testing.T) {
 				}) {
 					t.Fatalf("export after erasure: %v", exp)
 				}
-				if b, _ := protojson.Marshal(exp); strings.Contains(string(b), "Zyxwvut") || strings.Contains(string(b), "665544") {
+				b, err := protojson.Marshal(exp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(string(b), "Zyxwvut") || strings.Contains(string(b), "665544") {
 					t.Fatalf("export after erasure holds values: %s", b)
 				}
 				_, err = admin.ExportCustomerData(ctx, &customerv1.ExportCustomerDataRequest{Id: 99999})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	customerv1 "customerd/gen/customer/v1"
 	"customerd/gen/customer/v1/customerv1connect"
@@ -26,9 +27,15 @@ func TestUnaryResponsesHaveLength(t *testing.T) {
 	for i := range 60 {
 		create(t, c, fmt.Sprintf("Customer %d", i), fmt.Sprintf("c%d@example.com", i))
 	}
+	// One transport for every request, without transparent gzip, so that
+	// the body and its length are as the server sent them.
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
 	post := func(path, body string, header ...string) (*http.Response, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, srv.url+"/customer.v1.CustomerService/"+path, bytes.NewBufferString(body))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.url+"/customer.v1.CustomerService/"+path, bytes.NewBufferString(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +43,7 @@ func TestUnaryResponsesHaveLength(t *testing.T) {
 		for i := 0; i+1 < len(header); i += 2 {
 			req.Header.Set(header[i], header[i+1])
 		}
-		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		res, err := tr.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +71,10 @@ func TestUnaryResponsesHaveLength(t *testing.T) {
 		if len(res.TransferEncoding) > 0 || res.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
 			t.Fatalf("%s: Transfer-Encoding %v, Content-Length %q for a body of %d bytes", tc.name, res.TransferEncoding, res.Header.Get("Content-Length"), len(body))
 		}
-		if res.Header.Get("Content-Encoding") == "gzip" {
+		if gzipped := res.Header.Get("Content-Encoding") == "gzip"; gzipped != (tc.header != nil) {
+			t.Fatalf("%s: Content-Encoding %q", tc.name, res.Header.Get("Content-Encoding"))
+		}
+		if tc.header != nil {
 			zr, err := gzip.NewReader(bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
@@ -82,7 +92,9 @@ func TestUnaryResponsesHaveLength(t *testing.T) {
 	}
 	for _, p := range protocols {
 		client := customerv1connect.NewCustomerServiceClient(p.client, srv.url, p.opts...)
-		res, err := client.ListCustomers(context.Background(), &customerv1.ListCustomersRequest{PageSize: 50})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := client.ListCustomers(ctx, &customerv1.ListCustomersRequest{PageSize: 50})
+		cancel()
 		if err != nil || len(res.Customers) != 50 {
 			t.Fatalf("%s: %d customers, %v", p.name, len(res.GetCustomers()), err)
 		}
