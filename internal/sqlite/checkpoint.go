@@ -54,6 +54,14 @@ const (
 // SQLite's 2 MiB.
 const writerCache = "&_pragma=cache_size(-32768)"
 
+// writerTemp keeps the write connection's temporary files in memory. Each
+// write in a batch runs under a savepoint, whose statement journal holds the
+// pages that write changed until it is released; on disk SQLite spilled it
+// to a new temporary file past 64 KiB, at a file open, writes and a close per
+// batch. In memory it is at most one write's pages. Migrations open their
+// own connection without it, and vacuumOnce turns it off for its VACUUM.
+const writerTemp = "&_pragma=temp_store(2)"
+
 // checkpointer runs passive checkpoints every interval on conn until stop
 // is closed, then a final TRUNCATE checkpoint (after the writer has drained)
 // that leaves an empty WAL behind.

@@ -34,7 +34,7 @@ func namedQueries(t *testing.T) map[string]string {
 }
 
 // queryPlan returns the EXPLAIN QUERY PLAN lines of query.
-func queryPlan(t *testing.T, conn *sql.DB, query string, args ...any) []string {
+func queryPlan(t *testing.T, conn queryer, query string, args ...any) []string {
 	t.Helper()
 	rows, err := conn.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
@@ -62,10 +62,15 @@ func queryPlan(t *testing.T, conn *sql.DB, query string, args ...any) []string {
 // 3,000 customers, inserted with plain SQL (so their search index notes are
 // still waiting, as after a bulk load), in which "ada" is rare: plans
 // depend on statistics.
+// queryer is a pool (*sql.DB) or one connection (*sql.Conn).
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 func analyzedStore(t *testing.T) *Store {
 	t.Helper()
 	s := openForTest(t, Options{})
-	tx, err := s.write.Begin()
+	tx, err := s.writes.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +87,7 @@ func analyzedStore(t *testing.T) *Store {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.write.Exec(`ANALYZE`); err != nil {
+	if _, err := s.writes.conn.ExecContext(context.Background(), `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -144,7 +149,7 @@ func TestSearchIndexQueriesReadTheNotes(t *testing.T) {
 		if !ok {
 			t.Fatalf("no query %s in queries/customers.sql", name)
 		}
-		plan := strings.Join(queryPlan(t, s.write, query), "\n")
+		plan := strings.Join(queryPlan(t, s.writes.conn, query), "\n")
 		if fullScan.MatchString(plan) || strings.Contains(plan, "SCAN customers") {
 			t.Errorf("%s scans customers:\n%s", name, plan)
 		}

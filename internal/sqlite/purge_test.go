@@ -37,7 +37,7 @@ func TestPurgeExpiredRequests(t *testing.T) {
 	ctx := context.Background()
 	s := openForTest(t, Options{RequestIDTTL: time.Hour, CleanupInterval: time.Hour})
 	// 1,200 expired keys (more than two batches) and one fresh one.
-	tx, err := s.write.Begin()
+	tx, err := s.writes.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestCleanupRunsInTheBackground(t *testing.T) {
 func TestPurgeOldChanges(t *testing.T) {
 	ctx := context.Background()
 	s := openForTest(t, Options{ChangeRetention: time.Hour, CleanupInterval: time.Hour})
-	tx, err := s.write.Begin()
+	tx, err := s.writes.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

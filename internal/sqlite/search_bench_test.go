@@ -19,7 +19,7 @@ func seed(tb testing.TB, s *Store, n int) {
 	first := []string{"Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Ken"}
 	last := []string{"Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Thompson"}
 	cities := []string{"London", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Prague", "Oslo", "Lisbon", "Dublin"}
-	tx, err := s.write.Begin()
+	tx, err := s.writes.conn.BeginTx(context.Background(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func seed(tb testing.TB, s *Store, n int) {
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := s.write.Exec(`PRAGMA optimize`); err != nil {
+	if _, err := s.writes.conn.ExecContext(context.Background(), `PRAGMA optimize`); err != nil {
 		tb.Fatal(err)
 	}
 }

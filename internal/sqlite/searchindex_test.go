@@ -21,7 +21,7 @@ import (
 
 // checkSearchIndex fails t unless the index matches the customers table
 // exactly and no note is left over.
-func checkSearchIndex(t *testing.T, conn *sql.DB) {
+func checkSearchIndex(t *testing.T, conn *sql.Conn) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := conn.ExecContext(ctx, `INSERT INTO customers_fts (customers_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
@@ -129,7 +129,7 @@ func TestSearchIndexFollowsBatchedWrites(t *testing.T) {
 	if st := s.WriterStats(); st.MaxBatch < 2 || st.Reruns == 0 {
 		t.Fatalf("want batches of several writes and reruns with savepoints, got max batch %d, %d reruns", st.MaxBatch, st.Reruns)
 	}
-	checkSearchIndex(t, s.write)
+	checkSearchIndex(t, s.writes.conn)
 
 	// Every surviving customer is found by its last name only.
 	n := 0
@@ -167,7 +167,7 @@ func TestSearchIndexIgnoresRolledBackWrites(t *testing.T) {
 	if _, err := s.UpdateCustomer(ctx, customer.Update{ID: a.ID, Name: &name, Email: &email}); customer.ErrorCode(err) != customer.AlreadyExists {
 		t.Fatalf("got %v, want already exists", err)
 	}
-	checkSearchIndex(t, s.write)
+	checkSearchIndex(t, s.writes.conn)
 	if got := searchIDs(t, s, "Gamma"); len(got) != 0 {
 		t.Fatalf("search Gamma: got %v, want nothing", got)
 	}
@@ -227,7 +227,7 @@ func TestSearchIndexCatchesUpWithPlainSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	checkSearchIndex(t, s.write)
+	checkSearchIndex(t, s.writes.conn)
 	if got := searchIDs(t, s, "Omega"); len(got) != 1 || got[0] != a.ID {
 		t.Fatalf("search Omega after restart: got %v, want [%d]", got, a.ID)
 	}
@@ -241,13 +241,13 @@ func TestSearchIndexCatchesUpWithPlainSQL(t *testing.T) {
 	}
 
 	// While running: the plain write is indexed by the server's next write.
-	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET address = 'Quayside' WHERE id = ?`, a.ID); err != nil {
+	if _, err := s.writes.conn.ExecContext(ctx, `UPDATE customers SET address = 'Quayside' WHERE id = ?`, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CreateCustomer(ctx, customer.New{Name: "Delta", Email: "delta@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	checkSearchIndex(t, s.write)
+	checkSearchIndex(t, s.writes.conn)
 	if got := searchIDs(t, s, "Quayside"); len(got) != 1 || got[0] != a.ID {
 		t.Fatalf("search Quayside: got %v, want [%d]", got, a.ID)
 	}
@@ -303,5 +303,5 @@ func TestSearchByWordsFindsWhatPrefixesFind(t *testing.T) {
 			}
 		}
 	}
-	checkSearchIndex(t, s.write)
+	checkSearchIndex(t, s.writes.conn)
 }

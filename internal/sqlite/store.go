@@ -215,8 +215,9 @@ func newDSNs(path string, durability customer.Durability) dsns {
 	// needs a lock) wait for a lock instead of failing. WAL lets readers
 	// run beside the writer; synchronous=FULL makes every acknowledged
 	// commit survive power loss (NORMAL, on request, syncs the WAL only at
-	// checkpoints); _txlock=immediate takes the write lock at BEGIN, so a
-	// transaction never fails halfway with SQLITE_BUSY; _time_format=sqlite
+	// checkpoints); _txlock=immediate takes the write lock at BEGIN (the
+	// migrations' transactions; the writer says BEGIN IMMEDIATE itself), so
+	// a transaction never fails halfway with SQLITE_BUSY; _time_format=sqlite
 	// stores time.Time parameters in SQLite's format.
 	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(" + journal + ")" +
 		"&_pragma=foreign_keys(1)&_time_format=sqlite"
@@ -244,7 +245,7 @@ func newDSNs(path string, durability customer.Durability) dsns {
 // migrations and indexes what writers other than this server (the sqlite3
 // shell) changed while it was not running.
 func openWrite(path, dsn string, log *slog.Logger) (*sql.DB, error) {
-	write, err := sql.Open("sqlite", dsn)
+	write, err := sql.Open("sqlite", dsn+writerTemp)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -296,7 +297,16 @@ func vacuumOnce(conn *sql.DB, log *slog.Logger) error {
 	}
 	start := time.Now()
 	if held > 0 {
-		if _, err := conn.Exec("VACUUM"); err != nil {
+		// VACUUM copies the whole database through a temporary one: on
+		// disk, not in this connection's memory (writerTemp).
+		if _, err := conn.Exec("PRAGMA temp_store = FILE"); err != nil {
+			return err
+		}
+		_, err := conn.Exec("VACUUM")
+		if _, rerr := conn.Exec("PRAGMA temp_store = MEMORY"); err == nil {
+			err = rerr
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -25,7 +25,7 @@ func TestTriggerMaintainsUpdatedAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.write.ExecContext(ctx, `UPDATE customers SET name = 'Ada L.' WHERE id = ?`, c.ID); err != nil {
+	if _, err := s.writes.conn.ExecContext(ctx, `UPDATE customers SET name = 'Ada L.' WHERE id = ?`, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetCustomer(ctx, c.ID)
@@ -59,7 +59,7 @@ func TestTriggerKeepsCreatedAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.write.ExecContext(ctx, `UPDATE customers SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?`, c.ID)
+	_, err = s.writes.conn.ExecContext(ctx, `UPDATE customers SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?`, c.ID)
 	if err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Fatalf("changing created_at: got %v, want the trigger's immutable error", err)
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,7 @@ func TestVacuumOnceOnlyWhereCustomersWere(t *testing.T) {
 		t.Fatalf("a new database was vacuumed:\n%s", log.String())
 	}
 	createForTest(t, s, "Ada")
-	if _, err := s.write.Exec("PRAGMA user_version = 0"); err != nil { // as a file from before secure_delete
+	if _, err := s.writes.conn.ExecContext(context.Background(), "PRAGMA user_version = 0"); err != nil { // as a file from before secure_delete
 		t.Fatal(err)
 	}
 	s.Close()

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"fmt"
 
 	"customerd/internal/batch"
@@ -14,9 +16,10 @@ import (
 // writes runs the write transactions of the batch actor on the one write
 // connection: it is the actor's batch.Engine for SQLite.
 type writes struct {
-	db       *sql.DB
+	db       *sql.DB           // the pool of the one write connection
+	conn     *sql.Conn         // that connection, held (see connect)
 	queries  *sqlitedb.Queries // prepared once on the connection
-	stmts    [3]*sql.Stmt      // SAVEPOINT, ROLLBACK TO, RELEASE
+	stmts    [6]*sql.Stmt      // see controlSQL
 	optimize *sql.Stmt         // FTS5 optimize (see Prepare)
 	words    knownWords        // see knownWords: kept across transactions
 	commits  *broadcast.Signal // closed after every commit, for watchers
@@ -25,9 +28,22 @@ type writes struct {
 	txn      txn               // the transaction running: one at a time
 }
 
-// Savepoints and their rollback are transaction control, like the BEGIN
-// and COMMIT that database/sql issues, not queries: they live here.
-var savepointSQL = [3]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE write`}
+// controlSQL is the transaction control the writer issues itself, on the
+// connection it holds, instead of through database/sql's Tx: a Tx wraps
+// every prepared statement anew for each query (Tx.StmtContext) and starts
+// a goroutine for each result set that watches the transaction's context.
+// BEGIN IMMEDIATE takes the write lock at once, as a writer must.
+var controlSQL = [6]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE write`, `BEGIN IMMEDIATE`, `COMMIT`, `ROLLBACK`}
+
+// The indexes of controlSQL's statements in writes.stmts.
+const (
+	savepointStmt = iota
+	rollbackToStmt
+	releaseStmt
+	beginStmt
+	commitStmt
+	rollbackStmt
+)
 
 // optimizeSQL merges the full-text index into one segment: the words that
 // deletes and updates only marked as deleted (FTS5 keeps them in older
@@ -38,36 +54,66 @@ var savepointSQL = [3]string{`SAVEPOINT write`, `ROLLBACK TO write`, `RELEASE wr
 // update had marked before the erasure.)
 const optimizeSQL = `INSERT INTO customers_fts (customers_fts) VALUES ('optimize')`
 
-// newWrites prepares every query and savepoint statement on conn, which
-// allows one open connection and begins with BEGIN IMMEDIATE. It fails when
-// a query does not prepare (the schema is not migrated).
-func newWrites(conn *sql.DB, commits *broadcast.Signal, hot *hotCustomers) (*writes, error) {
-	ctx := context.Background()
-	q, err := sqlitedb.Prepare(ctx, conn)
-	if err != nil {
+// newWrites prepares every query and transaction control statement on a
+// connection it takes from db, which allows one, and holds until close. It
+// fails when a query does not prepare (the schema is not migrated).
+func newWrites(db *sql.DB, commits *broadcast.Signal, hot *hotCustomers) (*writes, error) {
+	w := &writes{db: db, commits: commits, hot: hot}
+	if err := w.connect(context.Background()); err != nil {
 		return nil, err
-	}
-	w := &writes{db: conn, queries: q, commits: commits, hot: hot}
-	for i, text := range savepointSQL {
-		if w.stmts[i], err = conn.PrepareContext(ctx, text); err != nil {
-			w.close()
-			return nil, fmt.Errorf("prepare %s: %w", text, err)
-		}
-	}
-	if w.optimize, err = conn.PrepareContext(ctx, optimizeSQL); err != nil {
-		w.close()
-		return nil, fmt.Errorf("prepare %s: %w", optimizeSQL, err)
 	}
 	return w, nil
 }
 
-// close closes the prepared statements; the actor must have stopped.
+// connect takes a connection from the pool and prepares every statement
+// on it. The statements of a connection that broke are forgotten, not
+// closed: they went with it.
+func (w *writes) connect(ctx context.Context) error {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.conn, w.queries, w.stmts, w.optimize = nil, nil, [len(controlSQL)]*sql.Stmt{}, nil
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	w.conn = conn
+	if w.queries, err = sqlitedb.Prepare(ctx, conn); err != nil {
+		w.close()
+		return err
+	}
+	for i, text := range controlSQL {
+		if w.stmts[i], err = conn.PrepareContext(ctx, text); err != nil {
+			w.close()
+			return fmt.Errorf("prepare %s: %w", text, err)
+		}
+	}
+	if w.optimize, err = conn.PrepareContext(ctx, optimizeSQL); err != nil {
+		w.close()
+		return fmt.Errorf("prepare %s: %w", optimizeSQL, err)
+	}
+	return nil
+}
+
+// close closes the prepared statements and gives the connection back to
+// the pool; the actor must have stopped, or be calling it (connect).
 func (w *writes) close() {
-	w.queries.Close()
-	for _, st := range append(w.stmts[:], w.optimize) {
+	if w.queries != nil {
+		w.queries.Close()
+		w.queries = nil
+	}
+	for i, st := range append(w.stmts[:], w.optimize) {
 		if st != nil {
 			st.Close()
 		}
+		if i < len(w.stmts) {
+			w.stmts[i] = nil
+		}
+	}
+	w.optimize = nil
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
 	}
 }
 
@@ -75,7 +121,19 @@ var _ batch.Engine[*txn] = (*writes)(nil)
 
 // Begin starts a transaction with a fresh txn.
 func (w *writes) Begin(ctx context.Context) (*txn, error) {
-	tx, err := w.db.BeginTx(ctx, nil)
+	if w.conn == nil { // an earlier connect failed
+		if err := w.connect(ctx); err != nil {
+			return nil, err
+		}
+	}
+	_, err := w.stmts[beginStmt].ExecContext(ctx)
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		// The connection broke (database/sql has discarded it): the
+		// writer goes on with a new one.
+		if err = w.connect(ctx); err == nil {
+			_, err = w.stmts[beginStmt].ExecContext(ctx)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +144,12 @@ func (w *writes) Begin(ctx context.Context) (*txn, error) {
 	clear(w.txn.events)
 	w.txn.events, w.txn.eventsMark = w.txn.events[:0], 0
 	clear(w.txn.wrote)
-	w.txn.tx, w.txn.q = tx, w.queries.WithTx(tx)
+	w.txn.open, w.txn.q = true, w.queries
 	return &w.txn, nil
 }
 
-func (w *writes) exec(ctx context.Context, t *txn, i int) error {
-	_, err := t.tx.StmtContext(ctx, w.stmts[i]).ExecContext(ctx)
+func (w *writes) exec(ctx context.Context, i int) error {
+	_, err := w.stmts[i].ExecContext(ctx)
 	return err
 }
 
@@ -99,15 +157,15 @@ func (w *writes) exec(ctx context.Context, t *txn, i int) error {
 // A write rolled back to its savepoint also drops the audit event it noted.
 func (w *writes) Savepoint(ctx context.Context, t *txn) error {
 	t.eventsMark = len(t.events)
-	return w.exec(ctx, t, 0)
+	return w.exec(ctx, savepointStmt)
 }
 func (w *writes) RollbackTo(ctx context.Context, t *txn) error {
 	w.index.rolledBack()
 	clear(t.events[t.eventsMark:])
 	t.events = t.events[:t.eventsMark]
-	return w.exec(ctx, t, 1)
+	return w.exec(ctx, rollbackToStmt)
 }
-func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx, t, 2) }
+func (w *writes) Release(ctx context.Context, t *txn) error { return w.exec(ctx, releaseStmt) }
 
 // Prepare appends the audit events of the batch's writes, brings the
 // search index up to date with the writes (see UpdateSearchIndex) and reads
@@ -121,7 +179,7 @@ func (w *writes) Prepare(ctx context.Context, t *txn) error {
 	}
 	if t.erasing {
 		// The index drops the erased customer's words for good.
-		if _, err := t.tx.StmtContext(ctx, w.optimize).ExecContext(ctx); err != nil {
+		if _, err := w.optimize.ExecContext(ctx); err != nil {
 			return err
 		}
 		// The index has deleted the erased customer's words: the ones
@@ -135,9 +193,22 @@ func (w *writes) Prepare(ctx context.Context, t *txn) error {
 	return t.back.read(ctx, t.q)
 }
 
-// Commit commits; Rollback rolls back (a no-op after Commit).
-func (w *writes) Commit(_ context.Context, t *txn) error { return t.tx.Commit() }
-func (w *writes) Rollback(t *txn)                        { t.tx.Rollback() }
+// Commit commits; Rollback rolls back (a no-op after Commit). A COMMIT
+// that failed may have left the transaction open (SQLITE_BUSY) or ended it
+// (an I/O error rolls back): Rollback ends it in either case.
+func (w *writes) Commit(ctx context.Context, t *txn) error {
+	if err := w.exec(ctx, commitStmt); err != nil {
+		return err
+	}
+	t.open = false
+	return nil
+}
+func (w *writes) Rollback(t *txn) {
+	if t.open {
+		t.open = false
+		w.exec(context.Background(), rollbackStmt) // fails only when SQLite ended it already
+	}
+}
 
 // Committed makes the batch's new words known, drops the customers it
 // wrote from the cache and wakes the watchers.
@@ -158,7 +229,7 @@ func (w *writes) Committed() {
 // changes or deletes a customer through update or delete, never with the
 // queries directly.
 type txn struct {
-	tx    *sql.Tx
+	open  bool // between BEGIN and a COMMIT or ROLLBACK
 	q     *sqlitedb.Queries
 	back  readBack
 	wrote map[int64]struct{} // the customers changed or deleted, for the cache
