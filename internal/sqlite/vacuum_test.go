@@ -35,4 +35,11 @@ func TestVacuumOnceOnlyWhereCustomersWere(t *testing.T) {
 	if !strings.Contains(log.String(), "vacuumed") {
 		t.Fatalf("a database that held customers was not vacuumed:\n%s", log.String())
 	}
+	// The VACUUM went through a temporary file; the writer's statement
+	// journals are in memory again (writerTemp).
+	var store int
+	if err := s.writes.conn.QueryRowContext(context.Background(), "PRAGMA temp_store").Scan(&store); err != nil || store != 2 {
+		t.Fatalf("the writer's temp_store after the VACUUM: %d, %v; want 2 (memory)", store, err)
+	}
+	createForTest(t, s, "Grace")
 }
