@@ -72,7 +72,7 @@ func (w *writes) connect(ctx context.Context) error {
 	if w.conn != nil {
 		w.conn.Close()
 	}
-	w.conn, w.queries, w.stmts, w.optimize = nil, nil, [len(controlSQL)]*sql.Stmt{}, nil
+	w.forget()
 	conn, err := w.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -100,21 +100,21 @@ func (w *writes) connect(ctx context.Context) error {
 func (w *writes) close() {
 	if w.queries != nil {
 		w.queries.Close()
-		w.queries = nil
 	}
-	for i, st := range append(w.stmts[:], w.optimize) {
+	for _, st := range append(w.stmts[:], w.optimize) {
 		if st != nil {
 			st.Close()
 		}
-		if i < len(w.stmts) {
-			w.stmts[i] = nil
-		}
 	}
-	w.optimize = nil
 	if w.conn != nil {
 		w.conn.Close()
-		w.conn = nil
 	}
+	w.forget()
+}
+
+// forget drops the connection and its statements without closing them.
+func (w *writes) forget() {
+	w.conn, w.queries, w.stmts, w.optimize = nil, nil, [len(controlSQL)]*sql.Stmt{}, nil
 }
 
 var _ batch.Engine[*txn] = (*writes)(nil)
