@@ -26,9 +26,9 @@ func (s *Store) ChangeBounds(ctx context.Context) (int64, int64, error) {
 	return oldest, newest, s.mapError(err)
 }
 
-// WaitForChange returns when the batch actor commits, after a second at
-// most (changes made by other processes, such as the sqlite3 shell, are
-// seen that way), or when ctx ends. It returns at once if a change after
+// WaitForChange returns when the batch actor commits a change to
+// customers, after a second at most (changes made by other processes, such
+// as the sqlite3 shell, are seen that way), or when ctx ends. It returns at once if a change after
 // after already exists.
 func (s *Store) WaitForChange(ctx context.Context, after int64) error {
 	return s.mapError(s.commits.AwaitNewer(ctx, after, s.reads.NewestChange, time.Second))

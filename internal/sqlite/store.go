@@ -110,7 +110,7 @@ type Store struct {
 	changeRetention time.Duration
 	auditRetention  time.Duration
 	recorder        *audit.Recorder  // batches the audit events of reads
-	commits         broadcast.Signal // closed after every commit, for watchers
+	commits         broadcast.Signal // notified after every commit that changed customers, for watchers
 	stopCleanup     context.CancelFunc
 	cleanupDone     chan struct{}
 

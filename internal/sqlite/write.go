@@ -22,7 +22,7 @@ type writes struct {
 	stmts    [6]*sql.Stmt      // see controlSQL
 	optimize *sql.Stmt         // FTS5 optimize (see Prepare)
 	words    knownWords        // see knownWords: kept across transactions
-	commits  *broadcast.Signal // closed after every commit, for watchers
+	commits  *broadcast.Signal // notified after every commit that changed customers, for watchers
 	hot      *hotCustomers     // told which customers every commit wrote
 	index    auditIndex        // the audit_customers pairs known to be stored
 	txn      txn               // the transaction running: one at a time
@@ -210,17 +210,19 @@ func (w *writes) Rollback(t *txn) {
 	}
 }
 
-// Committed makes the batch's new words known, drops the customers it
-// wrote from the cache and wakes the watchers.
+// Committed makes the batch's new words known and, when the batch changed
+// customers, drops the customers it wrote from the cache and wakes the
+// watchers of the change feed.
 func (w *writes) Committed() {
 	w.words.committed()
 	w.index.committed()
 	if len(w.txn.wrote) > 0 || w.txn.created {
 		// Only a transaction that changed customers makes the cache's
-		// pages stale: not the audit trail's batches, nor clean-ups.
+		// pages stale and adds to the change feed: not the audit trail's
+		// batches (one every few milliseconds under reads), nor clean-ups.
 		w.hot.invalidate(w.txn.wrote)
+		w.commits.Notify()
 	}
-	w.commits.Notify()
 }
 
 // txn is one write transaction as the store's writes see it: the queries,
