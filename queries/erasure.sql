@@ -22,3 +22,15 @@ DELETE FROM create_requests WHERE customer_id = sqlc.arg(customer_id);
 -- Deletes the words of search_terms that the full-text index no longer
 -- holds (reading the index's vocabulary costs in proportion to the index).
 DELETE FROM search_terms WHERE term NOT IN (SELECT t.term FROM customers_fts_terms t);
+
+-- name: StillHeld :many
+-- The ids, of the JSON array ids, that the database still holds values of:
+-- a customer row or a change that is not a tombstone (what EraseCustomer
+-- finds to erase). It reads each table once for all the ids, where asking
+-- EraseCustomer id by id scans customer_changes, which has no index by
+-- customer, once per id.
+SELECT c.id FROM customers c
+WHERE c.id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)))
+UNION
+SELECT ch.customer_id FROM customer_changes ch
+WHERE NOT ch.erased AND ch.customer_id IN (SELECT value FROM json_each(CAST(sqlc.arg(ids) AS TEXT)));

@@ -118,4 +118,8 @@ type PersonalData interface {
 	// with NotFound when the store holds nothing of id, Aborted when etag is
 	// set and stale.
 	EraseCustomer(ctx context.Context, id int64, etag string) error
+	// StillHeld returns the ids, of ids, that EraseCustomer would find
+	// something of (a customer row or a change with its values), in no
+	// particular order, with one query for all of them.
+	StillHeld(ctx context.Context, ids []int64) ([]int64, error)
 }

@@ -88,3 +88,32 @@ func (q *Queries) ListCustomerChanges(ctx context.Context, customerID int64) ([]
 	}
 	return items, nil
 }
+
+const stillHeld = `-- name: StillHeld :many
+SELECT c.id FROM customers c WHERE c.id = ANY($1::bigint[])
+UNION
+SELECT ch.customer_id FROM customer_changes ch WHERE NOT ch.erased AND ch.customer_id = ANY($1::bigint[])
+`
+
+// The ids, of ids, that the database still holds values of: a customer row
+// or a change that is not a tombstone (what EraseCustomer finds to erase),
+// in one query for all the ids.
+func (q *Queries) StillHeld(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, stillHeld, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -24,6 +24,16 @@ func (s *Store) CustomerChanges(ctx context.Context, id int64) ([]customer.Chang
 	return customer.ChangesFromRows(rows), nil
 }
 
+// StillHeld returns the ids, of ids, that the database holds a customer
+// row or a change with values of (see the query StillHeld).
+func (s *Store) StillHeld(ctx context.Context, ids []int64) ([]int64, error) {
+	if s.closing.Load() {
+		return nil, customer.ErrShuttingDown
+	}
+	held, err := s.reads.StillHeld(ctx, ids)
+	return held, s.mapError(err)
+}
+
 // EraseCustomer deletes customer id (its search document goes with the
 // row), turns its changes into tombstones and forgets its request_ids, in
 // one write. No row of any table holds its values afterwards; the dead

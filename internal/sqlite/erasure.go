@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -19,6 +20,17 @@ func (s *Store) CustomerChanges(ctx context.Context, id int64) ([]customer.Chang
 		return nil, s.mapError(err)
 	}
 	return customer.ChangesFromRows(rows), nil
+}
+
+// StillHeld returns the ids, of ids, that the database holds a customer
+// row or a change with values of (see the query StillHeld).
+func (s *Store) StillHeld(ctx context.Context, ids []int64) ([]int64, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	held, err := s.reads.StillHeld(ctx, string(list))
+	return held, s.mapError(err)
 }
 
 // EraseCustomer deletes customer id and removes its values from the

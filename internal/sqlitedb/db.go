@@ -189,6 +189,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.searchTermsStageStmt, err = db.PrepareContext(ctx, searchTermsStage); err != nil {
 		return nil, fmt.Errorf("error preparing query SearchTermsStage: %w", err)
 	}
+	if q.stillHeldStmt, err = db.PrepareContext(ctx, stillHeld); err != nil {
+		return nil, fmt.Errorf("error preparing query StillHeld: %w", err)
+	}
 	if q.updateCustomerStmt, err = db.PrepareContext(ctx, updateCustomer); err != nil {
 		return nil, fmt.Errorf("error preparing query UpdateCustomer: %w", err)
 	}
@@ -481,6 +484,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing searchTermsStageStmt: %w", cerr)
 		}
 	}
+	if q.stillHeldStmt != nil {
+		if cerr := q.stillHeldStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing stillHeldStmt: %w", cerr)
+		}
+	}
 	if q.updateCustomerStmt != nil {
 		if cerr := q.updateCustomerStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing updateCustomerStmt: %w", cerr)
@@ -595,6 +603,7 @@ type Queries struct {
 	searchTermsNotesStmt                *sql.Stmt
 	searchTermsPruneStmt                *sql.Stmt
 	searchTermsStageStmt                *sql.Stmt
+	stillHeldStmt                       *sql.Stmt
 	updateCustomerStmt                  *sql.Stmt
 	updateCustomerKeepEmailStmt         *sql.Stmt
 	updateCustomerKeepNameStmt          *sql.Stmt
@@ -660,6 +669,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		searchTermsNotesStmt:                q.searchTermsNotesStmt,
 		searchTermsPruneStmt:                q.searchTermsPruneStmt,
 		searchTermsStageStmt:                q.searchTermsStageStmt,
+		stillHeldStmt:                       q.stillHeldStmt,
 		updateCustomerStmt:                  q.updateCustomerStmt,
 		updateCustomerKeepEmailStmt:         q.updateCustomerKeepEmailStmt,
 		updateCustomerKeepNameStmt:          q.updateCustomerKeepNameStmt,

@@ -14,3 +14,11 @@ WHERE customer_id = sqlc.arg(customer_id) AND NOT erased;
 -- name: DeleteCreateRequestsOf :exec
 -- Forgets the request_ids of one customer's creates.
 DELETE FROM create_requests WHERE customer_id = sqlc.arg(customer_id);
+
+-- name: StillHeld :many
+-- The ids, of ids, that the database still holds values of: a customer row
+-- or a change that is not a tombstone (what EraseCustomer finds to erase),
+-- in one query for all the ids.
+SELECT c.id FROM customers c WHERE c.id = ANY(sqlc.arg(ids)::bigint[])
+UNION
+SELECT ch.customer_id FROM customer_changes ch WHERE NOT ch.erased AND ch.customer_id = ANY(sqlc.arg(ids)::bigint[]);
