@@ -62,7 +62,7 @@ func openReplica(ctx context.Context, url string, primary *pgxpool.Config, opts 
 			cfg.ConnConfig.RuntimeParams[k] = v
 		}
 	}
-	cfg.ConnConfig.BuildContextWatcherHandler = cancelOnDone
+	cfg.ConnConfig.BuildContextWatcherHandler = primary.ConnConfig.BuildContextWatcherHandler
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read database: %w", err)

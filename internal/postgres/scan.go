@@ -30,17 +30,18 @@ func (s *Store) scan(ctx context.Context, fn func(q *pgdb.Queries) error) error 
 	})
 }
 
-// cancelGrace is how long a connection whose context ended waits for the
-// server to answer the cancel request before it is closed.
-const cancelGrace = time.Second
+// defaultCancelGrace is Options.CancelGrace's default.
+const defaultCancelGrace = time.Second
 
-// cancelOnDone is what a connection does when the context of a call on it
-// ends. By default pgx closes the connection at once (sending the server a
-// cancel request as it goes), so every canceled search would cost a new
+// cancelOnDone makes what a connection does when the context of a call on
+// it ends. By default pgx closes the connection at once (sending the server
+// a cancel request as it goes), so every canceled search would cost a new
 // connection, and a burst of them a burst of connects. Instead, the cancel
 // request is sent first and the call returns when the server has stopped
 // the statement, leaving the connection usable; only if the server does not
-// answer within cancelGrace is the socket closed.
-func cancelOnDone(c *pgconn.PgConn) ctxwatch.Handler {
-	return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
+// answer within grace is the socket closed.
+func cancelOnDone(grace time.Duration) func(*pgconn.PgConn) ctxwatch.Handler {
+	return func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: grace}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,7 +20,9 @@ import (
 // stayed open, and that the pool serves searches again.
 func TestScansLeavePointReads(t *testing.T) {
 	url := pgtest.URL(t)
-	s := mustOpen(t, url, postgres.Options{MaxConns: 8})
+	// A minute for the server to answer each cancel: on a loaded machine it
+	// took over the default second, and the connection was closed instead.
+	s := mustOpen(t, url, postgres.Options{MaxConns: 8, CancelGrace: time.Minute})
 	if slots := postgres.ScanSlots(s); slots != 6 {
 		t.Fatalf("%d scan slots of 8 connections, want 6", slots)
 	}

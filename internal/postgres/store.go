@@ -49,6 +49,10 @@ type Options struct {
 	// caller whose context ends while its write waits is answered at once
 	// and its write skipped if it has not started.
 	StatementTimeout time.Duration
+	// CancelGrace is how long a call whose context ended waits for the
+	// server to stop its statement (pgx sends a cancel request) before its
+	// connection is closed instead; 0 means a second.
+	CancelGrace time.Duration
 	// MaxRetries is how many times a write is run again after a
 	// serialization failure or a deadlock (SQLSTATE 40001, 40P01), waiting
 	// a few random milliseconds first; 0 means 5, a negative value none.
@@ -177,7 +181,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// the full-text index depends on how common the words are, so every
 	// run is planned with its own values.
 	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	cfg.ConnConfig.BuildContextWatcherHandler = cancelOnDone
+	cfg.ConnConfig.BuildContextWatcherHandler = cancelOnDone(cmp.Or(opts.CancelGrace, defaultCancelGrace))
 	if opts.AsyncCommit {
 		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
