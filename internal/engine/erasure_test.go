@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,10 +131,14 @@ func search(t *testing.T, s engine.Engine, q string) int {
 	return len(cs)
 }
 
-// scanFiles looks for the erased values and words, as the bytes SQLite
-// stores them (UTF-8), in the database file and its WAL.
-func scanFiles(t *testing.T, path string) {
+// scanFiles looks for the erased values and words (erasedValues and
+// erasedWords unless others are given), as the bytes SQLite stores them
+// (UTF-8), in the database file and its WAL.
+func scanFiles(t *testing.T, path string, values ...string) {
 	t.Helper()
+	if len(values) == 0 {
+		values = append(append(values, erasedValues...), erasedWords...)
+	}
 	for _, suffix := range []string{"", "-wal"} {
 		data, err := os.ReadFile(path + suffix)
 		if os.IsNotExist(err) {
@@ -142,7 +147,7 @@ func scanFiles(t *testing.T, path string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range append(append([]string{}, erasedValues...), erasedWords...) {
+		for _, v := range values {
 			if i := bytes.Index(data, []byte(v)); i >= 0 {
 				t.Errorf("%s (%d bytes) still holds %q at offset %d", path+suffix, len(data), v, i)
 			}
@@ -166,10 +171,14 @@ func filesHold(t *testing.T, path, v string) bool {
 	return false
 }
 
-// scanPostgres looks for the erased values and words in every row of every
-// table of the database, each row as text.
-func scanPostgres(t *testing.T, dsn string) {
+// scanPostgres looks for the erased values and words (erasedValues and
+// erasedWords unless others are given) in every row of every table of the
+// database, each row as text.
+func scanPostgres(t *testing.T, dsn string, values ...string) {
 	t.Helper()
+	if len(values) == 0 {
+		values = append(append(values, erasedValues...), erasedWords...)
+	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -186,7 +195,7 @@ func scanPostgres(t *testing.T, dsn string) {
 		t.Fatalf("tables: %v, %v", tables, err)
 	}
 	for _, table := range tables {
-		for _, v := range append(append([]string{}, erasedValues...), erasedWords...) {
+		for _, v := range values {
 			var n int
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+table+` AS r WHERE strpos(lower(r::text), $1) > 0`, strings.ToLower(v)).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -197,6 +206,61 @@ func scanPostgres(t *testing.T, dsn string) {
 		}
 	}
 	t.Logf("scanned every row of %d tables", len(tables))
+}
+
+// TestConcurrentErasuresLeaveNoValues erases ten customers at once, as
+// erasurelog.Reapply does after a restore, so that the writer takes several
+// erasures in one transaction, and then looks for the values of every one
+// of them as TestEraseLeavesNoValues does, beside customers left alone.
+func TestConcurrentErasuresLeaveNoValues(t *testing.T) {
+	enginetest.Run(t, func(t *testing.T, e enginetest.Engine) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		dsn := e.DSN(t)
+		s := e.Reopen(t, dsn, engine.Options{})
+		for i := range 100 {
+			mustCreate(t, s, fmt.Sprintf("Filler %d Person", i), fmt.Sprintf("filler%d@example.com", i))
+		}
+		// Words that share no prefix, so that each is whole in the index.
+		var ids []int64
+		var values []string
+		for i := range 10 {
+			word := string(rune('k'+i)) + "zqvxjw"
+			c := mustCreate(t, s, word+" Erasable", word+".target@example.net")
+			ids = append(ids, c.ID)
+			values = append(values, word+" Erasable", word+".target@example.net", word)
+		}
+		if !engine.IsPostgres(dsn) && !filesHold(t, dsn, values[0]) {
+			t.Fatalf("before the erasures, the files do not hold %q: the scan would prove nothing", values[0])
+		}
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = s.EraseCustomer(ctx, id, "") })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("erasing customer %d: %v", ids[i], err)
+			}
+		}
+		for i, id := range ids {
+			if _, err := s.GetCustomer(ctx, id); customer.ErrorCode(err) != customer.NotFound {
+				t.Fatalf("customer %d after its erasure: %v, want NotFound", id, err)
+			}
+			if hits := search(t, s, values[3*i+2]); hits != 0 {
+				t.Fatalf("search for %q after the erasures found %d", values[3*i+2], hits)
+			}
+		}
+		if hits := search(t, s, "filler"); hits != 10 {
+			t.Fatalf("search for the customers left alone found %d of a page of 10", hits)
+		}
+		if engine.IsPostgres(dsn) {
+			scanPostgres(t, dsn, values...)
+			return
+		}
+		scanFiles(t, dsn, values...)
+	})
 }
 
 // TestEraseDeletedCustomer erases a customer that was deleted before: its
