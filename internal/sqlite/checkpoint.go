@@ -50,9 +50,11 @@ const (
 	truncateBackoff        = time.Second
 )
 
-// writerCache sizes the write connection's page cache: 32 MiB instead of
-// SQLite's 2 MiB.
-const writerCache = "&_pragma=cache_size(-32768)"
+// writerCache sizes the write connection's page cache: 16 MiB instead of
+// SQLite's 2 MiB. It fills up under any steady load and stays full, outside
+// Go's heap; 32 MiB cost 16 MB more resident memory for no fewer CPU µs per
+// write (creates and updates on 1,000,000 customers, wrk).
+const writerCache = "&_pragma=cache_size(-16384)"
 
 // writerTemp keeps the write connection's temporary files in memory. Each
 // write in a batch runs under a savepoint, whose statement journal holds the
