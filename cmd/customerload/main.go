@@ -68,9 +68,12 @@ func main() {
 
 // config is what the flags select.
 type config struct {
-	customers  int
-	clients    int
-	duration   time.Duration
+	customers int
+	clients   int
+	duration  time.Duration
+	// warmup is how long each operation runs, unmeasured, on a server
+	// just started before its measured run.
+	warmup     time.Duration
 	runs       int
 	protocol   string
 	durability string
@@ -99,6 +102,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.customers, "n", 100_000, "customers to seed the database with")
 	fs.IntVar(&cfg.clients, "c", 64, "concurrent clients")
 	fs.DurationVar(&cfg.duration, "d", 5*time.Second, "how long to drive each operation")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "how long to drive each operation, unmeasured, on the fresh server before measuring it (a server just started reads its pages into its caches first)")
 	fs.IntVar(&cfg.runs, "runs", 1, "runs of everything; the report gives the median of each figure")
 	fs.StringVar(&cfg.protocol, "protocol", "connect", "connect (Connect JSON over HTTP/1.1), grpc (gRPC over cleartext HTTP/2) or connect-proto (Connect with the binary codec over cleartext HTTP/2)")
 	fs.StringVar(&cfg.durability, "durability", "full", "customerd's -durability: full or normal")
