@@ -19,20 +19,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tm
 go build -o "$tmp/customerd" ./cmd/customerd
 go build -o "$tmp/customerload" ./cmd/customerload
 
-# start NAME COMMAND...: runs a server in the background and waits (30 s at most) for the
-# address it says it listens on; sets pid_NAME and url_NAME.
-start() {
-  local name=$1; shift
-  "$@" 2> "$tmp/$name.log" &
-  local pid=$!
-  for _ in $(seq 300); do
-    url=$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$tmp/$name.log" | head -1 | sed 's/listening on //') || true
-    if [ -n "$url" ]; then eval "pid_$name=$pid url_$name=$url"; return; fi
-    kill -0 $pid 2>/dev/null || { cat "$tmp/$name.log" >&2; echo "$name did not start" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "$name did not say where it listens within 30 s" >&2; exit 1
-}
+. "$here/lib.sh"
 start customerd "$tmp/customerd" -addr 127.0.0.1:0 -db "$tmp/customerd.db" ${CUSTOMERD_ARGS:-}
 start handwritten "$tmp/customerload" handwritten-server -db "$tmp/handwritten.db"
 start ceiling "$tmp/customerload" ceiling-server
@@ -66,8 +53,8 @@ echo "medians of $runs runs, wrk -t2 -c64 -d${d}s, Connect JSON over HTTP/1.1"
 printf '%-7s %-12s %10s %14s\n' op server req/s 'CPU us/req'
 for op in create get list update; do
   for s in $servers; do
-    rps=$(awk -v s=$s -v o=$op '$3==s && $4==o {print $5}' "$tmp/results" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-    cpu=$(awk -v s=$s -v o=$op '$3==s && $4==o {print $7}' "$tmp/results" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    rps=$(median 5 $s $op)
+    cpu=$(median 7 $s $op)
     printf '%-7s %-12s %10s %14s\n' $op $s $rps $cpu
     eval "rps_${s}_$op=$rps cpu_${s}_$op=$cpu"
   done
