@@ -202,6 +202,13 @@ func GRPCWebWatch() Body {
 // or its connection closed, it starts another. It counts the answers.
 func SlowBodies(ctx context.Context, t Target, conns int, b Body) *Answers {
 	a := &Answers{}
+	SlowBodiesInto(ctx, t, conns, b, a)
+	return a
+}
+
+// SlowBodiesInto is SlowBodies counting into a, which others may read
+// while it runs.
+func SlowBodiesInto(ctx context.Context, t Target, conns int, b Body, a *Answers) {
 	var wg sync.WaitGroup
 	for range conns {
 		wg.Go(func() {
@@ -214,7 +221,6 @@ func SlowBodies(ctx context.Context, t Target, conns int, b Body) *Answers {
 		})
 	}
 	wg.Wait()
-	return a
 }
 
 // slowBody sends one request with body b and returns the code of its

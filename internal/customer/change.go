@@ -2,6 +2,7 @@ package customer
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -122,4 +123,36 @@ type PersonalData interface {
 	// something of (a customer row or a change with its values), in no
 	// particular order, with one query for all of them.
 	StillHeld(ctx context.Context, ids []int64) ([]int64, error)
+}
+
+// ErasureQueries are the statements of an erasure that both engines'
+// generated queries have: turning a customer's changes into tombstones
+// (returning how many held values) and forgetting its request_ids.
+type ErasureQueries interface {
+	EraseChanges(ctx context.Context, customerID int64) (int64, error)
+	DeleteCreateRequestsOf(ctx context.Context, customerID int64) error
+}
+
+// Erase runs the statements of erasing customer id (see
+// PersonalData.EraseCustomer) inside the caller's write transaction:
+// deleteRow deletes its row, checking etag when it is set, and fails with
+// noRow (the engine's own "no rows" error) when there is none; q erases
+// the rest. A customer deleted before, without an etag, is still erased:
+// its changes may hold its values. Erase fails with noRow when the store
+// holds nothing of id (the rule StillHeld's queries follow too).
+func Erase(ctx context.Context, q ErasureQueries, deleteRow func(ctx context.Context, id int64, etag string) error, noRow error, id int64, etag string) error {
+	deleted := true
+	if err := deleteRow(ctx, id, etag); errors.Is(err, noRow) && etag == "" {
+		deleted = false
+	} else if err != nil {
+		return err
+	}
+	n, err := q.EraseChanges(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !deleted && n == 0 {
+		return noRow
+	}
+	return q.DeleteCreateRequestsOf(ctx, id)
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -43,20 +42,7 @@ func (s *Store) StillHeld(ctx context.Context, ids []int64) ([]int64, error) {
 func (s *Store) EraseCustomer(ctx context.Context, id int64, etag string) error {
 	ev, audited := customer.AuditOf(ctx)
 	return s.mapError(s.write(ctx, func(ctx context.Context, t *txn) error {
-		deleted := true
-		if err := t.delete(ctx, id, etag); errors.Is(err, pgx.ErrNoRows) && etag == "" {
-			deleted = false // deleted before: its changes may still hold its values
-		} else if err != nil {
-			return err
-		}
-		n, err := t.q.EraseChanges(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !deleted && n == 0 {
-			return pgx.ErrNoRows
-		}
-		if err := t.q.DeleteCreateRequestsOf(ctx, id); err != nil {
+		if err := customer.Erase(ctx, t.q, t.delete, pgx.ErrNoRows, id, etag); err != nil {
 			return err
 		}
 		return t.auditWrite(ctx, ev, audited, id)

@@ -125,7 +125,8 @@ func (c *checkpointer) truncate(ctx context.Context) (busy bool, err error) {
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout(%d)", truncateBusyMillis)); err != nil {
 		return false, err
 	}
-	defer conn.ExecContext(ctx, "PRAGMA busy_timeout(10000)")
+	// Restored even when ctx is done: the connection goes back to the pool.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout(10000)")
 	var b, frames, done int
 	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&b, &frames, &done); err != nil {
 		return false, err
@@ -133,27 +134,37 @@ func (c *checkpointer) truncate(ctx context.Context) (busy bool, err error) {
 	return b != 0, nil
 }
 
-// truncateSoon empties the WAL with a TRUNCATE checkpoint, retrying for
-// up to wait while readers keep it from finishing, and after that leaves
-// it to the checkpointer's next ticks. It reports whether the WAL is
-// empty now.
+// truncateSoon empties the WAL with a TRUNCATE checkpoint, retrying every
+// truncateRetry for up to wait (or until ctx is done) while readers keep it
+// from finishing, and after that leaves it to the checkpointer's next
+// ticks. It reports whether the WAL is empty now. It polls because SQLite
+// tells no one when the last reader of an old snapshot has gone.
 func (c *checkpointer) truncateSoon(ctx context.Context, wait time.Duration) bool {
 	c.wantTruncate.Store(true)
-	deadline := time.Now().Add(wait)
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	retry := time.NewTicker(truncateRetry)
+	defer retry.Stop()
 	for {
 		busy, err := c.truncate(ctx)
 		if err == nil && !busy {
 			return true
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			if err != nil {
-				c.log.Warn("WAL checkpoint after an erasure failed; the checkpointer retries it", "err", err)
-			}
-			return false
+		select {
+		case <-retry.C:
+			continue
+		case <-deadline.C:
+		case <-ctx.Done():
 		}
-		time.Sleep(20 * time.Millisecond)
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("WAL checkpoint after an erasure failed; the checkpointer retries it", "err", err)
+		}
+		return false
 	}
 }
+
+// truncateRetry is how often truncateSoon tries again.
+const truncateRetry = 20 * time.Millisecond
 
 // checkpoint runs one checkpoint of the given mode and returns the WAL's size
 // in frames and how many of them are now in the database.

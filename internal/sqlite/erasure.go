@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"customerd/internal/customer"
@@ -47,20 +46,7 @@ func (s *Store) StillHeld(ctx context.Context, ids []int64) ([]int64, error) {
 func (s *Store) EraseCustomer(ctx context.Context, id int64, etag string) error {
 	ev, audited := customer.AuditOf(ctx)
 	err := s.batch.Do(ctx, func(ctx context.Context, t *txn) error {
-		deleted := true
-		if err := t.delete(ctx, id, etag); errors.Is(err, sql.ErrNoRows) && etag == "" {
-			deleted = false // deleted before: its changes may still hold its values
-		} else if err != nil {
-			return err
-		}
-		n, err := t.q.EraseChanges(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !deleted && n == 0 {
-			return sql.ErrNoRows
-		}
-		if err := t.q.DeleteCreateRequestsOf(ctx, id); err != nil {
+		if err := customer.Erase(ctx, t.q, t.delete, sql.ErrNoRows, id, etag); err != nil {
 			return err
 		}
 		t.erasing = true
