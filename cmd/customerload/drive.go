@@ -126,6 +126,10 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 		}
 		fmt.Printf("run %d  %-8s %-7s ", run+1, mode, op)
 		servers := append([]*server{srv}, replicas...)
+		urls := make([]string, len(servers))
+		for i, s := range servers {
+			urls[i] = s.url
+		}
 		if op != "overload" && cfg.warmup > 0 {
 			// Every run starts a new server on a copy of the database: its
 			// first seconds go to filling SQLite's page caches and the
@@ -134,10 +138,6 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			// client meets in production.
 			warm := cfg
 			warm.duration = cfg.warmup
-			urls := []string{srv.url}
-			for _, r := range replicas {
-				urls = append(urls, r.url)
-			}
 			drive(ctx, newClient(cfg, urls...), op, warm)
 		}
 		cpuBefore := cpuTime(servers)
@@ -148,10 +148,6 @@ func measure(ctx context.Context, cfg config, mode, bin, template string, pg *pg
 			res.summary = summary
 		} else {
 			stopWatch, events := startWatchers(ctx, cfg, srv.url, mode)
-			urls := []string{srv.url}
-			for _, r := range replicas {
-				urls = append(urls, r.url)
-			}
 			stopWrites := startWriteLoad(ctx, cfg, newClient(cfg, urls...))
 			res = drive(ctx, newClient(cfg, urls...), op, cfg)
 			stopWatch()

@@ -1,5 +1,5 @@
-# lib.sh: what compare.sh and h2.sh share. Source it after setting tmp (a
-# temporary directory the scripts own).
+# lib.sh: what run.sh, compare.sh and h2.sh share. start and median use tmp
+# (a temporary directory the sourcing script owns).
 
 # start NAME COMMAND...: runs a server in the background and waits (30 s at most) for the
 # address it says it listens on; sets pid_NAME and url_NAME.

@@ -7,10 +7,10 @@ set -euo pipefail
 pid=$1 url=$2 op=$3 d=${4:-5}
 here=$(dirname "$0")
 method=$(case $op in get) echo GetCustomer;; list) echo ListCustomers;; update) echo UpdateCustomer;; create) echo CreateCustomer;; esac)
-ticks() { awk '{print $14+$15}' /proc/$pid/stat; }
-t0=$(ticks)
+. "$here/lib.sh"
+t0=$(ticks $pid)
 out=$(wrk -t2 -c64 -d${d}s -s "$here/$op.lua" "$url/customer.v1.CustomerService/$method")
-t1=$(ticks)
+t1=$(ticks $pid)
 reqs=$(echo "$out" | awk '/requests in/{print $1}')
 rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
 errs=$(echo "$out" | awk '/Non-2xx/{print $NF}')
